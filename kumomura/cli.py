@@ -1,0 +1,491 @@
+"""`kumomura ...`: the operator's and municipal IT's command line.
+
+Commands are thin: they parse, call one service function, and print. An error the user
+can fix (KumomuraError) prints its message naming the field and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kumomura.catalog import load_all_tables
+from kumomura.platform import audit, events, jobs, params
+from kumomura.platform import auth as auth_service
+from kumomura.platform import tenants as tenant_service
+from kumomura.platform.businesses import BUSINESSES
+from kumomura.platform.config import get_settings
+from kumomura.platform.db import Database, open_database
+from kumomura.platform.errors import InvalidInput, KumomuraError
+from kumomura.platform.migrate import tenant_codes, upgrade_platform, upgrade_tenants
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="kumomura (雲村): the consortium's shared core systems.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+tenant_app = typer.Typer(no_args_is_help=True, help="Member municipalities (tenants).")
+params_app = typer.Typer(no_args_is_help=True, help="Parameters: national defaults and overrides.")
+audit_app = typer.Typer(no_args_is_help=True, help="The per-tenant audit log.")
+events_app = typer.Typer(no_args_is_help=True, help="Linkage events (outbox).")
+jobs_app = typer.Typer(no_args_is_help=True, help="Batch jobs.")
+users_app = typer.Typer(no_args_is_help=True, help="Users, roles and API tokens.")
+for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (params_app, "params"),
+                  (audit_app, "audit"), (events_app, "events"), (jobs_app, "jobs"),
+                  (users_app, "users")):
+    app.add_typer(sub, name=name)
+
+console = Console()
+err = Console(stderr=True)
+
+TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="lg_code, e.g. 062022")]
+OnOpt = Annotated[str | None, typer.Option("--on", help="date (YYYY-MM-DD); default today")]
+
+
+def _actor() -> str:
+    return os.environ.get("KUMOMURA_ACTOR") or f"cli:{getpass.getuser()}"
+
+
+def _date(value: str | None, field: str = "on") -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from None
+
+
+@contextmanager
+def _db() -> Iterator[Database]:
+    load_all_tables()
+    db = open_database(get_settings())
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+# -- db ------------------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade(
+    workers: Annotated[int | None, typer.Option(help="parallel tenant migrations")] = None,
+) -> None:
+    """Migrate the control plane and every tenant (idempotent)."""
+    with _db() as db:
+        upgrade_platform(db)
+        codes = tenant_codes(db)
+        failed = []
+        with _progress() as progress:
+            task = progress.add_task("tenant schemas", total=len(codes))
+
+            def on_done(result: Any) -> None:
+                progress.advance(task)
+                if result.error:
+                    failed.append(result)
+
+            upgrade_tenants(db, codes, workers=workers or get_settings().migrate_workers,
+                            on_done=on_done)
+        for result in failed:
+            err.print(f"[red]tenant {result.lg_code}: {result.error}[/red]")
+        console.print(f"platform and {len(codes) - len(failed)}/{len(codes)} tenants at head")
+        if failed:
+            raise typer.Exit(1)
+
+
+# -- tenants -------------------------------------------------------------------------
+@tenant_app.command("add")
+def tenant_add(
+    code: Annotated[str, typer.Option(help="6-digit local government code with check digit")],
+    name: Annotated[str, typer.Option(help="e.g. 米沢市")],
+    prefecture: Annotated[str, typer.Option(help="e.g. 山形県")],
+    population: Annotated[int, typer.Option(help="resident population")],
+) -> None:
+    """Register a municipality and create its isolated storage."""
+    with _db() as db:
+        tenant = tenant_service.add_tenant(db, code=code, name=name, prefecture=prefecture,
+                                           population=population, actor=_actor())
+    console.print(f"tenant {tenant.lg_code} {tenant.name} added ({tenant.state})")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """Every member with its state and go-live dates."""
+    with _db() as db:
+        rows = tenant_service.list_tenants(db)
+    table = Table("lg_code", "name", "prefecture", "population", "state", "go-live")
+    for t in rows:
+        lives = ", ".join(f"{BUSINESSES[b]} {d.isoformat()}" for b, d in sorted(t.go_live.items()))
+        table.add_row(t.lg_code, t.name, t.prefecture, f"{t.population:,}", t.state, lives)
+    console.print(table)
+
+
+@tenant_app.command("show")
+def tenant_show(code: Annotated[str, typer.Argument(help="lg_code")]) -> None:
+    """One member: state, go-live per business, lifecycle history."""
+    with _db() as db:
+        t = tenant_service.get_tenant(db, code)
+        history = tenant_service.state_history(db, code)
+    console.print(f"[bold]{t.lg_code} {t.prefecture}{t.name}[/bold]  population {t.population:,}"
+                  f"  state {t.state}  schema {t.schema}  placement {t.placement}")
+    table = Table("business", "業務", "go-live")
+    for business, go_live in sorted(t.go_live.items(), key=lambda kv: kv[1]):
+        table.add_row(business, BUSINESSES[business], go_live.isoformat())
+    console.print(table)
+    for h in history:
+        console.print(f"  {h['at']:%Y-%m-%d %H:%M} {h['from_state'] or '-'} -> {h['to_state']}"
+                      f"  by {h['actor']}: {h['reason'] or ''}")
+
+
+@tenant_app.command("state")
+def tenant_state(
+    code: Annotated[str, typer.Argument(help="lg_code")],
+    to: Annotated[tenant_service.TenantState, typer.Argument(help="new state")],
+    reason: Annotated[str, typer.Option(help="why (kept in the history)")],
+) -> None:
+    """Move a member through onboarding -> live <-> suspended -> left."""
+    with _db() as db:
+        t = tenant_service.set_state(db, code, to, actor=_actor(), reason=reason)
+    console.print(f"tenant {t.lg_code} is now {t.state}")
+
+
+@tenant_app.command("go-live")
+def tenant_go_live(
+    code: Annotated[str, typer.Argument(help="lg_code")],
+    business: Annotated[str, typer.Argument(help=f"one of: {', '.join(BUSINESSES)}")],
+    on: Annotated[str, typer.Argument(help="go-live date YYYY-MM-DD")],
+) -> None:
+    """Schedule the date a business starts for a member (staggered go-live)."""
+    with _db() as db:
+        t = tenant_service.set_go_live(db, code, business, _date(on, "go_live"))
+    console.print(f"{t.name}: {BUSINESSES[business]} goes live {t.go_live[business]}")
+
+
+# -- params --------------------------------------------------------------------------
+def _fmt(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@params_app.command("show")
+def params_show(tenant: TenantOpt, module: Annotated[str, typer.Argument()],
+                on: OnOpt = None) -> None:
+    """The values in force on a date, marking those that differ from the national default."""
+    day = _date(on)
+    with _db() as db:
+        tenant_service.get_tenant(db, tenant)
+        values = params.get(db, tenant, module, day).model_dump(mode="json")
+        national = params.declaration(module).national_for(day).model_dump(mode="json")
+    table = Table("parameter", "value", "national default", "")
+    for name, value in values.items():
+        table.add_row(name, _fmt(value), _fmt(national[name]),
+                      "[yellow]独自[/yellow]" if value != national[name] else "")
+    console.print(table)
+
+
+@params_app.command("set")
+def params_set(
+    tenant: TenantOpt,
+    module: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument()],
+    value: Annotated[str, typer.Argument(help="JSON literal or text; 'default' resets")],
+    effective: Annotated[str, typer.Option("--from", help="effective date YYYY-MM-DD")],
+    reason: Annotated[str | None, typer.Option(help="why (kept in the history)")] = None,
+) -> None:
+    """Override one parameter from an effective date."""
+    day = _date(effective, "effective_from")
+    with _db() as db:
+        tenant_service.get_tenant(db, tenant)
+        with db.tenant_tx(tenant) as conn:
+            if value == "default":
+                params.reset_value(conn, module, name, effective_from=day, actor=_actor(),
+                                   reason=reason)
+                stored: Any = "national default"
+            else:
+                stored = params.set_value(conn, module, name, value, effective_from=day,
+                                          actor=_actor(), reason=reason)
+            audit.record(conn, audit.AuditContext(actor=_actor(), purpose=reason),
+                         "params.set", detail={"module": module, "name": name,
+                                               "value": stored, "from": day.isoformat()})
+    console.print(f"{tenant} {module}.{name} = {_fmt(stored)} from {day}")
+
+
+@params_app.command("history")
+def params_history(tenant: TenantOpt, module: Annotated[str, typer.Argument()],
+                   name: Annotated[str | None, typer.Argument()] = None) -> None:
+    """Every change, with who, when, from which date and why."""
+    with _db() as db:
+        tenant_service.get_tenant(db, tenant)
+        changes = params.history(db, tenant, module, name)
+    table = Table("#", "parameter", "from", "value", "by", "at", "reason")
+    for c in changes:
+        table.add_row(str(c.id), c.name, c.effective_from.isoformat(),
+                      "(national default)" if c.is_reset else _fmt(c.value), c.changed_by,
+                      f"{c.changed_at:%Y-%m-%d %H:%M}", c.reason or "")
+    console.print(table)
+
+
+@params_app.command("diff")
+def params_diff(
+    on: OnOpt = None,
+    module: Annotated[str | None, typer.Option(help="only this module")] = None,
+) -> None:
+    """Per member, every value that departs from the national default."""
+    day = _date(on)
+    with _db() as db:
+        members = tenant_service.list_tenants(db, include_left=False)
+        names = {t.lg_code: t.name for t in members}
+        rows = params.diff(db, list(names), day, [module] if module else None)
+    table = Table("lg_code", "member", "parameter", "national", "value")
+    for d in rows:
+        table.add_row(d.lg_code, names[d.lg_code], f"{d.module}.{d.name}", _fmt(d.national),
+                      _fmt(d.value))
+    console.print(table)
+    console.print(f"{len(rows)} departures from the national defaults on {day}")
+
+
+# -- audit ---------------------------------------------------------------------------
+@audit_app.command("verify")
+def audit_verify(tenant: TenantOpt) -> None:
+    """Check the hash chain; name the first entry edited, deleted or reordered."""
+    with _db() as db:
+        tenant_service.get_tenant(db, tenant)
+        result = audit.verify(db, tenant)
+    if result.ok:
+        console.print(f"audit log of {tenant}: {result.checked} entries, chain intact")
+        return
+    err.print(f"[red]audit log of {tenant}: entry {result.first_bad_seq}: {result.problem}[/red]")
+    raise typer.Exit(1)
+
+
+@audit_app.command("tail")
+def audit_tail(tenant: TenantOpt, limit: int = 20,
+               atena_no: Annotated[str | None, typer.Option()] = None) -> None:
+    """The latest entries (optionally for one person)."""
+    with _db() as db:
+        tenant_service.get_tenant(db, tenant)
+        rows = audit.entries(db, tenant, atena_no=atena_no, limit=limit)
+    table = Table("seq", "at", "actor", "action", "atena_no", "purpose")
+    for r in rows:
+        table.add_row(str(r["seq"]), f"{r['at']:%Y-%m-%d %H:%M:%S}", r["actor"], r["action"],
+                      r["atena_no"] or "", r["purpose"] or "")
+    console.print(table)
+
+
+# -- events --------------------------------------------------------------------------
+@events_app.command("dispatch")
+def events_dispatch(tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None) -> None:
+    """Deliver pending events to subscribing modules (one tenant, or all)."""
+    with _db() as db:
+        codes = [tenant] if tenant else tenant_codes(db)
+        for code in codes:
+            report = events.dispatch(db, code)
+            console.print(f"{code}: delivered {report.delivered}, failed {report.failed}, "
+                          f"dead {report.dead}")
+
+
+@events_app.command("dead")
+def events_dead(tenant: TenantOpt) -> None:
+    """Dead letters: events a subscriber could not handle after every retry."""
+    with _db() as db:
+        rows = events.dead_letters(db, tenant)
+    table = Table("event", "topic", "subscriber", "attempts", "last error")
+    for r in rows:
+        table.add_row(str(r["event_id"]), r["topic"], r["subscriber"], str(r["attempts"]),
+                      r["last_error"].strip().splitlines()[-1])
+    console.print(table)
+
+
+@events_app.command("replay")
+def events_replay(tenant: TenantOpt, subscriber: Annotated[str, typer.Argument()],
+                  event_id: Annotated[int, typer.Argument()]) -> None:
+    """Deliver one dead letter again."""
+    with _db() as db:
+        events.replay(db, tenant, subscriber, event_id)
+    console.print(f"event {event_id} replayed to {subscriber}")
+
+
+# -- jobs ----------------------------------------------------------------------------
+@jobs_app.command("list")
+def jobs_list(tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None) -> None:
+    """Recent jobs with their progress."""
+    with _db() as db:
+        rows = jobs.list_jobs(db, lg_code=tenant)
+    table = Table("id", "tenant", "kind", "status", "progress", "by", "error")
+    for j in rows:
+        table.add_row(str(j.id), j.lg_code, j.kind, j.status,
+                      f"{j.done_chunks}/{j.total_chunks}", j.created_by, j.error or "")
+    console.print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: Annotated[int, typer.Argument()]) -> None:
+    """One job and its log."""
+    with _db() as db:
+        j = jobs.get_job(db, job_id)
+        lines = jobs.job_log_lines(db, job_id)
+    console.print(f"[bold]job {j.id}[/bold] {j.kind} tenant {j.lg_code}: {j.status} "
+                  f"{j.done_chunks}/{j.total_chunks}  params {_fmt(j.params)}")
+    for line in lines:
+        console.print(f"  {line['at']:%H:%M:%S} {line['level']:5} {line['message']}")
+
+
+def _run_here(db: Database, job_id: int) -> None:
+    job = jobs.get_job(db, job_id)
+    with _progress() as progress:
+        task = progress.add_task(f"job {job_id} {job.kind}", total=job.total_chunks,
+                                 completed=job.done_chunks)
+        jobs.run_in_process(db, job_id,
+                            on_chunk=lambda done, total: progress.update(task, completed=done))
+
+
+@jobs_app.command("run")
+def jobs_run(
+    tenant: TenantOpt,
+    kind: Annotated[str, typer.Argument(help="job kind")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="key=value")] = None,
+    here: Annotated[bool, typer.Option(help="run in this process, not on workers")] = False,
+) -> None:
+    """Start a job: on PostgreSQL workers pick it up, on SQLite it runs here."""
+    values: dict[str, Any] = {}
+    for item in param or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--param {item!r}: expected key=value", field="param")
+        values[key] = params._coerce_cli_value(raw)
+    with _db() as db:
+        tenant_service.get_tenant(db, tenant)
+        job_id = jobs.submit(db, tenant, kind, values, actor=_actor())
+        if db.is_postgres and not here:
+            from kumomura.platform.worker import defer_chunks
+
+            defer_chunks(db, job_id, jobs.pending_chunks(db, job_id))
+            console.print(f"job {job_id} queued for workers")
+        else:
+            _run_here(db, job_id)
+            console.print(f"job {job_id}: {jobs.get_job(db, job_id).status}")
+
+
+@jobs_app.command("resume")
+def jobs_resume(
+    job_id: Annotated[int, typer.Argument()],
+    here: Annotated[bool, typer.Option(help="run in this process, not on workers")] = False,
+) -> None:
+    """Restart a failed or interrupted job: only its unfinished chunks run."""
+    with _db() as db:
+        todo = jobs.prepare_resume(db, job_id, actor=_actor())
+        if db.is_postgres and not here:
+            from kumomura.platform.worker import defer_chunks
+
+            defer_chunks(db, job_id, todo)
+            console.print(f"job {job_id}: {len(todo)} chunks queued for workers")
+        else:
+            _run_here(db, job_id)
+            console.print(f"job {job_id}: {jobs.get_job(db, job_id).status}")
+
+
+@app.command("worker")
+def worker(
+    concurrency: Annotated[int, typer.Option(help="chunks run at once in this process")] = 2,
+) -> None:
+    """Run chunks of queued jobs and dispatch events (PostgreSQL; start as many as needed)."""
+    from kumomura.platform.worker import run_worker
+
+    with _db() as db:
+        if not db.is_postgres:
+            raise InvalidInput("worker: needs PostgreSQL (KUMOMURA_DATABASE_URL); on SQLite "
+                               "jobs run in process", field="database_url")
+        run_worker(db, concurrency=concurrency)
+
+
+# -- users ---------------------------------------------------------------------------
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument()],
+    display_name: Annotated[str, typer.Option("--name")],
+    role: Annotated[list[str], typer.Option("--role", help="role name (repeatable)")],
+    tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None,
+    scope: Annotated[auth_service.Scope, typer.Option()] = auth_service.Scope.TENANT,
+    password: Annotated[str | None, typer.Option(help="default: prompt")] = None,
+) -> None:
+    """Create a user of a tenant, the consortium or the operator."""
+    secret = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _db() as db:
+        auth_service.create_user(db, username=username, password=secret,
+                                 display_name=display_name, scope=scope, lg_code=tenant,
+                                 role_names=role)
+    console.print(f"user {username} created")
+
+
+@users_app.command("roles")
+def users_roles() -> None:
+    """The standard roles and what they grant."""
+    table = Table("role", "scope", "grants", "description")
+    for name, (scope, description, grants) in auth_service.BUILTIN_ROLES.items():
+        table.add_row(name, scope, ", ".join(f"{m}:{p}" for m, p in grants.items()),
+                      description)
+    console.print(table)
+
+
+@users_app.command("token")
+def users_token(username: Annotated[str, typer.Argument()],
+                name: Annotated[str, typer.Option(help="what the token is for")],
+                days: int = 365) -> None:
+    """Issue an API token (shown once)."""
+    with _db() as db:
+        token = auth_service.issue_token(db, username, name, days=days)
+    console.print(token)
+
+
+# -- serving -------------------------------------------------------------------------
+@app.command("serve")
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the HTTP API (and pages) on this machine."""
+    import uvicorn
+
+    from kumomura.web.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command("demo")
+def demo(
+    scale: Annotated[float, typer.Option(help="share of the real population")] = 0.02,
+    port: int = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="set up only")] = False,
+) -> None:
+    """Create the Okitama demo consortium on SQLite (unless configured otherwise) and serve."""
+    from kumomura.demo import build_demo
+
+    with _db() as db:
+        logins = build_demo(db, scale=scale, progress=_progress())
+    console.print("\n[bold]demo logins[/bold] (password: [green]kumomura-demo[/green])")
+    for line in logins:
+        console.print(f"  {line}")
+    if not no_serve:
+        console.print(f"\nserving on http://127.0.0.1:{port}/  (API docs: /docs)")
+        serve(port=port)
+
+
+def main() -> None:
+    try:
+        app()
+    except KumomuraError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

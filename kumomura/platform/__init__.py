@@ -1,0 +1,1 @@
+"""What every business module stands on: tenancy, parameters, linkage, audit, jobs, auth."""

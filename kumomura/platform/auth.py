@@ -1,0 +1,370 @@
+"""Users, roles and permissions; passwords (argon2), TOTP and API tokens.
+
+A user belongs to one tenant, or to the consortium (secretariat) or the operator. Roles
+grant a permission (view < edit, issue < admin) on a module. Every tenant-scoped check
+answers "not found" to a user of another tenant, so a request never learns that another
+municipality's record exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import Field
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+
+from kumomura.platform import params
+from kumomura.platform.businesses import BUSINESSES, PLATFORM_MODULE
+from kumomura.platform.config import get_settings
+from kumomura.platform.db import Database, platform_metadata
+from kumomura.platform.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from kumomura.platform.timeutil import Timestamp, as_utc, utcnow
+
+
+class Scope(StrEnum):
+    TENANT = "tenant"
+    CONSORTIUM = "consortium"
+    OPERATOR = "operator"
+
+
+class Permission(StrEnum):
+    VIEW = "view"
+    EDIT = "edit"
+    ISSUE = "issue"
+    ADMIN = "admin"
+
+
+_IMPLIES: dict[Permission, set[Permission]] = {
+    Permission.VIEW: {Permission.VIEW},
+    Permission.EDIT: {Permission.EDIT, Permission.VIEW},
+    Permission.ISSUE: {Permission.ISSUE, Permission.VIEW},
+    Permission.ADMIN: set(Permission),
+}
+
+users = Table(
+    "users",
+    platform_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("lg_code", String(6), ForeignKey("platform.tenants.lg_code")),
+    Column("password_hash", Text, nullable=False),
+    Column("totp_secret", Text),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", Timestamp()),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", Timestamp(), nullable=False),
+)
+
+roles = Table(
+    "roles",
+    platform_metadata,
+    Column("name", String(64), primary_key=True),
+    Column("scope", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+)
+
+role_permissions = Table(
+    "role_permissions",
+    platform_metadata,
+    Column("role", String(64), ForeignKey("platform.roles.name"), primary_key=True),
+    Column("module", String(64), primary_key=True),
+    Column("permission", String(16), primary_key=True),
+)
+
+user_roles = Table(
+    "user_roles",
+    platform_metadata,
+    Column("user_id", Integer, ForeignKey("platform.users.id"), primary_key=True),
+    Column("role", String(64), ForeignKey("platform.roles.name"), primary_key=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    platform_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("platform.users.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("expires_at", Timestamp()),
+    Column("revoked_at", Timestamp()),
+)
+
+
+class AuthParameters(params.Parameters):
+    """Login rules a municipality sets for its own staff."""
+
+    mfa_required_for_personal_data: bool = Field(
+        description="TOTP second factor required for roles that can see personal data")
+    idle_timeout_minutes: int = Field(ge=5, le=480, description="web session idle timeout")
+
+
+params.declare(PLATFORM_MODULE, AuthParameters, {
+    2024: AuthParameters(mfa_required_for_personal_data=False, idle_timeout_minutes=30),
+})
+
+
+LINKAGE_MODULE = "linkage"
+"""Permission module of the change feed that other systems read."""
+
+BUILTIN_ROLES: dict[str, tuple[Scope, str, dict[str, Permission]]] = {
+    "counter_clerk": (Scope.TENANT, "窓口担当: 住民記録の照会・異動・証明書発行",
+                      {"residents": Permission.ISSUE, "seal_registration": Permission.ISSUE}),
+    "registry_editor": (Scope.TENANT, "住民記録担当: 異動入力と職権修正",
+                        {"residents": Permission.ADMIN}),
+    "tax_officer": (Scope.TENANT, "税務担当: 個人住民税の賦課・更正・通知",
+                    {"inhabitant_tax": Permission.ADMIN, "residents": Permission.VIEW}),
+    "municipal_it": (Scope.TENANT, "情報主管課: 利用者・パラメータ・移行",
+                     {PLATFORM_MODULE: Permission.ADMIN}),
+    "secretariat": (Scope.CONSORTIUM, "事務局: 構成団体・パラメータ差異・費用按分",
+                    {PLATFORM_MODULE: Permission.VIEW}),
+    "linkage_client": (Scope.TENANT, "連携先システム: 異動イベントの取得",
+                       {LINKAGE_MODULE: Permission.VIEW}),
+    "operator": (Scope.OPERATOR, "運用者: テナント・ジョブ・バックアップ",
+                 {PLATFORM_MODULE: Permission.ADMIN}),
+}
+
+PERSONAL_DATA_MODULES = frozenset({*BUSINESSES, LINKAGE_MODULE})
+"""Business modules and the change feed carry personal data; the platform module does not."""
+
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking, resolved once per request."""
+
+    user_id: int
+    username: str
+    scope: Scope
+    lg_code: str | None
+    grants: frozenset[tuple[str, Permission]] = field(default_factory=frozenset)
+
+    def can(self, module: str, permission: Permission) -> bool:
+        return any(m == module and permission in _IMPLIES[p] for m, p in self.grants)
+
+    def sees_personal_data(self) -> bool:
+        return any(m in PERSONAL_DATA_MODULES for m, _ in self.grants)
+
+
+def require_tenant(principal: Principal, lg_code: str, module: str,
+                   permission: Permission) -> None:
+    """Gate for every tenant-scoped request.
+
+    Another tenant's user (or a consortium/operator user asking for personal data) gets
+    NotFound, exactly as for a tenant that does not exist; Forbidden only ever tells a
+    user of the same tenant that a permission is missing.
+    """
+    if principal.scope == Scope.TENANT and principal.lg_code != lg_code:
+        raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
+    if principal.scope != Scope.TENANT and module in PERSONAL_DATA_MODULES:
+        raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
+    if not principal.can(module, permission):
+        raise Forbidden(f"{principal.username} lacks {permission} on {module}", field=module)
+
+
+def require_platform(principal: Principal, permission: Permission) -> None:
+    """Gate for consortium-wide views (secretariat, operator)."""
+    if principal.scope == Scope.TENANT or not principal.can(PLATFORM_MODULE, permission):
+        raise Forbidden(f"{principal.username} lacks {permission} on the consortium",
+                        field=PLATFORM_MODULE)
+
+
+def ensure_builtin_roles(conn: Connection) -> None:
+    """Create or refresh the standard roles (part of ``db upgrade``)."""
+    for name, (scope, description, grants) in BUILTIN_ROLES.items():
+        exists = conn.execute(select(roles.c.name).where(roles.c.name == name)).first()
+        if exists is None:
+            conn.execute(insert(roles).values(name=name, scope=scope, description=description))
+        else:
+            conn.execute(update(roles).where(roles.c.name == name)
+                         .values(scope=scope, description=description))
+        conn.execute(delete(role_permissions).where(role_permissions.c.role == name))
+        for module, permission in grants.items():
+            conn.execute(insert(role_permissions).values(role=name, module=module,
+                                                         permission=permission))
+
+
+def _validate_password(password: str) -> None:
+    if len(password) < 10:
+        raise InvalidInput("password: at least 10 characters", field="password")
+
+
+def create_user(db: Database, *, username: str, password: str, display_name: str,
+                scope: Scope, lg_code: str | None, role_names: list[str]) -> int:
+    """Create a user with roles whose scope matches the user's; all or nothing."""
+    if not username or not username.isascii() or " " in username:
+        raise InvalidInput(f"username {username!r}: ASCII without spaces", field="username")
+    _validate_password(password)
+    if (scope == Scope.TENANT) != (lg_code is not None):
+        raise InvalidInput("lg_code: required for tenant users and only for them",
+                           field="lg_code")
+    with db.platform_tx() as conn:
+        if lg_code is not None:
+            from kumomura.platform.tenants import tenants
+
+            if conn.execute(select(tenants.c.lg_code)
+                            .where(tenants.c.lg_code == lg_code)).first() is None:
+                raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
+        if conn.execute(select(users.c.id).where(users.c.username == username)).first():
+            raise Conflict(f"user {username} already exists", field="username")
+        for role in role_names:
+            row = conn.execute(select(roles.c.scope).where(roles.c.name == role)).first()
+            if row is None:
+                raise InvalidInput(f"role {role!r} does not exist", field="role")
+            if row[0] != scope:
+                raise InvalidInput(f"role {role} is for {row[0]} users, not {scope}",
+                                   field="role")
+        user_id = conn.execute(insert(users).values(
+            username=username, display_name=display_name, scope=scope, lg_code=lg_code,
+            password_hash=_hasher.hash(password), failed_logins=0, active=True,
+            created_at=utcnow()).returning(users.c.id)).scalar_one()
+        for role in role_names:
+            conn.execute(insert(user_roles).values(user_id=user_id, role=role))
+    return int(user_id)
+
+
+def _principal(conn: Connection, user_id: int) -> Principal:
+    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().one()
+    grants = conn.execute(
+        select(role_permissions.c.module, role_permissions.c.permission)
+        .join(user_roles, user_roles.c.role == role_permissions.c.role)
+        .where(user_roles.c.user_id == user_id)).all()
+    return Principal(user_id=row["id"], username=row["username"], scope=Scope(row["scope"]),
+                     lg_code=row["lg_code"],
+                     grants=frozenset((m, Permission(p)) for m, p in grants))
+
+
+def principal_for(db: Database, username: str) -> Principal:
+    with db.platform_tx() as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.username == username)
+                               ).scalar_one_or_none()
+        if user_id is None:
+            raise NotFound(f"user {username} does not exist", field="username")
+        return _principal(conn, user_id)
+
+
+def enable_totp(db: Database, username: str) -> str:
+    """Give a user a TOTP secret; returns the provisioning URI for an authenticator app."""
+    secret = pyotp.random_base32()
+    with db.platform_tx() as conn:
+        found = conn.execute(update(users).where(users.c.username == username)
+                             .values(totp_secret=secret)).rowcount
+    if not found:
+        raise NotFound(f"user {username} does not exist", field="username")
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="kumomura")
+
+
+def mfa_required(db: Database, principal: Principal, on: date) -> bool:
+    if principal.lg_code is None or not principal.sees_personal_data():
+        return False
+    values = params.get(db, principal.lg_code, PLATFORM_MODULE, on)
+    assert isinstance(values, AuthParameters)
+    return values.mfa_required_for_personal_data
+
+
+def authenticate(db: Database, username: str, password: str,
+                 totp_code: str | None = None) -> Principal:
+    """Check a login. Repeated failures lock the account for a while; the message never
+    says whether the user exists."""
+    settings = get_settings()
+    failure = Unauthenticated("ユーザー名またはパスワードが正しくありません")
+    now = utcnow()
+    with db.platform_tx() as conn:
+        row = conn.execute(select(users).where(users.c.username == username)
+                           .with_for_update()).mappings().first()
+        if row is None or not row["active"]:
+            _hasher.hash(password)  # same cost either way
+            raise failure
+        if row["locked_until"] is not None and as_utc(row["locked_until"]) > now:
+            raise Unauthenticated(
+                "アカウントがロックされています。しばらくしてから再度お試しください")
+        try:
+            _hasher.verify(row["password_hash"], password)
+            ok = True
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if ok and row["totp_secret"]:
+            ok = totp_code is not None and pyotp.TOTP(row["totp_secret"]).verify(
+                totp_code, valid_window=1)
+        if not ok:
+            failures = row["failed_logins"] + 1
+            values: dict[str, object] = {"failed_logins": failures}
+            if failures >= settings.login_max_failures:
+                values |= {"locked_until": now + timedelta(minutes=settings.login_lock_minutes),
+                           "failed_logins": 0}
+            conn.execute(update(users).where(users.c.id == row["id"]).values(**values))
+    if not ok:
+        raise failure
+    with db.platform_tx() as conn:
+        conn.execute(update(users).where(users.c.id == row["id"])
+                     .values(failed_logins=0, locked_until=None))
+        principal = _principal(conn, row["id"])
+    if not row["totp_secret"] and mfa_required(db, principal, now.date()):
+        raise Unauthenticated("この団体では二要素認証の登録が必要です。管理者に連絡してください")
+    return principal
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(db: Database, username: str, name: str, *, days: int | None = 365) -> str:
+    """An API token for another system; only its hash is stored, so show it once."""
+    token = "kmr_" + secrets.token_urlsafe(32)
+    with db.platform_tx() as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.username == username)
+                               ).scalar_one_or_none()
+        if user_id is None:
+            raise NotFound(f"user {username} does not exist", field="username")
+        conn.execute(insert(api_tokens).values(
+            user_id=user_id, name=name, token_hash=_token_hash(token), created_at=utcnow(),
+            expires_at=None if days is None else utcnow() + timedelta(days=days)))
+    return token
+
+
+def principal_from_token(db: Database, token: str) -> Principal:
+    with db.platform_tx() as conn:
+        row = conn.execute(
+            select(api_tokens.c.user_id, api_tokens.c.expires_at, api_tokens.c.revoked_at,
+                   users.c.active)
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(api_tokens.c.token_hash == _token_hash(token))).first()
+        if row is None or row.revoked_at is not None or not row.active or (
+            row.expires_at is not None and as_utc(row.expires_at) <= utcnow()
+        ):
+            raise Unauthenticated("invalid or expired API token")
+        return _principal(conn, row.user_id)
+
+
+def revoke_tokens(db: Database, username: str) -> int:
+    with db.platform_tx() as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.username == username)
+                               ).scalar_one_or_none()
+        if user_id is None:
+            raise NotFound(f"user {username} does not exist", field="username")
+        return int(conn.execute(update(api_tokens).where(
+            api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=utcnow())).rowcount)

@@ -1,0 +1,31 @@
+"""Settings from KUMOMURA_* environment variables, in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Deployment settings. Unset database URL means the embedded SQLite default."""
+
+    model_config = SettingsConfigDict(env_prefix="KUMOMURA_", env_file=None)
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql+psycopg://...); unset: SQLite files in data_dir",
+    )
+    data_dir: Path = Field(default=Path("data"), description="where SQLite files live")
+    migrate_workers: int = Field(default=4, ge=1, le=64, description="parallel tenant migrations")
+    event_max_attempts: int = Field(default=5, ge=1, description="deliveries before dead letter")
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lock_minutes: int = Field(default=15, ge=1)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests clear the cache after changing the environment."""
+    return Settings()

@@ -1,0 +1,290 @@
+"""Batch jobs: split into chunks, with progress, a log, and a restart that is exact.
+
+A chunk's writes and the mark that the chunk is done commit in one tenant transaction, so
+after a crash a restart runs exactly the chunks without a mark: none twice, none skipped.
+The job's row in the control plane (status, progress, log) is bookkeeping derived from
+those marks. On PostgreSQL chunks are procrastinate tasks that any number of workers on
+any number of machines run (``kumomura worker``); on SQLite an in-process runner runs them.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+
+from kumomura.platform.db import Database, platform_metadata, tenant_metadata
+from kumomura.platform.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.timeutil import Timestamp, utcnow
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+jobs = Table(
+    "jobs",
+    platform_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lg_code", String(6), ForeignKey("platform.tenants.lg_code"), nullable=False,
+           index=True),
+    Column("kind", String(128), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("total_chunks", Integer, nullable=False),
+    Column("done_chunks", Integer, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("started_at", Timestamp()),
+    Column("finished_at", Timestamp()),
+    Column("error", Text),
+)
+
+job_log = Table(
+    "job_log",
+    platform_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, ForeignKey("platform.jobs.id"), nullable=False, index=True),
+    Column("at", Timestamp(), nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("message", Text, nullable=False),
+)
+
+job_chunks = Table(
+    "job_chunks",
+    tenant_metadata,
+    Column("job_id", Integer, primary_key=True, autoincrement=False),
+    Column("chunk_no", Integer, primary_key=True, autoincrement=False),
+    Column("done_at", Timestamp(), nullable=False),
+    Column("summary", JSON),
+)
+"""In the tenant's schema, so that the mark commits with the chunk's own writes."""
+
+
+ChunkResult = dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of batch job a module offers.
+
+    ``plan`` counts the chunks (in a tenant transaction, read-only); ``run_chunk`` does one
+    chunk's work in the tenant transaction that also marks it done, and may return a small
+    summary kept with the mark.
+    """
+
+    name: str
+    title: str
+    module: str
+    plan: Callable[[Connection, dict[str, Any]], int]
+    run_chunk: Callable[[Connection, dict[str, Any], int], ChunkResult]
+
+
+_KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> JobKind:
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def kind_of(name: str) -> JobKind:
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise InvalidInput(f"job kind {name!r} is not registered (known: "
+                           f"{', '.join(sorted(_KINDS)) or 'none'})", field="kind") from None
+
+
+def kinds() -> list[JobKind]:
+    return [_KINDS[k] for k in sorted(_KINDS)]
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    lg_code: str
+    kind: str
+    params: dict[str, Any]
+    status: JobStatus
+    total_chunks: int
+    done_chunks: int
+    created_by: str
+    error: str | None
+    row: dict[str, Any]
+
+    @property
+    def progress(self) -> float:
+        return 1.0 if self.total_chunks == 0 else self.done_chunks / self.total_chunks
+
+
+def _log(conn: Connection, job_id: int, message: str, level: str = "info") -> None:
+    conn.execute(insert(job_log).values(job_id=job_id, at=utcnow(), level=level,
+                                        message=message))
+
+
+def submit(db: Database, lg_code: str, kind_name: str, params: dict[str, Any], *,
+           actor: str) -> int:
+    """Plan a job and record it as queued; the caller (or a worker) then runs it."""
+    kind = kind_of(kind_name)
+    with db.tenant_tx(lg_code) as tconn:
+        total = kind.plan(tconn, params)
+    if total < 0:
+        raise InvalidInput(f"{kind_name}: plan returned {total} chunks", field="params")
+    with db.platform_tx() as conn:
+        job_id = conn.execute(insert(jobs).values(
+            lg_code=lg_code, kind=kind_name, params=params, status=JobStatus.QUEUED,
+            total_chunks=total, done_chunks=0, created_by=actor, created_at=utcnow(),
+        ).returning(jobs.c.id)).scalar_one()
+        _log(conn, job_id, f"queued: {kind.title}, {total} chunks, by {actor}")
+    return int(job_id)
+
+
+def get_job(db: Database, job_id: int, *, lg_code: str | None = None) -> Job:
+    """A job; with ``lg_code``, only that tenant's (another tenant's job is not found)."""
+    with db.platform_tx() as conn:
+        q = select(jobs).where(jobs.c.id == job_id)
+        if lg_code is not None:
+            q = q.where(jobs.c.lg_code == lg_code)
+        row = conn.execute(q).mappings().first()
+    if row is None:
+        raise NotFound(f"job {job_id} does not exist", field="job_id")
+    r = dict(row)
+    return Job(id=r["id"], lg_code=r["lg_code"], kind=r["kind"], params=r["params"],
+               status=JobStatus(r["status"]), total_chunks=r["total_chunks"],
+               done_chunks=r["done_chunks"], created_by=r["created_by"], error=r["error"], row=r)
+
+
+def list_jobs(db: Database, *, lg_code: str | None = None, limit: int = 50) -> list[Job]:
+    with db.platform_tx() as conn:
+        q = select(jobs.c.id).order_by(jobs.c.id.desc()).limit(limit)
+        if lg_code is not None:
+            q = q.where(jobs.c.lg_code == lg_code)
+        ids = conn.execute(q).scalars().all()
+    return [get_job(db, i) for i in ids]
+
+
+def job_log_lines(db: Database, job_id: int) -> list[dict[str, Any]]:
+    with db.platform_tx() as conn:
+        rows = conn.execute(select(job_log).where(job_log.c.job_id == job_id)
+                            .order_by(job_log.c.id)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def done_chunk_numbers(db: Database, job: Job) -> set[int]:
+    with db.tenant_tx(job.lg_code) as conn:
+        return set(conn.execute(select(job_chunks.c.chunk_no)
+                                .where(job_chunks.c.job_id == job.id)).scalars())
+
+
+def _lock_chunk(conn: Connection, db: Database, job_id: int, chunk_no: int) -> None:
+    """Serialize two workers that were handed the same chunk (PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already serializes writers)."""
+    if db.is_postgres:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
+                     {"a": job_id, "b": chunk_no})
+
+
+def run_chunk(db: Database, job_id: int, chunk_no: int) -> bool:
+    """Run one chunk unless it is already done; return whether it ran now."""
+    job = get_job(db, job_id)
+    kind = kind_of(job.kind)
+    if not 0 <= chunk_no < job.total_chunks:
+        raise InvalidInput(f"job {job_id} has no chunk {chunk_no}", field="chunk_no")
+    with db.platform_tx() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == JobStatus.QUEUED)
+                     .values(status=JobStatus.RUNNING, started_at=utcnow()))
+    try:
+        with db.tenant_tx(job.lg_code) as tconn:
+            _lock_chunk(tconn, db, job_id, chunk_no)
+            already = tconn.execute(select(job_chunks.c.chunk_no).where(
+                job_chunks.c.job_id == job_id, job_chunks.c.chunk_no == chunk_no)).first()
+            if already is not None:
+                return False
+            summary = kind.run_chunk(tconn, job.params, chunk_no)
+            tconn.execute(insert(job_chunks).values(job_id=job_id, chunk_no=chunk_no,
+                                                    done_at=utcnow(), summary=summary))
+            done = tconn.execute(select(func.count()).select_from(job_chunks)
+                                 .where(job_chunks.c.job_id == job_id)).scalar_one()
+    except Exception as exc:
+        with db.platform_tx() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                status=JobStatus.FAILED, error=f"chunk {chunk_no}: {exc}",
+                finished_at=utcnow()))
+            _log(conn, job_id, f"chunk {chunk_no} failed: {exc}\n"
+                 f"{traceback.format_exc(limit=5)}", level="error")
+        raise
+    _record_progress(db, job_id, int(done), chunk_no, summary)
+    return True
+
+
+def _record_progress(db: Database, job_id: int, done: int, chunk_no: int,
+                     summary: ChunkResult) -> None:
+    with db.platform_tx() as conn:
+        total = conn.execute(select(jobs.c.total_chunks).where(jobs.c.id == job_id)
+                             .with_for_update()).scalar_one()
+        values: dict[str, Any] = {"done_chunks": done}
+        if done >= total:
+            values |= {"status": JobStatus.DONE, "finished_at": utcnow(), "error": None}
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+        note = f"chunk {chunk_no} done ({done}/{total})"
+        if summary:
+            note += f": {summary}"
+        _log(conn, job_id, note)
+        if done >= total:
+            _log(conn, job_id, "finished")
+
+
+def pending_chunks(db: Database, job_id: int) -> list[int]:
+    job = get_job(db, job_id)
+    done = done_chunk_numbers(db, job)
+    return [n for n in range(job.total_chunks) if n not in done]
+
+
+def prepare_resume(db: Database, job_id: int, *, actor: str) -> list[int]:
+    """Put a failed or interrupted job back in the queue; return the chunks still to run."""
+    job = get_job(db, job_id)
+    if job.status == JobStatus.DONE:
+        raise Conflict(f"job {job_id} is already done", field="job_id")
+    todo = pending_chunks(db, job_id)
+    with db.platform_tx() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+            status=JobStatus.QUEUED if todo else JobStatus.DONE,
+            done_chunks=job.total_chunks - len(todo), error=None, finished_at=None))
+        _log(conn, job_id, f"resumed by {actor}: {len(todo)} chunks to run")
+    return todo
+
+
+def run_in_process(db: Database, job_id: int,
+                   on_chunk: Callable[[int, int], None] | None = None) -> Job:
+    """Run every chunk not yet done, in order, in this process (SQLite, CLI, tests)."""
+    todo = pending_chunks(db, job_id)
+    total = get_job(db, job_id).total_chunks
+    if not todo:
+        _record_progress(db, job_id, total, -1, {"note": "nothing left to run"})
+    for chunk_no in todo:
+        run_chunk(db, job_id, chunk_no)
+        if on_chunk is not None:
+            on_chunk(get_job(db, job_id).done_chunks, total)
+    return get_job(db, job_id)

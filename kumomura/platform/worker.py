@@ -1,0 +1,100 @@
+"""procrastinate on PostgreSQL: job chunks as queued tasks, workers on any machine.
+
+The queue lives in its own schema ``procrastinate``. A chunk task is safe to run twice
+(jobs.run_chunk skips a chunk already marked done and serializes duplicates), so a task
+retried after a worker died never writes its chunk twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import procrastinate
+from sqlalchemy import make_url
+
+from kumomura.platform import events, jobs
+from kumomura.platform.db import Database
+from kumomura.platform.migrate import tenant_codes
+
+log = logging.getLogger(__name__)
+
+QUEUE = "kumomura"
+SCHEMA = "procrastinate"
+CHUNK_TASK = "kumomura.run_chunk"
+
+
+def _conninfo(db: Database) -> str:
+    assert db.url is not None
+    url = make_url(db.url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def build_app(db: Database) -> procrastinate.App:
+    """The procrastinate app with kumomura's tasks, bound to a Database."""
+    connector = procrastinate.PsycopgConnector(
+        conninfo=_conninfo(db), kwargs={"options": f"-c search_path={SCHEMA}"})
+    app = procrastinate.App(connector=connector)
+
+    @app.task(name=CHUNK_TASK, queue=QUEUE,
+              retry=procrastinate.RetryStrategy(max_attempts=3, wait=5))
+    def run_chunk(job_id: int, chunk_no: int) -> None:
+        jobs.run_chunk(db, job_id, chunk_no)
+
+    @app.periodic(cron="* * * * *")
+    @app.task(name="kumomura.retry_stalled", queue=QUEUE, queueing_lock="retry_stalled",
+              pass_context=True)
+    async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
+        """Chunks whose worker stopped sending heartbeats (killed, machine lost) go back
+        to the queue; running them again is safe."""
+        for job in await context.app.job_manager.get_stalled_jobs():
+            await context.app.job_manager.retry_job(job)
+
+    return app
+
+
+def ensure_queue_schema(db: Database) -> None:
+    """Install procrastinate's tables once, in their own schema (part of db upgrade)."""
+    with db.platform_tx() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
+        installed = conn.exec_driver_sql(
+            f"SELECT to_regclass('{SCHEMA}.procrastinate_jobs')").scalar()
+    if installed is None:
+        app = build_app(db)
+        with app.open():
+            app.schema_manager.apply_schema()
+
+
+def defer_chunks(db: Database, job_id: int, chunk_numbers: list[int]) -> None:
+    """Queue chunks for the workers."""
+    if not chunk_numbers:
+        return
+    app = build_app(db)
+    with app.open():
+        app.configure_task(CHUNK_TASK).batch_defer(
+            *[{"job_id": job_id, "chunk_no": n} for n in chunk_numbers])
+
+
+def _dispatch_loop(db: Database, stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        for code in tenant_codes(db):
+            try:
+                events.dispatch(db, code)
+            except Exception:
+                log.exception("event dispatch failed for %s", code)
+
+
+def run_worker(db: Database, *, concurrency: int = 2, wait: bool = True,
+               dispatch_interval: float = 2.0) -> None:
+    """Run chunk tasks until stopped (or, with ``wait=False``, until the queue is empty),
+    dispatching events of every tenant alongside."""
+    app = build_app(db)
+    stop = threading.Event()
+    dispatcher = threading.Thread(target=_dispatch_loop, args=(db, stop, dispatch_interval),
+                                  daemon=True, name="event-dispatch")
+    dispatcher.start()
+    try:
+        app.run_worker(queues=[QUEUE], concurrency=concurrency, wait=wait)
+    finally:
+        stop.set()
+        dispatcher.join(timeout=10)

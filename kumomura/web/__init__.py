@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI app, its JSON API and (later) the staff pages."""

@@ -1,0 +1,105 @@
+"""FastAPI app factory: request ids, problem+json errors, health, and the API routers."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kumomura import __version__
+from kumomura.catalog import load_all_tables
+from kumomura.platform.config import Settings, get_settings
+from kumomura.platform.db import Database, open_database
+from kumomura.platform.errors import KumomuraError
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+
+def problem(request: Request, status: int, title: str, detail: str,
+            **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document carrying the request id."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+            "instance": request.url.path,
+            "request_id": getattr(request.state, "request_id", None), **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KumomuraError)
+    async def _domain(request: Request, exc: KumomuraError) -> Response:
+        extra = {"field": exc.field} if exc.field else {}
+        return problem(request, exc.status, exc.title, exc.message, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                  for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(request, 422, "Invalid input", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return problem(request, exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error in %s", request.url.path)
+        return problem(request, 500, "Internal error",
+                       "内部エラーが発生しました。request_id を添えて運用者に連絡してください。")
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the app; tests pass their own Database."""
+    from kumomura.web import api_platform
+
+    load_all_tables()
+    settings = settings or get_settings()
+    database = db or open_database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            database.dispose()
+
+    app = FastAPI(title="kumomura", version=__version__, lifespan=lifespan,
+                  description="雲村: 自治体クラウドの基幹系業務 API")
+    app.state.db = database
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def request_id(request: Request,
+                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        given = request.headers.get("x-request-id", "")
+        request.state.request_id = given if 0 < len(given) <= 64 else uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    _install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], response_model=None)
+    def readyz(request: Request) -> dict[str, str] | Response:
+        """The database answers."""
+        try:
+            database.ping()
+        except Exception as exc:
+            return problem(request, 503, "Not ready", f"database unreachable: {type(exc).__name__}")
+        return {"status": "ready", "database": database.dialect}
+
+    app.include_router(api_platform.router)
+    return app
