@@ -100,12 +100,11 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Append one entry in the caller's tenant transaction; return its sequence number."""
-    head = conn.execute(
+    last_seq, last_hash = conn.execute(
         select(audit_head.c.last_seq, audit_head.c.last_hash)
         .where(audit_head.c.id == 1)
         .with_for_update()
-    ).first()
-    last_seq, last_hash = (0, GENESIS) if head is None else (head[0], head[1])
+    ).one()
     row: dict[str, Any] = {
         "seq": last_seq + 1, "at": utcnow(), "actor": ctx.actor, "action": action,
         "atena_no": atena_no, "request_id": ctx.request_id, "client_addr": ctx.client_addr,
@@ -114,13 +113,8 @@ def record(
     row["prev_hash"] = last_hash
     row["hash"] = entry_hash(last_hash, row)
     conn.execute(insert(audit_log).values(**row))
-    if head is None:
-        conn.execute(insert(audit_head).values(id=1, last_seq=row["seq"], last_hash=row["hash"]))
-    else:
-        conn.execute(
-            update(audit_head).where(audit_head.c.id == 1)
-            .values(last_seq=row["seq"], last_hash=row["hash"])
-        )
+    conn.execute(update(audit_head).where(audit_head.c.id == 1)
+                 .values(last_seq=row["seq"], last_hash=row["hash"]))
     return int(row["seq"])
 
 
@@ -182,7 +176,7 @@ def verify(db: Database, lg_code: str) -> VerifyResult:
             seen_hashes[row["hash"]] = seq
             prev_hash, expected_seq, checked = row["hash"], seq + 1, checked + 1
         head_seq = 0 if head is None else head["last_seq"]
-        if head is not None and (head_seq != checked or head["last_hash"] != prev_hash):
+        if head is None or head_seq != checked or head["last_hash"] != prev_hash:
             return VerifyResult(False, checked, checked + 1,
                                 f"entries {checked + 1} to {head_seq} are missing (deleted "
                                 "from the end)" if head_seq > checked else

@@ -70,12 +70,14 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
-    op.create_table(
+    head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("last_seq", sa.Integer, nullable=False),
         sa.Column("last_hash", sa.String(64), nullable=False),
     )
+    # The chain's tip exists from the start, so the first writers already queue on its lock.
+    op.bulk_insert(head, [{"id": 1, "last_seq": 0, "last_hash": "0" * 64}])
     op.create_table(
         "job_chunks",
         sa.Column("job_id", sa.Integer, primary_key=True, autoincrement=False),
