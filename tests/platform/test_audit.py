@@ -1,5 +1,6 @@
 """The audit chain catches an edited, deleted or reordered entry, and names it."""
 
+import itertools
 from typing import Any
 
 import pytest
@@ -34,8 +35,9 @@ def test_intact_chain_verifies(db: Database, yonezawa: Tenant) -> None:
     assert (result.ok, result.checked) == (True, 5)
     rows = _rows(db)
     assert rows[0]["prev_hash"] == audit.GENESIS
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(rows, rows[1:], strict=False))
-    assert rows[2]["purpose"] == "住民票の写しの交付" and rows[2]["client_addr"] == "10.0.0.5"
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(rows))
+    assert rows[2]["purpose"] == "住民票の写しの交付"
+    assert rows[2]["client_addr"] == "10.0.0.5"
 
 
 def test_entry_is_written_with_the_action_or_not_at_all(db: Database, yonezawa: Tenant
@@ -91,7 +93,7 @@ def test_deleted_tail_is_caught(db: Database, yonezawa: Tenant) -> None:
 def test_reordered_entries_are_named(db: Database, yonezawa: Tenant) -> None:
     _write(db, 6)
     rows = _rows(db)
-    content = [c for c in audit_log.c.keys() if c != "seq"]
+    content = [c for c in audit_log.c if c != "seq"]
     with db.tenant_admin_tx("062022") as conn:  # swap the contents of entries 3 and 4
         conn.execute(update(audit_log).where(audit_log.c.seq == 3)
                      .values({k: rows[3][k] for k in content}))

@@ -103,11 +103,12 @@ def test_kill_9_in_the_middle_then_resume(db: Database, yonezawa: Tenant) -> Non
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     interrupted = jobs.get_job(db, job_id)
-    assert interrupted.status == JobStatus.RUNNING and interrupted.done_chunks < 12
+    assert interrupted.status == JobStatus.RUNNING
+    assert interrupted.done_chunks < 12
     written = _chunk_writes(db)
     assert set(written.values()) == {3}  # no chunk half-written
     resumed = _cli(db, "jobs", "resume", str(job_id), "--here")
-    out, errors = resumed.communicate(timeout=120)
+    _out, errors = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, errors.decode()
     assert jobs.get_job(db, job_id).status == JobStatus.DONE
     assert _chunk_writes(db) == {n: 3 for n in range(12)}
