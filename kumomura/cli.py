@@ -462,7 +462,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 @app.command("demo")
 def demo(
-    scale: Annotated[float, typer.Option(help="share of the real population")] = 0.02,
     port: int = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="set up only")] = False,
 ) -> None:
@@ -470,10 +469,14 @@ def demo(
     from kumomura.demo import build_demo
 
     with _db() as db:
-        logins = build_demo(db, scale=scale, progress=_progress())
+        logins = build_demo(db, progress=_progress())
+        token = auth_service.issue_token(db, "secretariat", "demo", days=1)
     console.print("\n[bold]demo logins[/bold] (password: [green]kumomura-demo[/green])")
     for line in logins:
         console.print(f"  {line}")
+    console.print(f"\nsecretariat API token (valid 1 day): {token}\n  curl -H "
+                  f"'Authorization: Bearer {token}' "
+                  f"http://127.0.0.1:{port}/api/v1/consortium/params/diff")
     if not no_serve:
         console.print(f"\nserving on http://127.0.0.1:{port}/  (API docs: /docs)")
         serve(port=port)

@@ -1,0 +1,100 @@
+"""The demo consortium: the eight Okitama (置賜) municipalities on one deployment.
+
+Codes are the real 全国地方公共団体コード. Populations are those the Okitama joint
+outsourcing project published for its members (山形県「山形県置賜地域(7市町)における共同
+アウトソーシング」, 2010-02-09, as of 2009-10-01; total 229,519). Running it twice changes
+nothing: what exists is kept.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.progress import Progress
+
+from kumomura.platform import auth, params
+from kumomura.platform.auth import Scope
+from kumomura.platform.businesses import PLATFORM_MODULE
+from kumomura.platform.db import Database
+from kumomura.platform.errors import Conflict
+from kumomura.platform.migrate import upgrade_platform
+from kumomura.platform.tenants import (
+    TenantState,
+    add_tenant,
+    list_tenants,
+    set_go_live,
+    set_state,
+)
+
+DEMO_PASSWORD = "kumomura-demo"  # noqa: S105 - printed for the demo's synthetic users
+
+OKITAMA: list[tuple[str, str, int]] = [
+    ("062022", "米沢市", 90258),
+    ("062090", "長井市", 29642),
+    ("062138", "南陽市", 34126),
+    ("063819", "高畠町", 25242),
+    ("063827", "川西町", 17584),
+    ("064017", "小国町", 9095),
+    ("064025", "白鷹町", 15462),
+    ("064033", "飯豊町", 8110),
+]
+
+# Staggered go-live (さみだれ方式): the first wave goes live with 住民記録 and tax together;
+# later members follow a few months apart; 小国町 is still onboarding.
+WAVES: dict[str, list[tuple[str, date]]] = {
+    "062022": [("residents", date(2026, 1, 4)), ("inhabitant_tax", date(2026, 1, 4))],
+    "062090": [("residents", date(2026, 1, 4)), ("inhabitant_tax", date(2026, 4, 1))],
+    "062138": [("residents", date(2026, 5, 7)), ("inhabitant_tax", date(2026, 5, 7))],
+    "063819": [("residents", date(2026, 5, 7)), ("inhabitant_tax", date(2026, 10, 1))],
+    "063827": [("residents", date(2026, 10, 1)), ("inhabitant_tax", date(2026, 10, 1))],
+    "064025": [("residents", date(2026, 10, 1))],
+    "064033": [("residents", date(2027, 1, 4))],
+    "064017": [("residents", date(2027, 4, 1))],
+}
+
+# Where members depart from the national defaults, as real members do.
+DEPARTURES: dict[str, list[tuple[str, object]]] = {
+    "062022": [("mfa_required_for_personal_data", True), ("idle_timeout_minutes", 20)],
+    "062138": [("idle_timeout_minutes", 60)],
+}
+
+
+def _ensure_user(db: Database, username: str, display: str, scope: Scope, code: str | None,
+                 roles: list[str]) -> None:
+    try:
+        auth.create_user(db, username=username, password=DEMO_PASSWORD, display_name=display,
+                         scope=scope, lg_code=code, role_names=roles)
+    except Conflict:
+        pass
+
+
+def build_demo(db: Database, *, progress: Progress) -> list[str]:
+    """Create (or complete) the demo consortium; return the login lines to print."""
+    upgrade_platform(db)
+    existing = {t.lg_code for t in list_tenants(db)}
+    logins: list[str] = []
+    with progress:
+        task = progress.add_task("置賜 demo consortium", total=len(OKITAMA))
+        for code, name, population in OKITAMA:
+            if code not in existing:
+                add_tenant(db, code=code, name=name, prefecture="山形県",
+                           population=population, actor="demo")
+                for business, go_live in WAVES[code]:
+                    set_go_live(db, code, business, go_live)
+                if min(d for _, d in WAVES[code]) <= date.today():
+                    set_state(db, code, TenantState.LIVE, actor="demo", reason="本稼働")
+                with db.tenant_tx(code) as conn:
+                    for field, value in DEPARTURES.get(code, []):
+                        params.set_value(conn, PLATFORM_MODULE, field, value,
+                                         effective_from=date(2025, 4, 1), actor="demo",
+                                         reason="団体の運用方針")
+            _ensure_user(db, f"clerk_{code}", f"{name} 窓口", Scope.TENANT, code,
+                         ["counter_clerk"])
+            _ensure_user(db, f"it_{code}", f"{name} 情報主管課", Scope.TENANT, code,
+                         ["municipal_it"])
+            logins.append(f"{name}: clerk_{code} (窓口), it_{code} (情報主管課)")
+            progress.advance(task)
+    _ensure_user(db, "secretariat", "置賜 事務局", Scope.CONSORTIUM, None, ["secretariat"])
+    _ensure_user(db, "operator", "データセンター運用", Scope.OPERATOR, None, ["operator"])
+    logins.append("consortium: secretariat (事務局), operator (運用者)")
+    return logins
