@@ -8,6 +8,7 @@ nothing: what exists is kept.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 
 from rich.progress import Progress
@@ -61,11 +62,9 @@ DEPARTURES: dict[str, list[tuple[str, object]]] = {
 
 def _ensure_user(db: Database, username: str, display: str, scope: Scope, code: str | None,
                  roles: list[str]) -> None:
-    try:
+    with suppress(Conflict):  # kept from an earlier run
         auth.create_user(db, username=username, password=DEMO_PASSWORD, display_name=display,
                          scope=scope, lg_code=code, role_names=roles)
-    except Conflict:
-        pass
 
 
 def build_demo(db: Database, *, progress: Progress) -> list[str]:

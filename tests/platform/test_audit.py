@@ -93,7 +93,7 @@ def test_deleted_tail_is_caught(db: Database, yonezawa: Tenant) -> None:
 def test_reordered_entries_are_named(db: Database, yonezawa: Tenant) -> None:
     _write(db, 6)
     rows = _rows(db)
-    content = [c for c in audit_log.c if c != "seq"]
+    content = [c.name for c in audit_log.c if c.name != "seq"]
     with db.tenant_admin_tx("062022") as conn:  # swap the contents of entries 3 and 4
         conn.execute(update(audit_log).where(audit_log.c.seq == 3)
                      .values({k: rows[3][k] for k in content}))
