@@ -11,6 +11,7 @@ import logging
 import threading
 
 import procrastinate
+from procrastinate.types import JSONValue
 from sqlalchemy import make_url
 
 from kumomura.platform import events, jobs
@@ -70,9 +71,10 @@ def defer_chunks(db: Database, job_id: int, chunk_numbers: list[int]) -> None:
     if not chunk_numbers:
         return
     app = build_app(db)
+    payloads: list[dict[str, JSONValue]] = [{"job_id": job_id, "chunk_no": n}
+                                            for n in chunk_numbers]
     with app.open():
-        app.configure_task(CHUNK_TASK).batch_defer(
-            *[{"job_id": job_id, "chunk_no": n} for n in chunk_numbers])
+        app.configure_task(CHUNK_TASK).batch_defer(*payloads)
 
 
 def _dispatch_loop(db: Database, stop: threading.Event, interval: float) -> None:

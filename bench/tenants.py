@@ -1,0 +1,111 @@
+"""Schema-per-tenant at scale: how long `db upgrade` takes over N tenants on PostgreSQL.
+
+Prints seconds per tenant for (a) adding tenants, (b) migrating every tenant schema from
+nothing with `db upgrade`'s parallel path, (c) `db upgrade` when all are already at head,
+next to the floor: the same tables created with plain CREATE TABLE (metadata.create_all,
+one connection, no Alembic, no roles) for the same number of schemas, in the same run.
+
+    .venv/bin/python bench/tenants.py [--tenants 200] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+
+from kumomura.catalog import load_all_tables
+from kumomura.platform.db import Database, tenant_metadata
+from kumomura.platform.japanese import lg_check_digit
+from kumomura.platform.migrate import (
+    drop_tenant_storage,
+    tenant_codes,
+    upgrade_platform,
+    upgrade_tenants,
+)
+from kumomura.platform.tenants import PREFECTURES, add_tenant
+
+ADMIN_URL = os.environ.get("KUMOMURA_TEST_POSTGRES_URL",
+                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def synthetic_codes(n: int) -> list[tuple[str, str]]:
+    """Valid local government codes (check digit included), spread over prefectures."""
+    codes = []
+    for i in range(n):
+        pref = i % 47 + 1
+        five = f"{pref:02d}{200 + i // 47:03d}"
+        codes.append((five + str(lg_check_digit(five)), PREFECTURES[pref - 1]))
+    return codes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tenants", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    load_all_tables()
+    name = f"kmbench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    db = Database(url, Path("/nonexistent-sqlite-dir"))
+    n = args.tenants
+    try:
+        upgrade_platform(db)
+        started = time.perf_counter()
+        for code, prefecture in synthetic_codes(n):
+            add_tenant(db, code=code, name=f"町{code}", prefecture=prefecture,
+                       population=10_000, actor="bench")
+        add_seconds = time.perf_counter() - started
+
+        codes = tenant_codes(db)
+        started = time.perf_counter()
+        at_head = upgrade_tenants(db, codes, workers=args.workers)
+        noop_seconds = time.perf_counter() - started
+
+        for code in codes:  # keep the control plane rows, drop the schemas and roles
+            drop_tenant_storage(db, code)
+        started = time.perf_counter()
+        fresh = upgrade_tenants(db, codes, workers=args.workers)
+        upgrade_seconds = time.perf_counter() - started
+        failures = [r for r in [*at_head, *fresh] if r.error]
+
+        started = time.perf_counter()
+        with db.engine.begin() as conn:
+            for i in range(n):
+                schema = f"floor_{i}"
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                tenant_metadata.create_all(
+                    conn.execution_options(schema_translate_map={"tenant": schema}))
+        floor_seconds = time.perf_counter() - started
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for role in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
+                                     {"p": f"{name}_t_%"}).scalars().all():
+                conn.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()
+
+    per = 1000 / n
+    print(f"tenants: {n}, workers: {args.workers}, cpus: {os.cpu_count()}, "
+          f"tables per tenant: {len(tenant_metadata.tables)}")
+    print(f"floor (plain CREATE TABLE, one connection): {floor_seconds * per:7.1f} ms/tenant")
+    print(f"db upgrade, all tenants from nothing:       {upgrade_seconds * per:7.1f} ms/tenant"
+          f"  ({upgrade_seconds / floor_seconds:.2f}x floor, {upgrade_seconds:.1f} s in all)")
+    print(f"db upgrade, all tenants already at head:    {noop_seconds * per:7.1f} ms/tenant"
+          f"  ({noop_seconds:.1f} s in all)")
+    print(f"tenant add (control plane + storage):       {add_seconds * per:7.1f} ms/tenant")
+    if failures:
+        print(f"FAILED: {len(failures)} tenant migrations, e.g. {failures[0]}")
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
