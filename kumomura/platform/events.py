@@ -13,6 +13,7 @@ Other systems read the same outbox as a feed (``GET /api/v1/t/{lg_code}/events``
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -313,3 +314,16 @@ def replay(db: Database, lg_code: str, subscriber: str, event_id: int) -> None:
                 attempts=event_failures.c.attempts + 1,
                 last_error=traceback.format_exc()[-4000:], updated_at=utcnow()))
         raise
+
+
+def dispatch_until(db: Database, stop: threading.Event, interval: float) -> None:
+    """Dispatch every tenant's events every ``interval`` seconds until ``stop`` is set
+    (workers on PostgreSQL; the web process itself on SQLite)."""
+    from kumomura.platform.migrate import tenant_codes
+
+    while not stop.wait(interval):
+        for code in tenant_codes(db):
+            try:
+                dispatch(db, code)
+            except Exception:
+                log.exception("event dispatch failed for %s", code)

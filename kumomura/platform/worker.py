@@ -7,7 +7,6 @@ retried after a worker died never writes its chunk twice.
 
 from __future__ import annotations
 
-import logging
 import threading
 
 import procrastinate
@@ -16,9 +15,6 @@ from sqlalchemy import make_url
 
 from kumomura.platform import events, jobs
 from kumomura.platform.db import Database
-from kumomura.platform.migrate import tenant_codes
-
-log = logging.getLogger(__name__)
 
 QUEUE = "kumomura"
 SCHEMA = "procrastinate"
@@ -77,22 +73,13 @@ def defer_chunks(db: Database, job_id: int, chunk_numbers: list[int]) -> None:
         app.configure_task(CHUNK_TASK).batch_defer(*payloads)
 
 
-def _dispatch_loop(db: Database, stop: threading.Event, interval: float) -> None:
-    while not stop.wait(interval):
-        for code in tenant_codes(db):
-            try:
-                events.dispatch(db, code)
-            except Exception:
-                log.exception("event dispatch failed for %s", code)
-
-
 def run_worker(db: Database, *, concurrency: int = 2, wait: bool = True,
                dispatch_interval: float = 2.0) -> None:
     """Run chunk tasks until stopped (or, with ``wait=False``, until the queue is empty),
     dispatching events of every tenant alongside."""
     app = build_app(db)
     stop = threading.Event()
-    dispatcher = threading.Thread(target=_dispatch_loop, args=(db, stop, dispatch_interval),
+    dispatcher = threading.Thread(target=events.dispatch_until, args=(db, stop, dispatch_interval),
                                   daemon=True, name="event-dispatch")
     dispatcher.start()
     try:

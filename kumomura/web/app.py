@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kumomura import __version__
 from kumomura.catalog import load_all_tables
+from kumomura.platform import events
 from kumomura.platform.config import Settings, get_settings
 from kumomura.platform.db import Database, open_database
 from kumomura.platform.errors import KumomuraError
@@ -67,7 +69,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Embedded deployments have no worker: the web process delivers events itself.
+        stop = threading.Event()
+        if not database.is_postgres:
+            threading.Thread(target=events.dispatch_until, args=(database, stop, 2.0),
+                             daemon=True, name="event-dispatch").start()
         yield
+        stop.set()
         if db is None:
             database.dispose()
 

@@ -114,3 +114,29 @@ def test_jobs_over_http(client: TestClient, db: Database) -> None:
     tax = _token(db, "tax1", ["tax_officer"])
     assert client.post("/api/v1/t/062022/jobs", json={"kind": "test.emit_chunks",
                        "params": {"chunks": 1}}, headers=tax).status_code == 403
+
+
+def test_embedded_deployment_delivers_events_without_a_worker(sqlite_db: Database) -> None:
+    import time
+
+    from sqlalchemy import Connection
+
+    from kumomura.platform.events import Event
+
+    make_tenant(sqlite_db)
+    got: list[int] = []
+
+    def handle(conn: Connection, event: Event) -> None:
+        got.append(event.id)
+
+    events.subscribe("test_school", ["residents.moved_in"], handle)
+    try:
+        with TestClient(create_app(db=sqlite_db)):
+            with sqlite_db.tenant_tx("062022") as conn:
+                event_id = events.emit(conn, "residents.moved_in", {"n": 1})
+            deadline = time.monotonic() + 10
+            while not got and time.monotonic() < deadline:
+                time.sleep(0.1)
+        assert got == [event_id]
+    finally:
+        events.unsubscribe("test_school")
