@@ -281,8 +281,11 @@ def run_in_process(db: Database, job_id: int,
     """Run every chunk not yet done, in order, in this process (SQLite, CLI, tests)."""
     todo = pending_chunks(db, job_id)
     total = get_job(db, job_id).total_chunks
-    if not todo:
-        _record_progress(db, job_id, total, -1, {"note": "nothing left to run"})
+    if not todo:  # e.g. a job of zero chunks, or one whose last chunk ran before a crash
+        with db.platform_tx() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                status=JobStatus.DONE, done_chunks=total, finished_at=utcnow(), error=None))
+            _log(conn, job_id, "finished")
     for chunk_no in todo:
         run_chunk(db, job_id, chunk_no)
         if on_chunk is not None:

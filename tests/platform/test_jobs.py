@@ -124,3 +124,9 @@ def test_procrastinate_workers_run_the_chunks(pg_db: Database) -> None:
     run_worker(pg_db, concurrency=2, wait=False)
     assert jobs.get_job(pg_db, job_id).status == JobStatus.DONE
     assert _chunk_writes(pg_db) == {n: 3 for n in range(5)}
+
+
+def test_a_job_of_zero_chunks_finishes(db: Database, yonezawa: Tenant) -> None:
+    job_id = jobs.submit(db, "062022", "test.emit_chunks", {"chunks": 0}, actor="t")
+    assert jobs.run_in_process(db, job_id).status == JobStatus.DONE
+    assert [line["message"] for line in jobs.job_log_lines(db, job_id)][-1] == "finished"
