@@ -208,17 +208,15 @@ def params_set(
     day = _date(effective, "effective_from")
     with _db() as db:
         tenant_service.get_tenant(db, tenant)
+        ctx = audit.AuditContext(actor=_actor(), purpose=reason)
         with db.tenant_tx(tenant) as conn:
             if value == "default":
-                params.reset_value(conn, module, name, effective_from=day, actor=_actor(),
+                params.reset_value(conn, module, name, effective_from=day, ctx=ctx,
                                    reason=reason)
                 stored: Any = "national default"
             else:
                 stored = params.set_value(conn, module, name, value, effective_from=day,
-                                          actor=_actor(), reason=reason)
-            audit.record(conn, audit.AuditContext(actor=_actor(), purpose=reason),
-                         "params.set", detail={"module": module, "name": name,
-                                               "value": stored, "from": day.isoformat()})
+                                          ctx=ctx, reason=reason)
     console.print(f"{tenant} {module}.{name} = {_fmt(stored)} from {day}")
 
 
@@ -364,7 +362,7 @@ def jobs_run(
         key, sep, raw = item.partition("=")
         if not sep:
             raise InvalidInput(f"--param {item!r}: expected key=value", field="param")
-        values[key] = params._coerce_cli_value(raw)
+        values[key] = params.parse_text_value(raw)
     with _db() as db:
         tenant_service.get_tenant(db, tenant)
         job_id = jobs.submit(db, tenant, kind, values, actor=_actor())

@@ -14,6 +14,7 @@ from datetime import date
 from rich.progress import Progress
 
 from kumomura.platform import auth, params
+from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Scope
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database
@@ -41,7 +42,7 @@ OKITAMA: list[tuple[str, str, int]] = [
 ]
 
 # Staggered go-live (さみだれ方式): the first wave goes live with 住民記録 and tax together;
-# later members follow a few months apart; 小国町 is still onboarding.
+# later members follow a few months apart; the last two are still onboarding.
 WAVES: dict[str, list[tuple[str, date]]] = {
     "062022": [("residents", date(2026, 1, 4)), ("inhabitant_tax", date(2026, 1, 4))],
     "062090": [("residents", date(2026, 1, 4)), ("inhabitant_tax", date(2026, 4, 1))],
@@ -85,8 +86,8 @@ def build_demo(db: Database, *, progress: Progress) -> list[str]:
                 with db.tenant_tx(code) as conn:
                     for field, value in DEPARTURES.get(code, []):
                         params.set_value(conn, PLATFORM_MODULE, field, value,
-                                         effective_from=date(2025, 4, 1), actor="demo",
-                                         reason="団体の運用方針")
+                                         effective_from=date(2025, 4, 1),
+                                         ctx=AuditContext(actor="demo"), reason="団体の運用方針")
             _ensure_user(db, f"clerk_{code}", f"{name} 窓口", Scope.TENANT, code,
                          ["counter_clerk"])
             _ensure_user(db, f"it_{code}", f"{name} 情報主管課", Scope.TENANT, code,

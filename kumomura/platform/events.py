@@ -206,13 +206,12 @@ def _record_failure(db: Database, lg_code: str, sub: Subscriber, event: Event,
     return dead
 
 
-def _waiting(db: Database, lg_code: str, sub: Subscriber, event: Event) -> bool:
-    """Whether the event failed recently and its backoff has not yet run out."""
-    with db.tenant_tx(lg_code) as conn:
-        due = conn.execute(select(event_failures.c.next_attempt_at).where(
-            event_failures.c.subscriber == sub.name, event_failures.c.event_id == event.id,
-            event_failures.c.status == "retrying")).scalar_one_or_none()
-    return due is not None and as_utc(due) > utcnow()
+def _retry_times(conn: Connection, sub: Subscriber) -> dict[int, datetime]:
+    """When each of the subscriber's failed events may be tried again."""
+    rows = conn.execute(select(event_failures.c.event_id, event_failures.c.next_attempt_at)
+                        .where(event_failures.c.subscriber == sub.name,
+                               event_failures.c.status == "retrying")).all()
+    return {event_id: as_utc(due) for event_id, due in rows}
 
 
 def _deliver(db: Database, lg_code: str, sub: Subscriber, event: Event) -> bool:
@@ -238,13 +237,15 @@ def _dispatch_one(db: Database, lg_code: str, sub: Subscriber, upto: int, batch:
             rows = conn.execute(
                 select(outbox).where(outbox.c.id > offset, outbox.c.id <= upto)
                 .order_by(outbox.c.id).limit(batch)).all()
+            retry_at = _retry_times(conn, sub)
         if not rows:
             return
+        now = utcnow()
         for event in map(_to_event, rows):
             if not sub.wants(event.topic):
                 continue
-            if _waiting(db, lg_code, sub, event):
-                return
+            if retry_at.get(event.id, now) > now:
+                return  # failed recently: wait for its backoff, keep the order
             try:
                 delivered = _deliver(db, lg_code, sub, event)
             except Exception:

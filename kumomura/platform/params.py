@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
 )
 
+from kumomura.platform.audit import AuditContext, record
 from kumomura.platform.db import Database, tenant_metadata
 from kumomura.platform.errors import InvalidInput, NotFound
 from kumomura.platform.timeutil import Timestamp, utcnow
@@ -145,7 +146,7 @@ def get(db: Database, lg_code: str, module: str, on: date) -> Parameters:
         return values_on(conn, module, on)
 
 
-def _coerce_cli_value(raw: Any) -> Any:
+def parse_text_value(raw: Any) -> Any:
     """Values typed at a prompt arrive as text; JSON literals keep their type."""
     if isinstance(raw, str):
         try:
@@ -175,39 +176,46 @@ def set_value(
     raw_value: Any,
     *,
     effective_from: date,
-    actor: str,
+    ctx: AuditContext,
     reason: str | None = None,
 ) -> Any:
-    """Override one field from a date. The value is checked against the field's rules and
-    against the whole model on that date and on every later override's date."""
+    """Override one field from a date, audited in the same transaction. The value is
+    checked against the field's rules and against the whole model on that date and on
+    every later override's date."""
     decl = declaration(module)
     if name not in decl.model.model_fields:
         raise InvalidInput(
             f"{module}.{name}: no such parameter (fields: {', '.join(decl.field_names())})",
             field=name)
-    candidate = _coerce_cli_value(raw_value)
+    candidate = parse_text_value(raw_value)
     try:
         checked = _combine(decl, effective_from,
                            {**_overrides_in_force(conn, module, effective_from), name: candidate})
     except ValidationError as exc:
         raise InvalidInput(_error_message(module, name, exc), field=name) from exc
     stored = checked.model_dump(mode="json")[name]
-    conn.execute(insert(param_changes).values(
-        module=module, name=name, effective_from=effective_from, value=stored, is_reset=False,
-        changed_by=actor, changed_at=utcnow(), reason=reason))
+    _store(conn, ctx, module, name, effective_from, stored, reason)
     _check_later_dates(conn, decl, name, effective_from)
     return stored
 
 
-def reset_value(conn: Connection, module: str, name: str, *, effective_from: date, actor: str,
-                reason: str | None = None) -> None:
+def _store(conn: Connection, ctx: AuditContext, module: str, name: str, effective_from: date,
+           value: Any, reason: str | None, *, reset: bool = False) -> None:
+    conn.execute(insert(param_changes).values(
+        module=module, name=name, effective_from=effective_from, value=value, is_reset=reset,
+        changed_by=ctx.actor, changed_at=utcnow(), reason=reason))
+    record(conn, ctx, "params.reset" if reset else "params.set", detail={
+        "module": module, "name": name, "value": value,
+        "from": effective_from.isoformat(), "reason": reason})
+
+
+def reset_value(conn: Connection, module: str, name: str, *, effective_from: date,
+                ctx: AuditContext, reason: str | None = None) -> None:
     """Return a field to the national default from a date (kept in history like a change)."""
     decl = declaration(module)
     if name not in decl.model.model_fields:
         raise InvalidInput(f"{module}.{name}: no such parameter", field=name)
-    conn.execute(insert(param_changes).values(
-        module=module, name=name, effective_from=effective_from, value=None, is_reset=True,
-        changed_by=actor, changed_at=utcnow(), reason=reason))
+    _store(conn, ctx, module, name, effective_from, None, reason, reset=True)
     _check_later_dates(conn, decl, name, effective_from)
 
 

@@ -103,15 +103,12 @@ def params_set(lg_code: str, module: str, name: str, change: ParamChange, db: Db
     with db.tenant_tx(lg_code) as conn:
         if change.reset:
             params.reset_value(conn, module, name, effective_from=change.effective_from,
-                               actor=principal.username, reason=change.reason)
+                               ctx=ctx, reason=change.reason)
             stored = None
         else:
             stored = params.set_value(conn, module, name, change.value,
-                                      effective_from=change.effective_from,
-                                      actor=principal.username, reason=change.reason)
-        audit.record(conn, ctx, "params.set", detail={
-            "module": module, "name": name, "value": stored, "reset": change.reset,
-            "from": change.effective_from.isoformat()})
+                                      effective_from=change.effective_from, ctx=ctx,
+                                      reason=change.reason)
     return {"module": module, "name": name, "value": stored,
             "effective_from": change.effective_from.isoformat()}
 

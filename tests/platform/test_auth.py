@@ -4,6 +4,7 @@ import pyotp
 import pytest
 
 from kumomura.platform import auth, params
+from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Permission, Scope
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database
@@ -101,7 +102,7 @@ def test_tenant_parameter_can_require_mfa(db: Database, yonezawa: Tenant) -> Non
     _clerk(db)
     with db.tenant_tx("062022") as conn:
         params.set_value(conn, PLATFORM_MODULE, "mfa_required_for_personal_data", True,
-                         effective_from=date(2024, 4, 1), actor="it")
+                         effective_from=date(2024, 4, 1), ctx=AuditContext(actor="it"))
     with pytest.raises(Unauthenticated, match="二要素認証"):
         auth.authenticate(db, "clerk1", PW)
 

@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 from pydantic import Field, model_validator
 
-from kumomura.platform import params
+from kumomura.platform import audit, params
+from kumomura.platform.audit import AuditContext
 from kumomura.platform.db import Database
 from kumomura.platform.errors import InvalidInput, NotFound
 from kumomura.platform.tenants import Tenant
@@ -44,7 +45,7 @@ def declared() -> None:
 def _set(db: Database, name: str, value: Any, on: date, code: str = "062022") -> Any:
     with db.tenant_tx(code) as conn:
         return params.set_value(conn, "test_certs", name, value, effective_from=on,
-                                actor="it@062022", reason="条例改正")
+                                ctx=AuditContext(actor="it@062022"), reason="条例改正")
 
 
 def _get(db: Database, on: date, code: str = "062022") -> CertificateParams:
@@ -85,7 +86,7 @@ def test_reset_returns_to_the_national_value(db: Database, yonezawa: Tenant) -> 
     _set(db, "fee_yen", 200, date(2025, 4, 1))
     with db.tenant_tx("062022") as conn:
         params.reset_value(conn, "test_certs", "fee_yen", effective_from=date(2026, 4, 1),
-                           actor="it")
+                           ctx=AuditContext(actor="it"))
     assert _get(db, date(2026, 3, 1)).fee_yen == 200
     assert _get(db, date(2026, 4, 1)).fee_yen == 350
 
@@ -140,3 +141,16 @@ def test_tenants_overrides_stay_in_their_own_schema(db: Database, yonezawa: Tena
 def test_unknown_module(db: Database, yonezawa: Tenant) -> None:
     with pytest.raises(NotFound, match="'nope' declares no parameters"):
         params.get(db, "062022", "nope", date(2025, 4, 1))
+
+
+def test_every_change_is_audited_in_its_transaction(db: Database, yonezawa: Tenant) -> None:
+    _set(db, "fee_yen", 200, date(2025, 4, 1))
+    with pytest.raises(InvalidInput):
+        _set(db, "fee_yen", -5, date(2025, 4, 1))
+    with db.tenant_tx("062022") as conn:
+        params.reset_value(conn, "test_certs", "fee_yen", effective_from=date(2026, 4, 1),
+                           ctx=AuditContext(actor="it"))
+    entries = audit.entries(db, "062022")
+    assert [(e["action"], e["actor"], e["detail"]["value"]) for e in entries] == [
+        ("params.reset", "it", None), ("params.set", "it@062022", 200)]
+    assert audit.verify(db, "062022").ok
