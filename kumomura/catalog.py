@@ -15,6 +15,9 @@ MODULES = (
     "kumomura.platform.events",
     "kumomura.platform.audit",
     "kumomura.platform.jobs",
+    "kumomura.platform.numbering",
+    "kumomura.residents.tables",
+    "kumomura.residents.params",
 )
 
 

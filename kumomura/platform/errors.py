@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One broken rule: the field (dotted path) and what is wrong with it."""
+
+    field: str
+    message: str
+
 
 class KumomuraError(Exception):
     """Base of errors that carry a message for the person who made the request."""
@@ -9,10 +19,12 @@ class KumomuraError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None,
+                 problems: list[FieldProblem] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.problems = problems or ([FieldProblem(field, message)] if field else [])
 
 
 class InvalidInput(KumomuraError):
@@ -20,6 +32,12 @@ class InvalidInput(KumomuraError):
 
     status = 422
     title = "Invalid input"
+
+
+def invalid(problems: list[FieldProblem]) -> InvalidInput:
+    """One InvalidInput listing every problem, so a form shows them all at once."""
+    message = "; ".join(f"{p.field}: {p.message}" for p in problems)
+    return InvalidInput(message, field=problems[0].field, problems=problems)
 
 
 class NotFound(KumomuraError):

@@ -38,7 +38,9 @@ def problem(request: Request, status: int, title: str, detail: str,
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KumomuraError)
     async def _domain(request: Request, exc: KumomuraError) -> Response:
-        extra = {"field": exc.field} if exc.field else {}
+        extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
+        if exc.problems:
+            extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
         return problem(request, exc.status, exc.title, exc.message, **extra)
 
     @app.exception_handler(RequestValidationError)

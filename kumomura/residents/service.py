@@ -1,0 +1,220 @@
+"""Reading the registry: search, a person's record and history, a household, and the
+protection orders (支援措置). Other modules read residents through these functions.
+
+Every look at a person's record is audited in the same transaction as the read, with the
+purpose the caller gave; a search is audited with its criteria.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from kumomura.platform import audit, params
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.japanese import is_kana, kana_key, prefix_bounds, text_key
+from kumomura.platform.timeutil import utcnow
+from kumomura.residents.models import HOUSEHOLDER, ProtectionOrderIn
+from kumomura.residents.params import MODULE, ResidentsParameters
+from kumomura.residents.tables import changes, households, protection_orders, resident_versions
+
+rv = resident_versions
+SUMMARY = (rv.c.atena_no, rv.c.name, rv.c.kana, rv.c.birth_date, rv.c.sex, rv.c.status,
+           rv.c.household_no, rv.c.relationship, rv.c.address_town, rv.c.address_line,
+           rv.c.removed_on, rv.c.removal_reason)
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    kana: str | None = None
+    name: str | None = None
+    birth_date: date | None = None
+    address: str | None = None
+    atena_no: str | None = None
+    household_no: str | None = None
+    include_removed: bool = False
+    limit: int = 50
+
+    def given(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, date) else v)
+                for k, v in self.__dict__.items()
+                if v not in (None, False) and k != "limit"}
+
+
+def _prefix(column: Any, key: str) -> Any:
+    low, high = prefix_bounds(key)
+    return and_(column >= low, column < high)
+
+
+def search(conn: Connection, ctx: AuditContext, criteria: SearchCriteria) -> list[dict[str, Any]]:
+    """Current entries matching every given criterion; kana, name and address by prefix."""
+    conditions: list[Any] = [rv.c.valid_to.is_(None)]
+    if criteria.kana:
+        if not is_kana(criteria.kana):
+            raise InvalidInput("フリガナはカタカナ・ひらがなで入力してください", field="kana")
+        conditions.append(_prefix(rv.c.kana_key, kana_key(criteria.kana)))
+    if criteria.name:
+        conditions.append(_prefix(rv.c.name_key, text_key(criteria.name)))
+    if criteria.address:
+        conditions.append(_prefix(rv.c.address_key, text_key(criteria.address)))
+    if criteria.birth_date:
+        conditions.append(rv.c.birth_date == criteria.birth_date)
+    if criteria.atena_no:
+        conditions.append(rv.c.atena_no == criteria.atena_no)
+    if criteria.household_no:
+        conditions.append(rv.c.household_no == criteria.household_no)
+    if len(conditions) == 1:
+        raise InvalidInput("検索条件を1つ以上入力してください", field="kana")
+    if not criteria.include_removed:
+        conditions.append(rv.c.status == "resident")
+    limit = max(1, min(criteria.limit, 200))
+    rows = conn.execute(select(*SUMMARY).where(*conditions)
+                        .order_by(rv.c.kana_key, rv.c.birth_date, rv.c.atena_no).limit(limit)
+                        ).mappings().all()
+    audit.record(conn, ctx, "residents.search", detail={"criteria": criteria.given(),
+                                                        "hits": len(rows)})
+    return [dict(r) for r in rows]
+
+
+def _versions(conn: Connection, atena_no: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(rv, changes.c.change_type, changes.c.notified_on, changes.c.is_late,
+               changes.c.reason, changes.c.cancelled_by_change)
+        .join(changes, changes.c.change_id == rv.c.change_id)
+        .where(rv.c.atena_no == atena_no).order_by(rv.c.version_no)
+    ).mappings().all()
+    if not rows:
+        raise NotFound(f"宛名番号 {atena_no} の住民記録はありません", field="atena_no")
+    return [dict(r) for r in rows]
+
+
+def current(conn: Connection, atena_no: str) -> dict[str, Any]:
+    """The current entry of a person, unaudited: for other modules' own checks (they audit
+    their own use) and for certificates, which audit the issue."""
+    row = conn.execute(select(rv).where(rv.c.atena_no == atena_no, rv.c.valid_to.is_(None))
+                       ).mappings().first()
+    if row is None:
+        raise NotFound(f"宛名番号 {atena_no} の住民記録はありません", field="atena_no")
+    return dict(row)
+
+
+def record(conn: Connection, ctx: AuditContext, atena_no: str) -> dict[str, Any]:
+    """A person's record as staff see it: the current entry, its history, the household
+    and any protection order in force; the view is audited."""
+    versions = _versions(conn, atena_no)
+    entry = versions[-1]
+    members = household(conn, entry["household_no"], audited=False)["members"]
+    audit.record(conn, ctx, "residents.view", atena_no=atena_no)
+    return {"current": entry, "history": versions, "household": members,
+            "protection_orders": active_protection(conn, [atena_no], date.today())}
+
+
+def history(conn: Connection, ctx: AuditContext, atena_no: str) -> list[dict[str, Any]]:
+    versions = _versions(conn, atena_no)
+    audit.record(conn, ctx, "residents.history", atena_no=atena_no)
+    return versions
+
+
+def household(conn: Connection, household_no: str, *, ctx: AuditContext | None = None,
+              audited: bool = True) -> dict[str, Any]:
+    """A household and its living members, householder first."""
+    row = conn.execute(select(households).where(households.c.household_no == household_no)
+                       ).mappings().first()
+    if row is None:
+        raise NotFound(f"世帯番号 {household_no} の世帯はありません", field="household_no")
+    members = [dict(r) for r in conn.execute(
+        select(*SUMMARY).where(rv.c.household_no == household_no, rv.c.valid_to.is_(None),
+                               rv.c.status == "resident")
+        .order_by(rv.c.relationship != HOUSEHOLDER, rv.c.birth_date, rv.c.atena_no)
+    ).mappings()]
+    if audited:
+        assert ctx is not None, "an audited household view needs the caller's context"
+        audit.record(conn, ctx, "residents.household", detail={"household_no": household_no,
+                                                               "members": len(members)})
+    return {**dict(row), "members": members}
+
+
+def change(conn: Connection, change_id: int) -> dict[str, Any]:
+    row = conn.execute(select(changes).where(changes.c.change_id == change_id)
+                       ).mappings().first()
+    if row is None:
+        raise NotFound(f"異動 {change_id} はありません", field="change_id")
+    return dict(row)
+
+
+# -- protection orders (支援措置) -------------------------------------------------------
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def add_protection(conn: Connection, ctx: AuditContext, req: ProtectionOrderIn) -> dict[str, Any]:
+    """A protection order runs for the period in parameters (1 year), ending the day
+    before the same date (住民基本台帳事務処理要領 第5-10)."""
+    current(conn, req.atena_no)
+    settings = params.values_on(conn, MODULE, req.starts_on)
+    assert isinstance(settings, ResidentsParameters)
+    ends_on = _add_months(req.starts_on, settings.protection_order_months) - timedelta(days=1)
+    order = {"atena_no": req.atena_no, "kind": req.kind, "starts_on": req.starts_on,
+             "ends_on": ends_on, "reason": req.reason, "created_by": ctx.actor,
+             "created_at": utcnow()}
+    order_id = conn.execute(insert(protection_orders).values(**order)
+                            .returning(protection_orders.c.id)).scalar_one()
+    audit.record(conn, ctx, "residents.protection_added", atena_no=req.atena_no,
+                 detail={"order_id": order_id, "ends_on": ends_on.isoformat()})
+    return {"id": order_id, **order}
+
+
+def _order(conn: Connection, order_id: int) -> dict[str, Any]:
+    row = conn.execute(select(protection_orders).where(protection_orders.c.id == order_id)
+                       .with_for_update()).mappings().first()
+    if row is None:
+        raise NotFound(f"支援措置 {order_id} はありません", field="order_id")
+    return dict(row)
+
+
+def extend_protection(conn: Connection, ctx: AuditContext, order_id: int, *,
+                      today: date | None = None) -> dict[str, Any]:
+    """Extension for one more period, accepted from one month before the end."""
+    today = today or date.today()
+    order = _order(conn, order_id)
+    if order["lifted_on"] is not None:
+        raise Conflict(f"支援措置 {order_id} は解除されています", field="order_id")
+    if today < _add_months(order["ends_on"], -1):
+        raise InvalidInput("延長の申出は終了日の1か月前から受け付けます", field="order_id")
+    settings = params.values_on(conn, MODULE, today)
+    assert isinstance(settings, ResidentsParameters)
+    ends_on = _add_months(order["ends_on"], settings.protection_order_months)
+    conn.execute(update(protection_orders).where(protection_orders.c.id == order_id)
+                 .values(ends_on=ends_on))
+    audit.record(conn, ctx, "residents.protection_extended", atena_no=order["atena_no"],
+                 detail={"order_id": order_id, "ends_on": ends_on.isoformat()})
+    return {**order, "ends_on": ends_on}
+
+
+def lift_protection(conn: Connection, ctx: AuditContext, order_id: int, on: date) -> None:
+    order = _order(conn, order_id)
+    conn.execute(update(protection_orders).where(protection_orders.c.id == order_id)
+                 .values(lifted_on=on))
+    audit.record(conn, ctx, "residents.protection_lifted", atena_no=order["atena_no"],
+                 detail={"order_id": order_id})
+
+
+def active_protection(conn: Connection, atena_nos: list[str], on: date) -> list[dict[str, Any]]:
+    po = protection_orders
+    rows = conn.execute(select(po).where(
+        po.c.atena_no.in_(atena_nos), po.c.starts_on <= on, po.c.ends_on >= on,
+        or_(po.c.lifted_on.is_(None), po.c.lifted_on > on))).mappings().all()
+    return [dict(r) for r in rows]
