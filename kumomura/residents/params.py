@@ -42,7 +42,8 @@ class ResidentsParameters(params.Parameters):
 
 
 params.declare(MODULE, ResidentsParameters, {
-    2024: ResidentsParameters(
+    # From 住民基本台帳法 (昭和42年): changes are entered with past effective dates.
+    1967: ResidentsParameters(
         mayor_title="",
         mayor_name="",
         certificate_fee=300,
