@@ -94,7 +94,7 @@ def _plan_op(data: st.DataObject, conn: Connection, on: date) -> Callable[[], An
     town = data.draw(st.sampled_from(TOWNS), label="town")
     if kind == "move_in":
         size = data.draw(st.integers(1, 3), label="size")
-        join = state and data.draw(st.booleans(), label="join")
+        join = bool(state) and data.draw(st.booleans(), label="join")
         persons = [person(f"住民{i}", data.draw(st.sampled_from(KANA)), born=date(1990, 1, 1),
                           relationship="子" if i or join else "世帯主") for i in range(size)]
         target = data.draw(st.sampled_from(sorted(state)), label="into") if join else None

@@ -4,6 +4,7 @@ and household; removed residents only when asked; every look audited."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ def people(db: Database, yonezawa: Tenant) -> dict[str, str]:
             "kiya": kiya}
 
 
-def _find(db: Database, **criteria: object) -> list[str]:
+def _find(db: Database, **criteria: Any) -> list[str]:
     with db.tenant_tx(CODE) as conn:
         return [r["atena_no"] for r in service.search(conn, CTX, SearchCriteria(**criteria))]
 
