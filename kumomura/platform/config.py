@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     event_max_attempts: int = Field(default=5, ge=1, description="deliveries before dead letter")
     login_max_failures: int = Field(default=5, ge=1)
     login_lock_minutes: int = Field(default=15, ge=1)
+    font_dir: Path | None = Field(
+        default=None, description="directory holding ipaexm.ttf and ipaexg.ttf; unset: the "
+        "Debian font packages' paths")
 
 
 @lru_cache(maxsize=1)

@@ -52,6 +52,11 @@ def kana_key(text: str) -> str:
     return _SEPARATORS.sub("", folded).translate(_SMALL_TO_LARGE)
 
 
+def kana_display(text: str) -> str:
+    """A reading as printed: full-width katakana, spacing and small kana kept."""
+    return jaconv.hira2kata(unicodedata.normalize("NFKC", text))
+
+
 def is_kana(text: str) -> bool:
     """True if the text is a kana reading (katakana, hiragana or half-width, spaces)."""
     return bool(_KANA_ONLY.fullmatch(kana_key(text)))
