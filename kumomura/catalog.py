@@ -7,6 +7,10 @@ exports and the isolation tests always see every table.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kumomura.platform.modules import BusinessModule
 
 MODULES = (
     "kumomura.platform.tenants",
@@ -21,6 +25,17 @@ MODULES = (
 )
 
 
+BUSINESS_MODULES = (
+    "kumomura.residents.module",
+)
+"""Each business package's ``module.py``, whose ``MODULE`` the web app and CLI mount."""
+
+
 def load_all_tables() -> None:
     for name in MODULES:
         importlib.import_module(name)
+
+
+def business_modules() -> list[BusinessModule]:
+    load_all_tables()
+    return [importlib.import_module(name).MODULE for name in BUSINESS_MODULES]

@@ -6,27 +6,25 @@ can fix (KumomuraError) prints its message naming the field and exits with code 
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kumomura.catalog import load_all_tables
+from kumomura.catalog import business_modules
+from kumomura.clikit import OnOpt, TenantOpt, console, err
+from kumomura.clikit import actor as _actor
+from kumomura.clikit import open_db as _db
+from kumomura.clikit import parse_date as _date
+from kumomura.clikit import progress as _progress
 from kumomura.platform import audit, events, jobs, params
 from kumomura.platform import auth as auth_service
 from kumomura.platform import tenants as tenant_service
 from kumomura.platform.businesses import BUSINESSES
 from kumomura.platform.config import get_settings
-from kumomura.platform.db import Database, open_database
+from kumomura.platform.db import Database
 from kumomura.platform.errors import InvalidInput, KumomuraError
 from kumomura.platform.migrate import tenant_codes, upgrade_platform, upgrade_tenants
 
@@ -43,41 +41,6 @@ for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (params_app, "params")
                   (audit_app, "audit"), (events_app, "events"), (jobs_app, "jobs"),
                   (users_app, "users")):
     app.add_typer(sub, name=name)
-
-console = Console()
-err = Console(stderr=True)
-
-TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="lg_code, e.g. 062022")]
-OnOpt = Annotated[str | None, typer.Option("--on", help="date (YYYY-MM-DD); default today")]
-
-
-def _actor() -> str:
-    return os.environ.get("KUMOMURA_ACTOR") or f"cli:{getpass.getuser()}"
-
-
-def _date(value: str | None, field: str = "on") -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from None
-
-
-@contextmanager
-def _db() -> Iterator[Database]:
-    load_all_tables()
-    db = open_database(get_settings())
-    try:
-        yield db
-    finally:
-        db.dispose()
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)
-
 
 # -- db ------------------------------------------------------------------------------
 @db_app.command("upgrade")
@@ -432,7 +395,7 @@ def users_roles() -> None:
     """The standard roles and what they grant."""
     table = Table("role", "scope", "grants", "description")
     for name, (scope, description, grants) in auth_service.BUILTIN_ROLES.items():
-        table.add_row(name, scope, ", ".join(f"{m}:{p}" for m, p in grants.items()),
+        table.add_row(name, scope, ", ".join(f"{m}:{'+'.join(ps)}" for m, ps in grants.items()),
                       description)
     console.print(table)
 
@@ -478,6 +441,11 @@ def demo(
     if not no_serve:
         console.print(f"\nserving on http://127.0.0.1:{port}/  (API docs: /docs)")
         serve(port=port)
+
+
+for _module in business_modules():
+    if _module.cli is not None:
+        app.add_typer(_module.cli, name=_module.cli_name)
 
 
 def main() -> None:

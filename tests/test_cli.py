@@ -4,14 +4,14 @@ import sys
 
 import pytest
 
-from kumomura import cli
+from kumomura import clikit
 from kumomura.cli import main
 from kumomura.platform.db import Database
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     old = sys.argv
-    cli.console.width = cli.err.width = 200  # tables unwrapped, as on a wide terminal
+    clikit.console.width = clikit.err.width = 200  # tables unwrapped, as on a wide terminal
     sys.argv = ["kumomura", *args]
     code = 0
     try:

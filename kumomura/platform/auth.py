@@ -129,21 +129,26 @@ params.declare(PLATFORM_MODULE, AuthParameters, {
 LINKAGE_MODULE = "linkage"
 """Permission module of the change feed that other systems read."""
 
-BUILTIN_ROLES: dict[str, tuple[Scope, str, dict[str, Permission]]] = {
+COUNTER = (Permission.EDIT, Permission.ISSUE)
+"""Counter staff take notifications (異動届) and issue certificates; corrections ex officio,
+cancellations and protection-order overrides are the registry administrator's."""
+
+BUILTIN_ROLES: dict[str, tuple[Scope, str, dict[str, tuple[Permission, ...]]]] = {
     "counter_clerk": (Scope.TENANT, "窓口担当: 住民記録の照会・異動・証明書発行",
-                      {"residents": Permission.ISSUE, "seal_registration": Permission.ISSUE}),
-    "registry_editor": (Scope.TENANT, "住民記録担当: 異動入力と職権修正",
-                        {"residents": Permission.ADMIN}),
+                      {"residents": COUNTER, "seal_registration": COUNTER}),
+    "registry_editor": (Scope.TENANT, "住民記録担当: 異動入力と職権修正、支援措置",
+                        {"residents": (Permission.ADMIN,),
+                         "seal_registration": (Permission.ADMIN,)}),
     "tax_officer": (Scope.TENANT, "税務担当: 個人住民税の賦課・更正・通知",
-                    {"inhabitant_tax": Permission.ADMIN, "residents": Permission.VIEW}),
+                    {"inhabitant_tax": (Permission.ADMIN,), "residents": (Permission.VIEW,)}),
     "municipal_it": (Scope.TENANT, "情報主管課: 利用者・パラメータ・移行",
-                     {PLATFORM_MODULE: Permission.ADMIN}),
+                     {PLATFORM_MODULE: (Permission.ADMIN,)}),
     "secretariat": (Scope.CONSORTIUM, "事務局: 構成団体・パラメータ差異・費用按分",
-                    {PLATFORM_MODULE: Permission.VIEW}),
+                    {PLATFORM_MODULE: (Permission.VIEW,)}),
     "linkage_client": (Scope.TENANT, "連携先システム: 異動イベントの取得",
-                       {LINKAGE_MODULE: Permission.VIEW}),
+                       {LINKAGE_MODULE: (Permission.VIEW,)}),
     "operator": (Scope.OPERATOR, "運用者: テナント・ジョブ・バックアップ",
-                 {PLATFORM_MODULE: Permission.ADMIN}),
+                 {PLATFORM_MODULE: (Permission.ADMIN,)}),
 }
 
 PERSONAL_DATA_MODULES = frozenset({*BUSINESSES, LINKAGE_MODULE})
@@ -202,9 +207,10 @@ def ensure_builtin_roles(conn: Connection) -> None:
             conn.execute(update(roles).where(roles.c.name == name)
                          .values(scope=scope, description=description))
         conn.execute(delete(role_permissions).where(role_permissions.c.role == name))
-        for module, permission in grants.items():
-            conn.execute(insert(role_permissions).values(role=name, module=module,
-                                                         permission=permission))
+        for module, permissions in grants.items():
+            for permission in permissions:
+                conn.execute(insert(role_permissions).values(role=name, module=module,
+                                                             permission=permission))
 
 
 def _validate_password(password: str) -> None:

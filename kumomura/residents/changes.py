@@ -262,10 +262,8 @@ def _keys(state: dict[str, Any]) -> dict[str, Any]:
 
 def _commit(conn: Connection, ctx: AuditContext, plan: Plan, *,
             late_basis: date | None = None) -> ChangeResult:
-    if plan.problems:
-        raise invalid(plan.problems)
     _not_before_current(plan)
-    _check_households(conn, plan)
+    _check_households(conn, plan)  # read-only: every broken rule is reported at once
     if plan.problems:
         raise invalid(plan.problems)
     settings = params.values_on(conn, MODULE, plan.effective_on)

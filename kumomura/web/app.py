@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kumomura import __version__
-from kumomura.catalog import load_all_tables
+from kumomura.catalog import business_modules, load_all_tables
 from kumomura.platform import events
 from kumomura.platform.config import Settings, get_settings
 from kumomura.platform.db import Database, open_database
@@ -112,4 +112,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return {"status": "ready", "database": database.dialect}
 
     app.include_router(api_platform.router)
+    for module in business_modules():
+        if module.router is not None:
+            app.include_router(module.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Request
 
@@ -33,7 +34,13 @@ def audit_context(request: Request,
     return AuditContext(
         actor=principal.username, request_id=request.state.request_id,
         client_addr=request.client.host if request.client else None,
-        purpose=request.headers.get("x-purpose"))
+        purpose=_purpose(request))
+
+
+def _purpose(request: Request) -> str | None:
+    """Why the caller looks: ``X-Purpose``, percent-encoded UTF-8 (headers are ASCII)."""
+    raw = request.headers.get("x-purpose")
+    return unquote(raw) if raw else None
 
 
 DbDep = Annotated[Database, Depends(get_db)]

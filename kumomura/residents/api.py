@@ -1,0 +1,215 @@
+"""JSON API of the resident registry under ``/api/v1/t/{lg_code}/residents``.
+
+Thin over the service: each route checks the caller's permission on this module (another
+municipality's caller gets 404), opens one tenant transaction, calls one use case.
+The caller's purpose travels in the ``X-Purpose`` header into the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import Connection
+
+from kumomura.platform.auth import Permission, Principal, require_tenant
+from kumomura.platform.db import Database
+from kumomura.platform.tenants import get_tenant
+from kumomura.residents import certificates, service
+from kumomura.residents import changes as ch
+from kumomura.residents.models import (
+    Birth,
+    Cancellation,
+    CertificateRequest,
+    Correction,
+    Death,
+    HouseholdChange,
+    MoveIn,
+    MoveOut,
+    ProtectionOrderIn,
+    Relocation,
+)
+from kumomura.residents.params import MODULE
+from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
+
+router = APIRouter(prefix="/api/v1/t/{lg_code}/residents", tags=["residents"])
+INTERNAL = {"id", "name_key", "kana_key", "address_key"}
+T = TypeVar("T")
+
+
+def office_of(db: Database, lg_code: str) -> ch.Office:
+    tenant = get_tenant(db, lg_code)
+    return ch.Office(lg_code, f"{tenant.prefecture}{tenant.name}")
+
+
+def _gate(db: Database, principal: Principal, lg_code: str, permission: Permission) -> None:
+    require_tenant(principal, lg_code, MODULE, permission)
+    get_tenant(db, lg_code)
+
+
+def public(row: dict[str, Any]) -> dict[str, Any]:
+    """A registry row without the internal search keys."""
+    return {k: v for k, v in row.items() if k not in INTERNAL}
+
+
+def _in_tenant(db: Database, lg_code: str, work: Callable[[Connection], T]) -> T:
+    with db.tenant_tx(lg_code) as conn:
+        return work(conn)
+
+
+@router.get("")
+def search(lg_code: str, db: DbDep, principal: PrincipalDep, ctx: AuditDep,
+           kana: str | None = None, name: str | None = None, birth_date: date | None = None,
+           address: str | None = None, atena_no: str | None = None,
+           household_no: str | None = None, include_removed: bool = False,
+           limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
+    """Current entries matching every criterion (kana, name and address by prefix)."""
+    _gate(db, principal, lg_code, Permission.VIEW)
+    criteria = service.SearchCriteria(kana=kana, name=name, birth_date=birth_date,
+                                      address=address, atena_no=atena_no,
+                                      household_no=household_no,
+                                      include_removed=include_removed, limit=limit)
+    return _in_tenant(db, lg_code, lambda c: service.search(c, ctx, criteria))
+
+
+@router.get("/households/{household_no}")
+def household(lg_code: str, household_no: str, db: DbDep, principal: PrincipalDep,
+              ctx: AuditDep) -> dict[str, Any]:
+    _gate(db, principal, lg_code, Permission.VIEW)
+    return _in_tenant(db, lg_code, lambda c: service.household(c, household_no, ctx=ctx))
+
+
+@router.get("/changes/{change_id}")
+def change(lg_code: str, change_id: int, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    _gate(db, principal, lg_code, Permission.VIEW)
+    return _in_tenant(db, lg_code, lambda c: service.change(c, change_id))
+
+
+@router.get("/{atena_no}")
+def record(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
+           ctx: AuditDep) -> dict[str, Any]:
+    """A person's current entry, history, household and protection orders (audited)."""
+    _gate(db, principal, lg_code, Permission.VIEW)
+    view = _in_tenant(db, lg_code, lambda c: service.record(c, ctx, atena_no))
+    return {**view, "current": public(view["current"]),
+            "history": [public(v) for v in view["history"]]}
+
+
+@router.get("/{atena_no}/history")
+def history(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
+            ctx: AuditDep) -> list[dict[str, Any]]:
+    _gate(db, principal, lg_code, Permission.VIEW)
+    return [public(v) for v in _in_tenant(db, lg_code,
+                                          lambda c: service.history(c, ctx, atena_no))]
+
+
+def _change(db: Database, principal: Principal, lg_code: str, permission: Permission,
+            run: Callable[[Connection, ch.Office], ch.ChangeResult]) -> dict[str, Any]:
+    _gate(db, principal, lg_code, permission)
+    office = office_of(db, lg_code)
+    return asdict(_in_tenant(db, lg_code, lambda c: run(c, office)))
+
+
+@router.post("/changes/move-in", status_code=201)
+def move_in(lg_code: str, body: MoveIn, db: DbDep, principal: PrincipalDep,
+            ctx: AuditDep) -> dict[str, Any]:
+    """転入届."""
+    return _change(db, principal, lg_code, Permission.EDIT,
+                   lambda c, _o: ch.move_in(c, ctx, body))
+
+
+@router.post("/changes/birth", status_code=201)
+def birth(lg_code: str, body: Birth, db: DbDep, principal: PrincipalDep,
+          ctx: AuditDep) -> dict[str, Any]:
+    """出生."""
+    return _change(db, principal, lg_code, Permission.EDIT,
+                   lambda c, _o: ch.birth(c, ctx, body))
+
+
+@router.post("/changes/move-out", status_code=201)
+def move_out(lg_code: str, body: MoveOut, db: DbDep, principal: PrincipalDep,
+             ctx: AuditDep) -> dict[str, Any]:
+    """転出届; the response carries the 転出証明書 data."""
+    return _change(db, principal, lg_code, Permission.EDIT,
+                   lambda c, o: ch.move_out(c, ctx, o, body))
+
+
+@router.post("/changes/relocation", status_code=201)
+def relocation(lg_code: str, body: Relocation, db: DbDep, principal: PrincipalDep,
+               ctx: AuditDep) -> dict[str, Any]:
+    """転居届."""
+    return _change(db, principal, lg_code, Permission.EDIT,
+                   lambda c, o: ch.relocation(c, ctx, o, body))
+
+
+@router.post("/changes/death", status_code=201)
+def death(lg_code: str, body: Death, db: DbDep, principal: PrincipalDep,
+          ctx: AuditDep) -> dict[str, Any]:
+    """死亡."""
+    return _change(db, principal, lg_code, Permission.EDIT,
+                   lambda c, _o: ch.death(c, ctx, body))
+
+
+@router.post("/changes/household", status_code=201)
+def household_change(lg_code: str, body: HouseholdChange, db: DbDep, principal: PrincipalDep,
+                     ctx: AuditDep) -> dict[str, Any]:
+    """世帯変更届 (分離, 合併, 世帯主変更)."""
+    return _change(db, principal, lg_code, Permission.EDIT,
+                   lambda c, _o: ch.household_change(c, ctx, body))
+
+
+@router.post("/changes/correction", status_code=201)
+def correction(lg_code: str, body: Correction, db: DbDep, principal: PrincipalDep,
+               ctx: AuditDep) -> dict[str, Any]:
+    """職権修正 (registry administrator)."""
+    return _change(db, principal, lg_code, Permission.ADMIN,
+                   lambda c, _o: ch.correction(c, ctx, body))
+
+
+@router.post("/changes/cancellation", status_code=201)
+def cancellation(lg_code: str, body: Cancellation, db: DbDep, principal: PrincipalDep,
+                 ctx: AuditDep) -> dict[str, Any]:
+    """異動の取消し (registry administrator)."""
+    return _change(db, principal, lg_code, Permission.ADMIN,
+                   lambda c, _o: ch.cancellation(c, ctx, body))
+
+
+@router.post("/certificates", response_class=Response,
+             responses={200: {"content": {"application/pdf": {}}}})
+def certificate(lg_code: str, body: CertificateRequest, db: DbDep, principal: PrincipalDep,
+                ctx: AuditDep) -> Response:
+    """Issue a certificate; the PDF comes back, its number and fee in the headers."""
+    _gate(db, principal, lg_code, Permission.ISSUE)
+    office = office_of(db, lg_code)
+    issued = _in_tenant(db, lg_code, lambda c: certificates.issue(
+        c, ctx, office, body, may_override=principal.can(MODULE, Permission.ADMIN)))
+    return Response(issued.pdf, media_type="application/pdf", headers={
+        "X-Issue-No": issued.issue_no, "X-Fee": str(issued.fee),
+        "Content-Disposition": f'inline; filename="{issued.issue_no}.pdf"'})
+
+
+@router.post("/protection-orders", status_code=201)
+def protection_add(lg_code: str, body: ProtectionOrderIn, db: DbDep, principal: PrincipalDep,
+                   ctx: AuditDep) -> dict[str, Any]:
+    """支援措置 (registry administrator)."""
+    _gate(db, principal, lg_code, Permission.ADMIN)
+    return _in_tenant(db, lg_code, lambda c: service.add_protection(c, ctx, body))
+
+
+@router.post("/protection-orders/{order_id}/extend")
+def protection_extend(lg_code: str, order_id: int, db: DbDep, principal: PrincipalDep,
+                      ctx: AuditDep) -> dict[str, Any]:
+    _gate(db, principal, lg_code, Permission.ADMIN)
+    return _in_tenant(db, lg_code, lambda c: service.extend_protection(c, ctx, order_id))
+
+
+@router.post("/protection-orders/{order_id}/lift")
+def protection_lift(lg_code: str, order_id: int, db: DbDep, principal: PrincipalDep,
+                    ctx: AuditDep, on: date | None = None) -> dict[str, Any]:
+    _gate(db, principal, lg_code, Permission.ADMIN)
+    day = on or date.today()
+    _in_tenant(db, lg_code, lambda c: service.lift_protection(c, ctx, order_id, day))
+    return {"id": order_id, "lifted_on": day.isoformat()}

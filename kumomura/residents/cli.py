@@ -1,0 +1,190 @@
+"""`kumomura residents ...`: the registry for operators, with the same use cases as the API.
+
+Changes take the same JSON documents as the API (a file, or ``-`` for stdin), so a
+notification can be prepared, checked and replayed exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.table import Table
+
+from kumomura.clikit import TenantOpt, actor, console, open_db
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.db import Database
+from kumomura.platform.errors import FieldProblem, invalid
+from kumomura.platform.tenants import get_tenant
+from kumomura.residents import certificates, service
+from kumomura.residents import changes as ch
+from kumomura.residents.models import (
+    Birth,
+    Cancellation,
+    CertificateRequest,
+    Correction,
+    Death,
+    HouseholdChange,
+    MoveIn,
+    MoveOut,
+    ProtectionOrderIn,
+    Relocation,
+)
+
+app = typer.Typer(no_args_is_help=True, help="住民記録: search, records, changes, certificates.")
+
+PurposeOpt = Annotated[str, typer.Option("--purpose", help="why the record is looked at")]
+JsonArg = Annotated[str, typer.Argument(help="JSON file, or - for stdin")]
+
+CHANGES: dict[str, type[BaseModel]] = {
+    "move-in": MoveIn, "birth": Birth, "move-out": MoveOut, "relocation": Relocation,
+    "death": Death, "household": HouseholdChange, "correction": Correction,
+    "cancellation": Cancellation,
+}
+
+
+def _ctx(purpose: str | None = None) -> AuditContext:
+    return AuditContext(actor=actor(), request_id=f"cli-{uuid.uuid4().hex[:12]}",
+                        client_addr="cli", purpose=purpose)
+
+
+def _office(db: Database, lg_code: str) -> ch.Office:
+    tenant = get_tenant(db, lg_code)
+    return ch.Office(lg_code, f"{tenant.prefecture}{tenant.name}")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load(model: type[M], source: str) -> M:
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        raise invalid([FieldProblem(".".join(map(str, e["loc"])) or model.__name__, e["msg"])
+                       for e in exc.errors()]) from None
+
+
+def _print_json(value: Any) -> None:
+    console.print_json(json.dumps(value, ensure_ascii=False, default=str))
+
+
+@app.command("search")
+def search(tenant: TenantOpt, purpose: PurposeOpt = "窓口照会",
+           kana: str | None = None, name: str | None = None, birth: str | None = None,
+           address: str | None = None, atena: str | None = None,
+           household: str | None = None, removed: bool = False) -> None:
+    """Find residents (kana, name and address by prefix)."""
+    criteria = service.SearchCriteria(
+        kana=kana, name=name, birth_date=date.fromisoformat(birth) if birth else None,
+        address=address, atena_no=atena, household_no=household, include_removed=removed)
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        rows = service.search(conn, _ctx(purpose), criteria)
+    table = Table("宛名番号", "氏名", "フリガナ", "生年月日", "続柄", "住所", "状態")
+    for r in rows:
+        table.add_row(r["atena_no"], r["name"], r["kana"], r["birth_date"].isoformat(),
+                      r["relationship"], r["address_town"],
+                      "住民" if r["status"] == "resident" else f"除票 {r['removal_reason']}")
+    console.print(table)
+    console.print(f"{len(rows)} 件")
+
+
+@app.command("show")
+def show(tenant: TenantOpt, atena_no: str, purpose: PurposeOpt = "窓口照会") -> None:
+    """A person's record with its history and household (audited)."""
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        view = service.record(conn, _ctx(purpose), atena_no)
+    cur = view["current"]
+    console.print(f"[bold]{cur['name']}[/bold] ({cur['kana']})  宛名番号 {cur['atena_no']}  "
+                  f"世帯 {cur['household_no']}  {cur['relationship']}  "
+                  f"{'住民' if cur['status'] == 'resident' else '除票'}")
+    table = Table("版", "異動", "異動日", "届出日", "住所", "続柄", "状態")
+    for v in view["history"]:
+        table.add_row(str(v["version_no"]), v["change_type"], v["valid_from"].isoformat(),
+                      v["notified_on"].isoformat() if v["notified_on"] else "",
+                      v["address_town"], v["relationship"], v["status"])
+    console.print(table)
+    for order in view["protection_orders"]:
+        console.print(f"[red]支援措置[/red] {order['starts_on']} 〜 {order['ends_on']}")
+
+
+@app.command("household")
+def household(tenant: TenantOpt, household_no: str, purpose: PurposeOpt = "窓口照会") -> None:
+    """A household's living members, householder first."""
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        house = service.household(conn, household_no, ctx=_ctx(purpose))
+    table = Table("宛名番号", "氏名", "続柄", "生年月日")
+    for m in house["members"]:
+        table.add_row(m["atena_no"], m["name"], m["relationship"], m["birth_date"].isoformat())
+    console.print(table)
+
+
+@app.command("change")
+def change(kind: Annotated[str, typer.Argument(help=", ".join(CHANGES))], tenant: TenantOpt,
+           source: JsonArg) -> None:
+    """Enter a change (異動) from its JSON document; prints the result."""
+    if kind not in CHANGES:
+        raise invalid([FieldProblem("kind", f"{kind!r}: one of {', '.join(CHANGES)}")])
+    req = _load(CHANGES[kind], source)
+    ctx = _ctx()
+    with open_db() as db:
+        office = _office(db, tenant)
+        with db.tenant_tx(tenant) as conn:
+            result = _run(conn, ctx, office, req)
+    for warning in result.warnings:
+        console.print(f"[yellow]注意:[/yellow] {warning}")
+    _print_json(asdict(result))
+
+
+def _run(conn: Any, ctx: AuditContext, office: ch.Office, req: BaseModel) -> ch.ChangeResult:
+    match req:
+        case MoveIn():
+            return ch.move_in(conn, ctx, req)
+        case Birth():
+            return ch.birth(conn, ctx, req)
+        case MoveOut():
+            return ch.move_out(conn, ctx, office, req)
+        case Relocation():
+            return ch.relocation(conn, ctx, office, req)
+        case Death():
+            return ch.death(conn, ctx, req)
+        case HouseholdChange():
+            return ch.household_change(conn, ctx, req)
+        case Correction():
+            return ch.correction(conn, ctx, req)
+        case Cancellation():
+            return ch.cancellation(conn, ctx, req)
+    raise AssertionError(type(req))
+
+
+@app.command("certificate")
+def certificate(tenant: TenantOpt, source: JsonArg,
+                out: Annotated[Path, typer.Option("--out", help="where to write the PDF")],
+                override: Annotated[bool, typer.Option(
+                    help="allow issuing past a protection order (needs override_reason)")]
+                = False) -> None:
+    """Issue a certificate from its request document and write the PDF."""
+    req = _load(CertificateRequest, source)
+    with open_db() as db:
+        office = _office(db, tenant)
+        with db.tenant_tx(tenant) as conn:
+            issued = certificates.issue(conn, _ctx(req.purpose), office, req,
+                                        may_override=override)
+    out.write_bytes(issued.pdf)
+    console.print(f"発行番号 {issued.issue_no}  手数料 {issued.fee}円  → {out}")
+
+
+@app.command("protect")
+def protect(tenant: TenantOpt, source: JsonArg) -> None:
+    """Record a protection order (支援措置) from its JSON document."""
+    req = _load(ProtectionOrderIn, source)
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        order = service.add_protection(conn, _ctx(), req)
+    console.print(f"支援措置 {order['id']}: {order['starts_on']} 〜 {order['ends_on']}")
