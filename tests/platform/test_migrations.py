@@ -14,8 +14,9 @@ def _declared() -> MetaData:
     """The tenant registry without its placeholder schema, as a migrated schema looks."""
     unschema = MetaData()
     for table in tenant_metadata.sorted_tables:
-        table.to_metadata(unschema, schema=None,
-                          referred_schema_fn=lambda *_: BLANK_SCHEMA)
+        # schema=None and BLANK_SCHEMA are documented; the type hints do not list them.
+        table.to_metadata(unschema, schema=None,  # type: ignore[arg-type]
+                          referred_schema_fn=lambda *_: BLANK_SCHEMA)  # type: ignore[arg-type]
     return unschema
 
 
