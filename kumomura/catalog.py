@@ -22,11 +22,15 @@ MODULES = (
     "kumomura.platform.numbering",
     "kumomura.residents.tables",
     "kumomura.residents.params",
+    "kumomura.seal_registration.tables",
+    "kumomura.seal_registration.params",
+    "kumomura.seal_registration.service",
 )
 
 
 BUSINESS_MODULES = (
     "kumomura.residents.module",
+    "kumomura.seal_registration.module",
 )
 """Each business package's ``module.py``, whose ``MODULE`` the web app and CLI mount."""
 

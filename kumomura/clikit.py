@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kumomura.catalog import load_all_tables
+from kumomura.platform.audit import AuditContext
 from kumomura.platform.config import get_settings
 from kumomura.platform.db import Database, open_database
-from kumomura.platform.errors import InvalidInput
+from kumomura.platform.errors import FieldProblem, InvalidInput, invalid
 
 console = Console()
 err = Console(stderr=True)
@@ -52,3 +57,22 @@ def open_db() -> Iterator[Database]:
 def progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console)
+
+
+def audit_context(purpose: str | None = None) -> AuditContext:
+    """Who acts from the shell: the operator's name, a request id, the purpose given."""
+    return AuditContext(actor=actor(), request_id=f"cli-{uuid.uuid4().hex[:12]}",
+                        client_addr="cli", purpose=purpose)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_json(model: type[M], source: str) -> M:
+    """A request document from a file (or ``-``: stdin), validated; errors name the field."""
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        raise invalid([FieldProblem(".".join(map(str, e["loc"])) or model.__name__, e["msg"])
+                       for e in exc.errors()]) from None

@@ -40,11 +40,6 @@ INTERNAL = {"id", "name_key", "kana_key", "address_key"}
 T = TypeVar("T")
 
 
-def office_of(db: Database, lg_code: str) -> ch.Office:
-    tenant = get_tenant(db, lg_code)
-    return ch.Office(lg_code, f"{tenant.prefecture}{tenant.name}")
-
-
 def _gate(db: Database, principal: Principal, lg_code: str, permission: Permission) -> None:
     require_tenant(principal, lg_code, MODULE, permission)
     get_tenant(db, lg_code)
@@ -109,7 +104,7 @@ def history(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
 def _change(db: Database, principal: Principal, lg_code: str, permission: Permission,
             run: Callable[[Connection, ch.Office], ch.ChangeResult]) -> dict[str, Any]:
     _gate(db, principal, lg_code, permission)
-    office = office_of(db, lg_code)
+    office = service.office_of(db, lg_code)
     return asdict(_in_tenant(db, lg_code, lambda c: run(c, office)))
 
 
@@ -183,7 +178,7 @@ def certificate(lg_code: str, body: CertificateRequest, db: DbDep, principal: Pr
                 ctx: AuditDep) -> Response:
     """Issue a certificate; the PDF comes back, its number and fee in the headers."""
     _gate(db, principal, lg_code, Permission.ISSUE)
-    office = office_of(db, lg_code)
+    office = service.office_of(db, lg_code)
     issued = _in_tenant(db, lg_code, lambda c: certificates.issue(
         c, ctx, office, body, may_override=principal.can(MODULE, Permission.ADMIN)))
     return Response(issued.pdf, media_type="application/pdf", headers={

@@ -7,22 +7,18 @@ notification can be prepared, checked and replayed exactly.
 from __future__ import annotations
 
 import json
-import sys
-import uuid
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rich.table import Table
 
-from kumomura.clikit import TenantOpt, actor, console, open_db
+from kumomura.clikit import TenantOpt, audit_context, console, load_json, open_db
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database
 from kumomura.platform.errors import FieldProblem, invalid
-from kumomura.platform.tenants import get_tenant
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (
@@ -50,28 +46,6 @@ CHANGES: dict[str, type[BaseModel]] = {
 }
 
 
-def _ctx(purpose: str | None = None) -> AuditContext:
-    return AuditContext(actor=actor(), request_id=f"cli-{uuid.uuid4().hex[:12]}",
-                        client_addr="cli", purpose=purpose)
-
-
-def _office(db: Database, lg_code: str) -> ch.Office:
-    tenant = get_tenant(db, lg_code)
-    return ch.Office(lg_code, f"{tenant.prefecture}{tenant.name}")
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _load(model: type[M], source: str) -> M:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    try:
-        return model.model_validate_json(text)
-    except ValidationError as exc:
-        raise invalid([FieldProblem(".".join(map(str, e["loc"])) or model.__name__, e["msg"])
-                       for e in exc.errors()]) from None
-
-
 def _print_json(value: Any) -> None:
     console.print_json(json.dumps(value, ensure_ascii=False, default=str))
 
@@ -86,7 +60,7 @@ def search(tenant: TenantOpt, purpose: PurposeOpt = "窓口照会",
         kana=kana, name=name, birth_date=date.fromisoformat(birth) if birth else None,
         address=address, atena_no=atena, household_no=household, include_removed=removed)
     with open_db() as db, db.tenant_tx(tenant) as conn:
-        rows = service.search(conn, _ctx(purpose), criteria)
+        rows = service.search(conn, audit_context(purpose), criteria)
     table = Table("宛名番号", "氏名", "フリガナ", "生年月日", "続柄", "住所", "状態")
     for r in rows:
         table.add_row(r["atena_no"], r["name"], r["kana"], r["birth_date"].isoformat(),
@@ -100,7 +74,7 @@ def search(tenant: TenantOpt, purpose: PurposeOpt = "窓口照会",
 def show(tenant: TenantOpt, atena_no: str, purpose: PurposeOpt = "窓口照会") -> None:
     """A person's record with its history and household (audited)."""
     with open_db() as db, db.tenant_tx(tenant) as conn:
-        view = service.record(conn, _ctx(purpose), atena_no)
+        view = service.record(conn, audit_context(purpose), atena_no)
     cur = view["current"]
     console.print(f"[bold]{cur['name']}[/bold] ({cur['kana']})  宛名番号 {cur['atena_no']}  "
                   f"世帯 {cur['household_no']}  {cur['relationship']}  "
@@ -119,7 +93,7 @@ def show(tenant: TenantOpt, atena_no: str, purpose: PurposeOpt = "窓口照会")
 def household(tenant: TenantOpt, household_no: str, purpose: PurposeOpt = "窓口照会") -> None:
     """A household's living members, householder first."""
     with open_db() as db, db.tenant_tx(tenant) as conn:
-        house = service.household(conn, household_no, ctx=_ctx(purpose))
+        house = service.household(conn, household_no, ctx=audit_context(purpose))
     table = Table("宛名番号", "氏名", "続柄", "生年月日")
     for m in house["members"]:
         table.add_row(m["atena_no"], m["name"], m["relationship"], m["birth_date"].isoformat())
@@ -132,10 +106,10 @@ def change(kind: Annotated[str, typer.Argument(help=", ".join(CHANGES))], tenant
     """Enter a change (異動) from its JSON document; prints the result."""
     if kind not in CHANGES:
         raise invalid([FieldProblem("kind", f"{kind!r}: one of {', '.join(CHANGES)}")])
-    req = _load(CHANGES[kind], source)
-    ctx = _ctx()
+    req = load_json(CHANGES[kind], source)
+    ctx = audit_context()
     with open_db() as db:
-        office = _office(db, tenant)
+        office = service.office_of(db, tenant)
         with db.tenant_tx(tenant) as conn:
             result = _run(conn, ctx, office, req)
     for warning in result.warnings:
@@ -171,11 +145,11 @@ def certificate(tenant: TenantOpt, source: JsonArg,
                     help="allow issuing past a protection order (needs override_reason)")]
                 = False) -> None:
     """Issue a certificate from its request document and write the PDF."""
-    req = _load(CertificateRequest, source)
+    req = load_json(CertificateRequest, source)
     with open_db() as db:
-        office = _office(db, tenant)
+        office = service.office_of(db, tenant)
         with db.tenant_tx(tenant) as conn:
-            issued = certificates.issue(conn, _ctx(req.purpose), office, req,
+            issued = certificates.issue(conn, audit_context(req.purpose), office, req,
                                         may_override=override)
     out.write_bytes(issued.pdf)
     console.print(f"発行番号 {issued.issue_no}  手数料 {issued.fee}円  → {out}")
@@ -184,7 +158,7 @@ def certificate(tenant: TenantOpt, source: JsonArg,
 @app.command("protect")
 def protect(tenant: TenantOpt, source: JsonArg) -> None:
     """Record a protection order (支援措置) from its JSON document."""
-    req = _load(ProtectionOrderIn, source)
+    req = load_json(ProtectionOrderIn, source)
     with open_db() as db, db.tenant_tx(tenant) as conn:
-        order = service.add_protection(conn, _ctx(), req)
+        order = service.add_protection(conn, audit_context(), req)
     console.print(f"支援措置 {order['id']}: {order['starts_on']} 〜 {order['ends_on']}")

@@ -15,9 +15,12 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
+from kumomura.platform.db import Database
 from kumomura.platform.errors import Conflict, InvalidInput, NotFound
 from kumomura.platform.japanese import is_kana, kana_key, prefix_bounds, text_key
+from kumomura.platform.tenants import get_tenant
 from kumomura.platform.timeutil import utcnow
+from kumomura.residents.changes import Office
 from kumomura.residents.models import HOUSEHOLDER, ProtectionOrderIn
 from kumomura.residents.params import MODULE, ResidentsParameters
 from kumomura.residents.tables import changes, households, protection_orders, resident_versions
@@ -43,6 +46,12 @@ class SearchCriteria:
         return {k: (v.isoformat() if isinstance(v, date) else v)
                 for k, v in self.__dict__.items()
                 if v not in (None, False) and k != "limit"}
+
+
+def office_of(db: Database, lg_code: str) -> Office:
+    """The municipality as printed before its addresses (prefecture and name)."""
+    tenant = get_tenant(db, lg_code)
+    return Office(lg_code, f"{tenant.prefecture}{tenant.name}")
 
 
 def _prefix(column: Any, key: str) -> Any:

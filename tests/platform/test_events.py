@@ -51,7 +51,7 @@ def test_dispatch_delivers_each_wanted_event_once_in_order(
     _emit(db, "tax.assessed", 2)  # nobody here wants these
     died = _emit(db, "residents.died")
     report = events.dispatch(db, "062022")
-    assert report.delivered == 4
+    assert report.per_subscriber["recorder"] == 4
     assert [r[1] for r in received] == [*moved, *died]
     assert events.dispatch(db, "062022").delivered == 0  # offset kept: nothing twice
     more = _emit(db, "residents.moved_in")

@@ -1,0 +1,158 @@
+"""Seal registration: register, abolish, certify; and abolition ex officio when the
+registry removes the person (death, move-out), delivered as an event.
+
+The person is read through the residents module's service, never its tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from kumomura.platform import audit, events, params
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.numbering import next_value, with_check_digit
+from kumomura.platform.params import fiscal_year
+from kumomura.platform.timeutil import utcnow
+from kumomura.residents import service as residents
+from kumomura.residents.changes import Office
+from kumomura.residents.params import MODULE as RESIDENTS
+from kumomura.residents.params import ResidentsParameters
+from kumomura.seal_registration.forms import SealCertificateDoc, seal_certificate_pdf
+from kumomura.seal_registration.models import AbolishIn, SealCertificateRequest, SealRegistrationIn
+from kumomura.seal_registration.params import MODULE, SealParameters
+from kumomura.seal_registration.tables import seal_certificate_issues, seal_registrations
+
+sr = seal_registrations
+SYSTEM = AuditContext(actor="system:seal_registration", purpose="住民記録の消除に伴う職権廃止")
+
+
+def _age(born: date, on: date) -> int:
+    """Age in full years (年齢計算ニ関スル法律: a year is complete the day before the
+    birthday; comparing month and day gives the same answer for these rules)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _settings(conn: Connection, on: date) -> SealParameters:
+    value = params.values_on(conn, MODULE, on)
+    assert isinstance(value, SealParameters)
+    return value
+
+
+def register(conn: Connection, ctx: AuditContext, req: SealRegistrationIn) -> dict[str, Any]:
+    """A resident of at least the minimum age, with no other seal registered."""
+    person = residents.current(conn, req.atena_no)
+    if person["status"] != "resident":
+        raise InvalidInput(f"{req.atena_no} は住民ではないため登録できません", field="atena_no")
+    settings = _settings(conn, req.registered_on)
+    if _age(person["birth_date"], req.registered_on) < settings.min_age:
+        raise InvalidInput(f"{settings.min_age}歳未満の方は印鑑登録できません", field="atena_no")
+    active = conn.execute(select(sr.c.registration_no).where(
+        sr.c.atena_no == req.atena_no, sr.c.status == "active").with_for_update()).first()
+    if active is not None:
+        raise Conflict(f"{req.atena_no} は登録番号 {active[0]} で登録済みです (廃止してから登録)",
+                       field="atena_no")
+    number = with_check_digit(next_value(conn, "seal_registration_no"), 15)
+    row = {"registration_no": number, "atena_no": req.atena_no,
+           "registered_on": req.registered_on, "impression_text": req.impression_text,
+           "impression_png": req.png(), "status": "active", "registered_by": ctx.actor,
+           "created_at": utcnow()}
+    conn.execute(insert(sr).values(**row))
+    events.emit(conn, "seal_registration.registered",
+                {"registration_no": number, "atena_no": req.atena_no}, atena_no=req.atena_no,
+                request_id=ctx.request_id)
+    audit.record(conn, ctx, "seal_registration.register", atena_no=req.atena_no,
+                 detail={"registration_no": number})
+    return {k: v for k, v in row.items() if k != "impression_png"}
+
+
+def _registration(conn: Connection, registration_no: str) -> dict[str, Any]:
+    row = conn.execute(select(sr).where(sr.c.registration_no == registration_no)
+                       .with_for_update()).mappings().first()
+    if row is None:
+        raise NotFound(f"登録番号 {registration_no} の印鑑登録はありません",
+                       field="registration_no")
+    return dict(row)
+
+
+def abolish(conn: Connection, ctx: AuditContext, registration_no: str, req: AbolishIn) -> None:
+    reg = _registration(conn, registration_no)
+    if reg["status"] != "active":
+        raise Conflict(f"登録番号 {registration_no} は{reg['abolished_on']}に廃止済みです",
+                       field="registration_no")
+    if req.abolished_on < reg["registered_on"]:
+        raise InvalidInput("廃止日が登録日より前です", field="abolished_on")
+    conn.execute(update(sr).where(sr.c.registration_no == registration_no).values(
+        status="abolished", abolished_on=req.abolished_on, abolish_reason=req.reason))
+    events.emit(conn, "seal_registration.abolished",
+                {"registration_no": registration_no, "reason": req.reason},
+                atena_no=reg["atena_no"], request_id=ctx.request_id)
+    audit.record(conn, ctx, "seal_registration.abolish", atena_no=reg["atena_no"],
+                 detail={"registration_no": registration_no, "reason": req.reason})
+
+
+def of_person(conn: Connection, atena_no: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(sr).where(sr.c.atena_no == atena_no)
+                        .order_by(sr.c.registered_on)).mappings().all()
+    return [{k: v for k, v in r.items() if k != "impression_png"} for r in rows]
+
+
+def issue_certificate(conn: Connection, ctx: AuditContext, office: Office, registration_no: str,
+                      req: SealCertificateRequest, *, today: date | None = None
+                      ) -> tuple[str, int, bytes]:
+    """印鑑登録証明書 of an active registration of a current resident."""
+    today = today or date.today()
+    reg = _registration(conn, registration_no)
+    if reg["status"] != "active":
+        raise InvalidInput(f"登録番号 {registration_no} は廃止されています",
+                           field="registration_no")
+    person = residents.current(conn, reg["atena_no"])
+    if person["status"] != "resident":
+        raise InvalidInput("住民でない方の証明書は発行できません", field="registration_no")
+    settings = _settings(conn, today)
+    certifier = params.values_on(conn, RESIDENTS, today)
+    assert isinstance(certifier, ResidentsParameters)
+    if not (certifier.mayor_title and certifier.mayor_name):
+        raise InvalidInput("認証者 (パラメータ residents.mayor_title, mayor_name) が"
+                           "設定されていません", field="mayor_name")
+    issue_no = f"{fiscal_year(today)}-S{next_value(conn, f'seal:{fiscal_year(today)}'):06d}"
+    line = f" {person['address_line']}" if person["address_line"] else ""
+    pdf = seal_certificate_pdf(SealCertificateDoc(
+        registration_no=registration_no, impression_text=reg["impression_text"],
+        impression_png=reg["impression_png"], name=person["name"], kana=person["kana"],
+        birth_date=person["birth_date"], sex=person["sex"],
+        address=f"{office.prefix}{person['address_town']}{line}", issue_no=issue_no,
+        issued_on=today, certification=settings.certification,
+        mayor_title=certifier.mayor_title, mayor_name=certifier.mayor_name,
+        fee=settings.certificate_fee))
+    conn.execute(insert(seal_certificate_issues).values(
+        issue_no=issue_no, registration_no=registration_no, atena_no=reg["atena_no"],
+        purpose=req.purpose, fee=settings.certificate_fee, issued_by=ctx.actor,
+        issued_at=utcnow(), request_id=ctx.request_id))
+    audit.record(conn, dataclasses.replace(ctx, purpose=req.purpose),
+                 "seal_registration.certificate_issued", atena_no=reg["atena_no"],
+                 detail={"issue_no": issue_no, "registration_no": registration_no})
+    return issue_no, settings.certificate_fee, pdf
+
+
+def on_resident_removed(conn: Connection, event: events.Event) -> None:
+    """印鑑登録証明事務処理要領 第6: the registration ends ex officio when the person
+    dies or moves out. Idempotent: a redelivered event finds nothing active."""
+    if event.payload.get("status") != "removed" or event.atena_no is None:
+        return
+    on = date.fromisoformat(event.payload["effective_on"])
+    reason = {"residents.died": "死亡による職権廃止",
+              "residents.moved_out": "転出による職権廃止"}[event.topic]
+    active = conn.execute(select(sr.c.registration_no, sr.c.registered_on).where(
+        sr.c.atena_no == event.atena_no, sr.c.status == "active")).all()
+    for number, registered_on in active:
+        abolish(conn, dataclasses.replace(SYSTEM, request_id=event.request_id), number,
+                AbolishIn(abolished_on=max(on, registered_on), reason=reason))
+
+
+events.subscribe("seal_registration", ["residents.died", "residents.moved_out"],
+                 on_resident_removed)
