@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -43,7 +45,7 @@ def test_load_then_change_as_usual(db: Database, yonezawa: Tenant) -> None:
 def test_a_failed_load_leaves_nothing(db: Database, yonezawa: Tenant) -> None:
     people = Population(seed=7, pool=200)
 
-    def broken():  # type: ignore[no-untyped-def]
+    def broken() -> Iterator[list[dict[str, Any]]]:
         yield from people.households(100, ON, office="山形県米沢市")
         raise RuntimeError("source file truncated")
 
