@@ -352,17 +352,25 @@ def issue_token(db: Database, username: str, name: str, *, days: int | None = 36
 
 
 def principal_from_token(db: Database, token: str) -> Principal:
-    with db.platform_tx() as conn:
-        row = conn.execute(
-            select(api_tokens.c.user_id, api_tokens.c.expires_at, api_tokens.c.revoked_at,
-                   users.c.active)
+    """The caller behind an API token, with its grants, in one query (every request)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(api_tokens.c.expires_at, api_tokens.c.revoked_at, users.c.id,
+                   users.c.username, users.c.scope, users.c.lg_code, users.c.active,
+                   role_permissions.c.module, role_permissions.c.permission)
             .join(users, users.c.id == api_tokens.c.user_id)
-            .where(api_tokens.c.token_hash == _token_hash(token))).first()
-        if row is None or row.revoked_at is not None or not row.active or (
-            row.expires_at is not None and as_utc(row.expires_at) <= utcnow()
-        ):
-            raise Unauthenticated("invalid or expired API token")
-        return _principal(conn, row.user_id)
+            .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
+            .outerjoin(role_permissions, role_permissions.c.role == user_roles.c.role)
+            .where(api_tokens.c.token_hash == _token_hash(token))).all()
+    first = rows[0] if rows else None
+    if first is None or first.revoked_at is not None or not first.active or (
+        first.expires_at is not None and as_utc(first.expires_at) <= utcnow()
+    ):
+        raise Unauthenticated("invalid or expired API token")
+    return Principal(user_id=first.id, username=first.username, scope=Scope(first.scope),
+                     lg_code=first.lg_code,
+                     grants=frozenset((r.module, Permission(r.permission)) for r in rows
+                                      if r.module is not None))
 
 
 def revoke_tokens(db: Database, username: str) -> int:

@@ -121,7 +121,8 @@ resident_versions = Table(
     Index("ux_resident_versions_seq", "atena_no", "version_no", unique=True),
     Index("ux_resident_versions_current", "atena_no", unique=True,
           postgresql_where=CURRENT, sqlite_where=CURRENT),
-    Index("ix_resident_versions_kana", "kana_key",
+    # In the order search results are listed, so the first page is read off the index.
+    Index("ix_resident_versions_kana", "kana_key", "birth_date", "atena_no",
           postgresql_where=CURRENT, sqlite_where=CURRENT),
     Index("ix_resident_versions_name", "name_key",
           postgresql_where=CURRENT, sqlite_where=CURRENT),

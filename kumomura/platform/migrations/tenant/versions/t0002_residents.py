@@ -105,10 +105,10 @@ def upgrade() -> None:
                     ["atena_no", "version_no"], unique=True)
     op.create_index("ux_resident_versions_current", "resident_versions", ["atena_no"],
                     unique=True, postgresql_where=CURRENT, sqlite_where=CURRENT)
-    for name, column in (("kana", "kana_key"), ("name", "name_key"),
-                         ("address", "address_key"), ("birth", "birth_date"),
-                         ("household", "household_no")):
-        op.create_index(f"ix_resident_versions_{name}", "resident_versions", [column],
+    for name, columns in (("kana", ["kana_key", "birth_date", "atena_no"]),
+                          ("name", ["name_key"]), ("address", ["address_key"]),
+                          ("birth", ["birth_date"]), ("household", ["household_no"])):
+        op.create_index(f"ix_resident_versions_{name}", "resident_versions", columns,
                         postgresql_where=CURRENT, sqlite_where=CURRENT)
     op.create_table(
         "protection_orders",

@@ -1,0 +1,283 @@
+"""Counter searches at scale: one tenant with N synthetic residents on PostgreSQL, many
+concurrent clients over HTTP (a real uvicorn server), against the same SQL run directly.
+
+Prints p50/p95/p99 of kana search, record lookup and certificate PDF over HTTP, and of the
+bare SQL of search and lookup with the same concurrency (the floor), as ratios.
+
+    .venv/bin/python bench/residents_search.py [--people 1000000] [--clients 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import create_engine, make_url, text
+
+from kumomura.catalog import load_all_tables
+from kumomura.platform import auth, params
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.auth import Scope
+from kumomura.platform.db import Database
+from kumomura.platform.japanese import prefix_bounds
+from kumomura.platform.migrate import upgrade_platform
+from kumomura.platform.tenants import add_tenant
+from kumomura.residents import bulk
+from kumomura.residents.synthetic import Population
+
+ADMIN_URL = os.environ.get("KUMOMURA_TEST_POSTGRES_URL",
+                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+CODE = "062022"
+CTX = AuditContext(actor="bench")
+console = Console()
+
+SEARCH_SQL = (
+    "SELECT atena_no, name, kana, birth_date, sex, status, household_no, relationship, "
+    "address_town, address_line, removed_on, removal_reason FROM t_062022.resident_versions "
+    "WHERE valid_to IS NULL AND kana_key >= %s AND kana_key < %s AND status = 'resident' "
+    "ORDER BY kana_key, birth_date, atena_no LIMIT 50")
+RECORD_SQL = (
+    "SELECT v.*, c.change_type, c.notified_on FROM t_062022.resident_versions v "
+    "JOIN t_062022.changes c ON c.change_id = v.change_id WHERE v.atena_no = %s "
+    "ORDER BY v.version_no")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    return q[49] * 1000, q[94] * 1000, q[98] * 1000
+
+
+def hammer(clients: int, work: list[Any], call: Callable[[Any, Any], None],
+           connect: Callable[[], Any], think: float = 0.0) -> tuple[list[float], float]:
+    """Run every item of ``work`` through ``clients`` threads, each with its own connection
+    and a random pause of ``think`` seconds on average between its requests (a clerk
+    reading the screen; 0: back to back, which measures capacity, not latency);
+    return the latencies and the wall time."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    position = iter(range(len(work)))
+
+    def client() -> None:
+        conn = connect()
+        pause = random.Random()
+        mine: list[float] = []
+        while True:
+            if think:
+                time.sleep(pause.expovariate(1 / think))
+            with lock:
+                i = next(position, None)
+            if i is None:
+                break
+            started = time.perf_counter()
+            call(conn, work[i])
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for f in [pool.submit(client) for _ in range(clients)]:
+            f.result()
+    return latencies, time.perf_counter() - started
+
+
+def http_get(token: str, port: int) -> tuple[Callable[[], Any], Callable[[Any, Any], None]]:
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": "bench"}
+
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def call(conn: http.client.HTTPConnection, path: str) -> None:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status} {body[:200]!r}")
+
+    return connect, call
+
+
+def http_post_pdf(token: str, port: int) -> tuple[Callable[[], Any], Callable[[Any, Any], None]]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def call(conn: http.client.HTTPConnection, atena_no: str) -> None:
+        body = json.dumps({"kind": "copy", "atena_nos": [atena_no], "applicant_kind": "self",
+                           "items": ["householder"], "purpose": "bench"})
+        conn.request("POST", f"/api/v1/t/{CODE}/residents/certificates", body=body,
+                     headers=headers)
+        response = conn.getresponse()
+        pdf = response.read()
+        if response.status != 200 or not pdf.startswith(b"%PDF-"):
+            raise RuntimeError(f"certificate: {response.status} {pdf[:200]!r}")
+
+    return connect, call
+
+
+def sql_runner(dsn: str, sql: str) -> tuple[Callable[[], Any], Callable[[Any, Any], None]]:
+    def connect() -> psycopg.Connection[Any]:
+        return psycopg.connect(dsn, autocommit=True)
+
+    def call(conn: psycopg.Connection[Any], args: tuple[Any, ...]) -> None:
+        conn.execute(sql, args).fetchall()
+
+    return connect, call
+
+
+def setup(db: Database, people: int) -> str:
+    upgrade_platform(db)
+    add_tenant(db, code=CODE, name="米沢市", prefecture="山形県", population=people, actor="bench")
+    with db.tenant_tx(CODE) as conn:
+        for name, value in (("mayor_title", "米沢市長"), ("mayor_name", "雲村 太郎")):
+            params.set_value(conn, "residents", name, value, effective_from=date(2024, 4, 1),
+                             ctx=CTX, reason="bench")
+    auth.create_user(db, username="bench_clerk", password="bench-password-1",
+                     display_name="bench", scope=Scope.TENANT, lg_code=CODE,
+                     role_names=["counter_clerk"])
+    return auth.issue_token(db, "bench_clerk", "bench", days=1)
+
+
+def load(db: Database, people: int) -> float:
+    population = Population(seed=2026)
+    started = time.perf_counter()
+    with Progress(console=console) as bar:
+        task = bar.add_task(f"loading {people:,} residents", total=people)
+        bulk.load(db, CODE, population.households(people, date(2026, 11, 1),
+                                                  office="山形県米沢市"),
+                  on=date(2026, 11, 1), ctx=CTX, source="bench",
+                  progress=lambda n: bar.advance(task, n))
+    with db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "ANALYZE t_062022.resident_versions")
+    return time.perf_counter() - started
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "KUMOMURA_DATABASE_URL": url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "kumomura.web.app:create_app", "--factory",
+         "--port", str(port), "--workers", str(workers), "--no-access-log",
+         "--log-level", "warning"], env=env)
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--certificates", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--think", type=float, default=0.5,
+                        help="mean seconds between one client's searches or lookups")
+    parser.add_argument("--cert-think", type=float, default=5.0,
+                        help="mean seconds between one client's certificates (a counter "
+                             "issues one per applicant, minutes apart; 5 s is generous)")
+    args = parser.parse_args()
+    load_all_tables()
+    name = f"kmbench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    db = Database(url, Path("/nonexistent-sqlite-dir"))
+    server = None
+    try:
+        token = setup(db, args.people)
+        load_seconds = load(db, args.people)
+        with db.engine.connect() as conn:
+            sample = conn.exec_driver_sql(
+                "SELECT atena_no, kana_key FROM t_062022.resident_versions "
+                f"TABLESAMPLE SYSTEM (1) LIMIT {args.requests}").all()
+        rng = random.Random(1)
+        atena_nos = [a for a, _ in sample]
+        prefixes = [k[: rng.choice((3, 4, 5))] for _, k in sample]
+        server = start_server(url, args.port, args.workers)
+        connect, call = http_get(token, args.port)
+        base = f"/api/v1/t/{CODE}/residents"
+        from urllib.parse import quote
+
+        results: dict[str, tuple[list[float], float]] = {}
+        n, think = args.clients, args.think
+        searches = [f"{base}?kana={quote(p)}" for p in prefixes]
+        records = [f"{base}/{a}" for a in atena_nos]
+        s_connect, s_call = sql_runner(dsn, SEARCH_SQL)
+        r_connect, r_call = sql_runner(dsn, RECORD_SQL)
+        c_connect, c_call = http_post_pdf(token, args.port)
+        results["kana search (HTTP)"] = hammer(n, searches, call, connect, think)
+        results["kana search (SQL floor)"] = hammer(
+            n, [prefix_bounds(p) for p in prefixes], s_call, s_connect, think)
+        results["record lookup (HTTP)"] = hammer(n, records, call, connect, think)
+        results["record lookup (SQL floor)"] = hammer(
+            n, [(a,) for a in atena_nos], r_call, r_connect, think)
+        results["certificate PDF (HTTP)"] = hammer(
+            n, atena_nos[: args.certificates], c_call, c_connect, args.cert_think)
+        results["kana search (HTTP), back to back"] = hammer(n, searches, call, connect)
+        results["record lookup (HTTP), back to back"] = hammer(n, records, call, connect)
+        results["certificate PDF (HTTP), back to back"] = hammer(
+            n, atena_nos[: args.certificates], c_call, c_connect)
+        hits = []
+        with psycopg.connect(dsn) as conn:
+            for p in prefixes[:200]:
+                hits.append(len(conn.execute(SEARCH_SQL, prefix_bounds(p)).fetchall()))
+        table = Table("work", "p50 ms", "p95 ms", "p99 ms", "req/s")
+        for label, (samples, wall) in results.items():
+            p50, p95, p99 = percentiles(samples)
+            table.add_row(label, f"{p50:.1f}", f"{p95:.1f}", f"{p99:.1f}",
+                          f"{len(samples) / wall:,.0f}")
+        console.print(f"{args.people:,} residents loaded in {load_seconds:.1f} s "
+                      f"({args.people / load_seconds:,.0f} rows/s); {args.clients} clients, "
+                      f"think {think} s (certificates {args.cert_think} s), "
+                      f"{args.workers} workers; mean hits per search {statistics.mean(hits):.1f}")
+        console.print(table)
+        for what in ("kana search", "record lookup"):
+            http_p99 = percentiles(results[f"{what} (HTTP)"][0])[2]
+            floor_p99 = percentiles(results[f"{what} (SQL floor)"][0])[2]
+            console.print(f"{what}: HTTP p99 / SQL p99 = {http_p99 / floor_p99:.1f}x")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for (role,) in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE "
+                                             ":p"), {"p": f"{name}_t_%"}):
+                conn.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
