@@ -28,6 +28,7 @@ from kumomura.residents.models import (
     HouseholdChange,
     MoveIn,
     MoveOut,
+    NonResidentIn,
     ProtectionOrderIn,
     Relocation,
 )
@@ -68,6 +69,24 @@ def search(lg_code: str, db: DbDep, principal: PrincipalDep, ctx: AuditDep,
                                       household_no=household_no,
                                       include_removed=include_removed, limit=limit)
     return _in_tenant(db, lg_code, lambda c: service.search(c, ctx, criteria))
+
+
+@router.post("/non-residents", status_code=201)
+def non_resident(lg_code: str, body: NonResidentIn, db: DbDep, principal: PrincipalDep,
+                 ctx: AuditDep) -> dict[str, Any]:
+    """住登外者: an addressee number for a person outside the registry. Any module that
+    may edit its own data registers the people it deals with."""
+    require_tenant(principal, lg_code, body.registered_by, Permission.EDIT)
+    number = _in_tenant(db, lg_code, lambda c: service.register_non_resident(c, ctx, body))
+    return {"atena_no": number}
+
+
+@router.get("/addressees/{atena_no}")
+def addressee(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
+              ctx: AuditDep) -> dict[str, Any]:
+    """Whoever holds an addressee number, resident or 住登外者."""
+    _gate(db, principal, lg_code, Permission.VIEW)
+    return _in_tenant(db, lg_code, lambda c: service.addressee(c, ctx, atena_no))
 
 
 @router.get("/households/{household_no}")

@@ -211,6 +211,25 @@ class ProtectionOrderIn(Input):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class NonResidentIn(Input):
+    """住登外者: a person another module knows (a taxpayer who moved away, a landowner
+    living elsewhere) who is not in this registry; gets an addressee number all the same."""
+
+    name: str = Field(min_length=1, max_length=100)
+    kana: str = Field(min_length=1, max_length=200)
+    birth_date: date | None = None
+    sex: Literal["1", "2"] | None = None
+    address: str = Field(min_length=1, max_length=300)
+    registered_by: str = Field(min_length=1, max_length=64, description="登録した業務")
+
+    @field_validator("kana")
+    @classmethod
+    def _kana(cls, value: str) -> str:
+        if not is_kana(value):
+            raise ValueError("フリガナはカタカナ・ひらがなで入力してください")
+        return value
+
+
 OptionalItem = Literal["householder", "honseki", "resident_card_code"]
 
 

@@ -15,15 +15,23 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
+from kumomura.platform.businesses import validate_business
 from kumomura.platform.db import Database
 from kumomura.platform.errors import Conflict, InvalidInput, NotFound
 from kumomura.platform.japanese import is_kana, kana_key, prefix_bounds, text_key
+from kumomura.platform.numbering import next_value, with_check_digit
 from kumomura.platform.tenants import get_tenant
 from kumomura.platform.timeutil import utcnow
-from kumomura.residents.changes import Office
-from kumomura.residents.models import HOUSEHOLDER, ProtectionOrderIn
+from kumomura.residents.changes import NUMBER_WIDTH, Office
+from kumomura.residents.models import HOUSEHOLDER, NonResidentIn, ProtectionOrderIn
 from kumomura.residents.params import MODULE, ResidentsParameters
-from kumomura.residents.tables import changes, households, protection_orders, resident_versions
+from kumomura.residents.tables import (
+    atena,
+    changes,
+    households,
+    protection_orders,
+    resident_versions,
+)
 
 rv = resident_versions
 SUMMARY = (rv.c.atena_no, rv.c.name, rv.c.kana, rv.c.birth_date, rv.c.sex, rv.c.status,
@@ -153,6 +161,38 @@ def change(conn: Connection, change_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"異動 {change_id} はありません", field="change_id")
     return dict(row)
+
+
+# -- addressee numbers for people outside the registry (住登外者) --------------------
+
+
+def register_non_resident(conn: Connection, ctx: AuditContext, req: NonResidentIn) -> str:
+    """Give a 住登外者 an addressee number from the same series as residents, so that every
+    module of the municipality names the person with one number, never reused."""
+    validate_business(req.registered_by)
+    number = with_check_digit(next_value(conn, "atena_no"), NUMBER_WIDTH)
+    conn.execute(insert(atena).values(
+        atena_no=number, kind="non_resident", name=req.name, kana=req.kana,
+        kana_key=kana_key(req.kana), birth_date=req.birth_date, sex=req.sex,
+        address=req.address, registered_by=req.registered_by, created_at=utcnow()))
+    audit.record(conn, ctx, "residents.non_resident_registered", atena_no=number,
+                 detail={"registered_by": req.registered_by})
+    return number
+
+
+def addressee(conn: Connection, ctx: AuditContext, atena_no: str) -> dict[str, Any]:
+    """Whoever holds an addressee number, resident or not (for other modules' notices)."""
+    row = conn.execute(select(atena).where(atena.c.atena_no == atena_no)).mappings().first()
+    if row is None:
+        raise NotFound(f"宛名番号 {atena_no} はありません", field="atena_no")
+    audit.record(conn, ctx, "residents.addressee", atena_no=atena_no)
+    if row["kind"] == "resident":
+        entry = current(conn, atena_no)
+        return {"atena_no": atena_no, "kind": "resident", "name": entry["name"],
+                "kana": entry["kana"], "birth_date": entry["birth_date"], "sex": entry["sex"],
+                "status": entry["status"], "household_no": entry["household_no"],
+                "address_town": entry["address_town"], "address_line": entry["address_line"]}
+    return {k: v for k, v in row.items() if k not in ("kana_key", "created_at")}
 
 
 # -- protection orders (支援措置) -------------------------------------------------------

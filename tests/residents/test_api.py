@@ -131,3 +131,25 @@ def test_certificate_over_http(client: TestClient, clerk: dict[str, str], db: Da
         "kind": "copy", "household_no": household_no, "applicant_kind": "self",
         "purpose": ""})
     assert refused.status_code == 422
+
+
+def test_non_residents_get_numbers_from_the_same_series(client: TestClient,
+                                                        clerk: dict[str, str],
+                                                        db: Database) -> None:
+    resident = client.post(f"{BASE}/changes/move-in", json=MOVE_IN,
+                           headers=clerk).json()["atena_nos"][-1]
+    tax = _token(db, "tax", ["tax_officer"])
+    body = {"name": "鈴木 一郎", "kana": "スズキ イチロウ", "birth_date": "1960-01-01",
+            "address": "東京都千代田区丸の内一丁目1番", "registered_by": "inhabitant_tax"}
+    assert client.post(f"{BASE}/non-residents", json=body, headers=clerk).status_code == 403
+    r = client.post(f"{BASE}/non-residents", json=body, headers=tax)
+    assert r.status_code == 201
+    number = r.json()["atena_no"]
+    assert int(number[:-1]) == int(resident[:-1]) + 1
+    who = client.get(f"{BASE}/addressees/{number}", headers=tax).json()
+    assert who["kind"] == "non_resident"
+    assert who["address"].startswith("東京都")
+    assert client.get(f"{BASE}/addressees/{resident}", headers=tax).json()["kind"] == "resident"
+    assert client.get(BASE, params={"kana": "スズキ"}, headers=tax).json() == []
+    unknown = {**body, "registered_by": "astrology"}
+    assert client.post(f"{BASE}/non-residents", json=unknown, headers=tax).status_code == 403
