@@ -425,12 +425,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 def demo(
     port: int = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="set up only")] = False,
+    scale: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="synthetic residents as a share of each population")] = 0.02,
 ) -> None:
     """Create the Okitama demo consortium on SQLite (unless configured otherwise) and serve."""
     from kumomura.demo import build_demo
 
     with _db() as db:
-        logins = build_demo(db, progress=_progress())
+        logins = build_demo(db, progress=_progress(), scale=scale)
         token = auth_service.issue_token(db, "secretariat", "demo", days=1)
     console.print("\n[bold]demo logins[/bold] (password: [green]kumomura-demo[/green])")
     for line in logins:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import date
 
+from faker import Faker
 from rich.progress import Progress
 
 from kumomura.platform import auth, params
@@ -27,6 +28,9 @@ from kumomura.platform.tenants import (
     set_go_live,
     set_state,
 )
+from kumomura.residents import bulk
+from kumomura.residents import service as residents
+from kumomura.residents.synthetic import Population
 
 DEMO_PASSWORD = "kumomura-demo"  # noqa: S105 - printed for the demo's synthetic users
 
@@ -68,8 +72,36 @@ def _ensure_user(db: Database, username: str, display: str, scope: Scope, code: 
                          scope=scope, lg_code=code, role_names=roles)
 
 
-def build_demo(db: Database, *, progress: Progress) -> list[str]:
-    """Create (or complete) the demo consortium; return the login lines to print."""
+DEMO = AuditContext(actor="demo")
+DEMO_DAY = date(2026, 11, 1)
+
+
+def _certifier(db: Database, code: str, name: str, fake: Faker) -> None:
+    """The mayor (a synthetic name) who certifies the member's certificates."""
+    title = f"{name}長"
+    with db.tenant_tx(code) as conn:
+        for field, value in (("mayor_title", title), ("mayor_name", fake.name())):
+            params.set_value(conn, "residents", field, value, effective_from=date(2024, 4, 1),
+                             ctx=DEMO, reason="首長")
+
+
+def _residents(db: Database, code: str, name: str, people: int, progress: Progress) -> None:
+    """Synthetic residents for a member whose registry is still empty."""
+    with db.tenant_tx(code) as conn:
+        if residents.count(conn) > 0 or people == 0:
+            return
+    task = progress.add_task(f"{name} 住民 {people:,}人", total=people)
+    population = Population(seed=int(code))
+    bulk.load(db, code, population.households(people, DEMO_DAY, office=f"山形県{name}"),
+              on=DEMO_DAY, ctx=DEMO, source="demo (Faker ja_JP)",
+              progress=lambda n: progress.advance(task, n))
+
+
+def build_demo(db: Database, *, progress: Progress, scale: float = 0.02) -> list[str]:
+    """Create (or complete) the demo consortium, with synthetic residents at ``scale`` of
+    each member's population; return the login lines to print."""
+    fake = Faker("ja_JP")
+    fake.seed_instance(2026)
     upgrade_platform(db)
     existing = {t.lg_code for t in list_tenants(db)}
     logins: list[str] = []
@@ -87,7 +119,9 @@ def build_demo(db: Database, *, progress: Progress) -> list[str]:
                     for field, value in DEPARTURES.get(code, []):
                         params.set_value(conn, PLATFORM_MODULE, field, value,
                                          effective_from=date(2025, 4, 1),
-                                         ctx=AuditContext(actor="demo"), reason="団体の運用方針")
+                                         ctx=DEMO, reason="団体の運用方針")
+                _certifier(db, code, name, fake)
+            _residents(db, code, name, round(population * scale), progress)
             _ensure_user(db, f"clerk_{code}", f"{name} 窓口", Scope.TENANT, code,
                          ["counter_clerk"])
             _ensure_user(db, f"it_{code}", f"{name} 情報主管課", Scope.TENANT, code,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
@@ -60,6 +60,12 @@ def office_of(db: Database, lg_code: str) -> Office:
     """The municipality as printed before its addresses (prefecture and name)."""
     tenant = get_tenant(db, lg_code)
     return Office(lg_code, f"{tenant.prefecture}{tenant.name}")
+
+
+def count(conn: Connection) -> int:
+    """Living residents on the registry."""
+    return int(conn.execute(select(func.count()).select_from(rv).where(
+        rv.c.valid_to.is_(None), rv.c.status == "resident")).scalar_one())
 
 
 def _prefix(column: Any, key: str) -> Any:
