@@ -47,7 +47,7 @@ ADMIN_URL = os.environ.get("KUMOMURA_TEST_POSTGRES_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CODE = "062022"
 CTX = AuditContext(actor="bench")
-console = Console()
+console = Console(width=120)
 
 SEARCH_SQL = (
     "SELECT atena_no, name, kana, birth_date, sex, status, household_no, relationship, "
@@ -58,6 +58,13 @@ RECORD_SQL = (
     "SELECT v.*, c.change_type, c.notified_on FROM t_062022.resident_versions v "
     "JOIN t_062022.changes c ON c.change_id = v.change_id WHERE v.atena_no = %s "
     "ORDER BY v.version_no")
+
+
+def report(label: str, result: tuple[list[float], float]) -> None:
+    samples, wall = result
+    p50, p95, p99 = percentiles(samples)
+    console.print(f"{label:40} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {p99:7.1f} ms  "
+                  f"{len(samples) / wall:7,.0f} req/s")
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -99,6 +106,19 @@ def hammer(clients: int, work: list[Any], call: Callable[[Any, Any], None],
     return latencies, time.perf_counter() - started
 
 
+def _send(conn: http.client.HTTPConnection, method: str, path: str, body: str | None,
+          headers: dict[str, str]) -> http.client.HTTPResponse:
+    """One request; a keep-alive connection the server closed while idle is reopened, as
+    a browser does."""
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        return conn.getresponse()
+    except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+        conn.close()
+        conn.request(method, path, body=body, headers=headers)
+        return conn.getresponse()
+
+
 def http_get(token: str, port: int) -> tuple[Callable[[], Any], Callable[[Any, Any], None]]:
     headers = {"Authorization": f"Bearer {token}", "X-Purpose": "bench"}
 
@@ -106,8 +126,7 @@ def http_get(token: str, port: int) -> tuple[Callable[[], Any], Callable[[Any, A
         return http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def call(conn: http.client.HTTPConnection, path: str) -> None:
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
+        response = _send(conn, "GET", path, None, headers)
         body = response.read()
         if response.status != 200:
             raise RuntimeError(f"{path}: {response.status} {body[:200]!r}")
@@ -124,9 +143,8 @@ def http_post_pdf(token: str, port: int) -> tuple[Callable[[], Any], Callable[[A
     def call(conn: http.client.HTTPConnection, atena_no: str) -> None:
         body = json.dumps({"kind": "copy", "atena_nos": [atena_no], "applicant_kind": "self",
                            "items": ["householder"], "purpose": "bench"})
-        conn.request("POST", f"/api/v1/t/{CODE}/residents/certificates", body=body,
-                     headers=headers)
-        response = conn.getresponse()
+        response = _send(conn, "POST", f"/api/v1/t/{CODE}/residents/certificates", body,
+                         headers)
         pdf = response.read()
         if response.status != 200 or not pdf.startswith(b"%PDF-"):
             raise RuntimeError(f"certificate: {response.status} {pdf[:200]!r}")
@@ -173,10 +191,11 @@ def load(db: Database, people: int) -> float:
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KUMOMURA_DATABASE_URL": url}
+    env = {**os.environ, "KUMOMURA_DATABASE_URL": url, "KUMOMURA_DB_POOL_SIZE": "30"}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "kumomura.web.app:create_app", "--factory",
          "--port", str(port), "--workers", str(workers), "--no-access-log",
+         "--timeout-keep-alive", "30",
          "--log-level", "warning"], env=env)
     for _ in range(100):
         try:
@@ -236,18 +255,24 @@ def main() -> None:
         s_connect, s_call = sql_runner(dsn, SEARCH_SQL)
         r_connect, r_call = sql_runner(dsn, RECORD_SQL)
         c_connect, c_call = http_post_pdf(token, args.port)
-        results["kana search (HTTP)"] = hammer(n, searches, call, connect, think)
-        results["kana search (SQL floor)"] = hammer(
-            n, [prefix_bounds(p) for p in prefixes], s_call, s_connect, think)
-        results["record lookup (HTTP)"] = hammer(n, records, call, connect, think)
-        results["record lookup (SQL floor)"] = hammer(
-            n, [(a,) for a in atena_nos], r_call, r_connect, think)
-        results["certificate PDF (HTTP)"] = hammer(
-            n, atena_nos[: args.certificates], c_call, c_connect, args.cert_think)
-        results["kana search (HTTP), back to back"] = hammer(n, searches, call, connect)
-        results["record lookup (HTTP), back to back"] = hammer(n, records, call, connect)
-        results["certificate PDF (HTTP), back to back"] = hammer(
-            n, atena_nos[: args.certificates], c_call, c_connect)
+        phases: list[tuple[str, Callable[[], tuple[list[float], float]]]] = [
+            ("kana search (HTTP)", lambda: hammer(n, searches, call, connect, think)),
+            ("kana search (SQL floor)", lambda: hammer(
+                n, [prefix_bounds(p) for p in prefixes], s_call, s_connect, think)),
+            ("record lookup (HTTP)", lambda: hammer(n, records, call, connect, think)),
+            ("record lookup (SQL floor)", lambda: hammer(
+                n, [(a,) for a in atena_nos], r_call, r_connect, think)),
+            ("certificate PDF (HTTP)", lambda: hammer(
+                n, atena_nos[: args.certificates], c_call, c_connect, args.cert_think)),
+            ("kana search (HTTP), back to back", lambda: hammer(n, searches, call, connect)),
+            ("record lookup (HTTP), back to back", lambda: hammer(n, records, call, connect)),
+            ("certificate PDF (HTTP), back to back", lambda: hammer(
+                n, atena_nos[: args.certificates], c_call, c_connect)),
+        ]
+        hammer(n, searches[: n * 4], call, connect)  # warm up: server pools, caches
+        for label, run in phases:
+            results[label] = run()
+            report(label, results[label])
         hits = []
         with psycopg.connect(dsn) as conn:
             for p in prefixes[:200]:

@@ -19,6 +19,10 @@ class Settings(BaseSettings):
         description="PostgreSQL URL (postgresql+psycopg://...); unset: SQLite files in data_dir",
     )
     data_dir: Path = Field(default=Path("data"), description="where SQLite files live")
+    db_pool_size: int = Field(
+        default=10, ge=1, le=200, description="PostgreSQL connections kept per process "
+        "(as many again may open under load); a connection opened per request costs more "
+        "than the request")
     migrate_workers: int = Field(default=4, ge=1, le=64, description="parallel tenant migrations")
     event_max_attempts: int = Field(default=5, ge=1, description="deliveries before dead letter")
     login_max_failures: int = Field(default=5, ge=1)

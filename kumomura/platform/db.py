@@ -71,6 +71,7 @@ class Database:
 
     url: str | None
     data_dir: Path
+    pool_size: int = 10
     engine: Engine = field(init=False)
     _tenant_engines: dict[str, Engine] = field(init=False, default_factory=dict)
 
@@ -78,7 +79,8 @@ class Database:
         if self.is_postgres:
             assert self.url is not None
             self.engine = create_engine(
-                self.url, pool_size=5, max_overflow=10, pool_pre_ping=True
+                self.url, pool_size=self.pool_size, max_overflow=self.pool_size,
+                pool_pre_ping=True
             )
         else:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -193,4 +195,4 @@ class Database:
 def open_database(settings: Settings | None = None) -> Database:
     """A Database for the given (or the environment's) settings; the caller disposes it."""
     settings = settings or get_settings()
-    return Database(settings.database_url, settings.data_dir)
+    return Database(settings.database_url, settings.data_dir, settings.db_pool_size)
