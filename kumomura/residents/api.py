@@ -97,9 +97,10 @@ def household(lg_code: str, household_no: str, db: DbDep, principal: PrincipalDe
 
 
 @router.get("/changes/{change_id}")
-def change(lg_code: str, change_id: int, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+def change(lg_code: str, change_id: int, db: DbDep, principal: PrincipalDep,
+           ctx: AuditDep) -> dict[str, Any]:
     _gate(db, principal, lg_code, Permission.VIEW)
-    return _in_tenant(db, lg_code, lambda c: service.change(c, change_id))
+    return _in_tenant(db, lg_code, lambda c: service.change(c, change_id, ctx=ctx))
 
 
 @router.get("/{atena_no}")

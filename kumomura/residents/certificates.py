@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, insert
 
@@ -21,7 +21,7 @@ from kumomura.platform.timeutil import utcnow
 from kumomura.residents import service
 from kumomura.residents.changes import Office, household_members
 from kumomura.residents.forms import CertificateDoc, certificate_pdf
-from kumomura.residents.models import HOUSEHOLDER, CertificateRequest
+from kumomura.residents.models import CertificateRequest
 from kumomura.residents.params import MODULE, ResidentsParameters
 from kumomura.residents.tables import certificate_issues
 
@@ -68,6 +68,9 @@ def issue(conn: Connection, ctx: AuditContext, office: Office, req: CertificateR
             problems.append(FieldProblem("household_no", "この世帯には住民がいません"))
     else:
         entries = [service.current(conn, a) for a in req.atena_nos]
+        if len({e["household_no"] for e in entries}) > 1:
+            problems.append(FieldProblem("atena_nos",
+                                         "1通の証明書には同じ世帯の人だけを記載します"))
     wanted = "removed" if req.kind == "removed_copy" else "resident"
     hint = ("除票です: 除票の写しを請求してください" if wanted == "resident"
             else "住民です: 住民票の写しを請求してください")
@@ -90,12 +93,13 @@ def issue(conn: Connection, ctx: AuditContext, office: Office, req: CertificateR
         raise invalid(problems)
 
     fee, certification = _fee_and_text(settings, req.kind)
-    head = next((m for m in household_members(conn, entries[0]["household_no"])
-                 if m["relationship"] == HOUSEHOLDER), None)
+    first = entries[0]
+    as_of = first["removed_on"] - timedelta(days=1) if first["removed_on"] else today
+    head = service.householder_on(conn, first["household_no"], as_of)
     number = issue_number(conn, today)
     pdf = certificate_pdf(CertificateDoc(
         kind=req.kind, office_prefix=office.prefix, entries=entries,
-        householder_name=head["name"] if head else None, items=frozenset(req.items),
+        householder_name=head, items=frozenset(req.items),
         issue_no=number, issued_on=today, certification=certification,
         mayor_title=settings.mayor_title, mayor_name=settings.mayor_name, fee=fee))
     conn.execute(insert(certificate_issues).values(

@@ -156,6 +156,9 @@ def _active_household(conn: Connection, plan: Plan, household_no: str,
     if row["dissolved_on"] is not None:
         plan.problem(where, f"世帯 {household_no} は{row['dissolved_on']}に消滅しています")
         return []
+    if plan.effective_on < row["created_on"]:
+        plan.problem("effective_on", f"世帯 {household_no} ができた日 ({row['created_on']}) "
+                                     "より前の日付です")
     members = household_members(conn, household_no)
     for m in members:
         plan.current.setdefault(m["atena_no"], m)
@@ -198,6 +201,7 @@ def _apply_relationships(conn: Connection, plan: Plan, req: Relationships) -> No
     known = current_versions(conn, [a for a in named if a not in plan.current],
                              where="relationships") if named else {}
     plan.current.update(known)
+    _residents_only(plan, req.relationships, "relationships")
     if req.new_householder:
         _residents_only(plan, [req.new_householder], "new_householder")
         plan.update(req.new_householder)["relationship"] = HOUSEHOLDER
@@ -215,18 +219,22 @@ def _check_households(conn: Connection, plan: Plan) -> None:
     states = [*plan.updates.values(), *plan.new_people]
     touched = {s["household_no"] for s in states}
     touched |= {plan.current[a]["household_no"] for a in plan.updates}
-    conn.execute(select(households.c.household_no)  # one change per household at a time
-                 .where(households.c.household_no.in_(sorted(touched - {NEW_HOUSEHOLD})))
-                 .order_by(households.c.household_no).with_for_update()).all()
+    dissolved_on = dict(conn.execute(  # locked: one change per household at a time
+        select(households.c.household_no, households.c.dissolved_on)
+        .where(households.c.household_no.in_(sorted(touched - {NEW_HOUSEHOLD})))
+        .order_by(households.c.household_no).with_for_update()).all())
     for hh in sorted(touched):
+        active = hh == NEW_HOUSEHOLD or dissolved_on[hh] is None or hh in plan.reopened
         staying = [] if hh == NEW_HOUSEHOLD else [
             m for m in household_members(conn, hh) if m["atena_no"] not in plan.updates]
         arriving = [s for s in states if s["household_no"] == hh and s["status"] == "resident"]
         members = staying + arriving
         if not members:
-            if hh != NEW_HOUSEHOLD:
+            if hh != NEW_HOUSEHOLD and active:
                 plan.dissolved.add(hh)
             continue
+        if not active:
+            plan.problem("household_no", f"世帯 {hh} は{dissolved_on[hh]}に消滅しています")
         heads = sum(1 for m in members if m["relationship"] == HOUSEHOLDER)
         if heads == 0 and hh == NEW_HOUSEHOLD:
             plan.problem("relationships", "新しい世帯の世帯主を続柄「世帯主」で指定してください")
@@ -242,11 +250,17 @@ def _check_households(conn: Connection, plan: Plan) -> None:
                                     "世帯を分けるか、世帯全員で転居してください")
 
 
+FIRST_DAY_COUNTS = frozenset({"birth", "death"})
+"""戸籍法 第43条: its periods count the day of the event; 住民基本台帳法's periods follow
+民法 第140条 and start the next day."""
+
+
 def _late(plan: Plan, settings: ResidentsParameters, basis: date) -> list[str]:
     days = settings.notification_days.get(plan.change_type)
     if days is None or plan.notified_on is None:
         return []
-    if plan.notified_on > basis + timedelta(days=days):
+    last_day = basis + timedelta(days=days - (plan.change_type in FIRST_DAY_COUNTS))
+    if plan.notified_on > last_day:
         return [f"届出期間 ({days}日, {LAW[plan.change_type]}) を過ぎた届出です "
                 f"({(plan.notified_on - basis).days}日目)"]
     return []
@@ -371,6 +385,10 @@ def move_in(conn: Connection, ctx: AuditContext, req: MoveIn, *,
         household_no = req.household_no
         if members:
             address = _household_address(members)
+            if req.address is not None and (req.address.town, req.address.line) != (
+                    address.town, address.line):
+                plan.problem("address", "既存の世帯に入る転入では住所は世帯の住所です"
+                                        " (住所は入力しないでください)")
     elif address is None:
         plan.problem("address", "新しい世帯の住所を入力してください")
     for i, p in enumerate(req.persons):
@@ -461,8 +479,9 @@ def relocation(conn: Connection, ctx: AuditContext, office: Office, req: Relocat
     for a in req.atena_nos:
         cur = plan.current[a]
         if (cur["address_town"], cur["address_line"]) == (address.town, address.line) \
-                and target == source:
-            plan.problem("address", "転居先が現住所と同じです")
+                and target in (source, NEW_HOUSEHOLD):
+            plan.problem("address", "転居先が現住所と同じです (同じ住所で世帯を分けるのは"
+                                    "世帯変更届の分離です)")
             break
         plan.update(a).update(
             household_no=target, postal_code=address.postal_code, address_town=address.town,
@@ -544,6 +563,10 @@ def correction(conn: Connection, ctx: AuditContext, req: Correction, *,
         state[name] = getattr(req, name)
     if state["birth_date"] > plan.current[req.atena_no]["became_resident_on"]:
         plan.problem("birth_date", "生年月日が住民となった日より後になります")
+    if state["is_foreign"] and not (state["nationality"] and state["residence_status"]):
+        plan.problem("nationality", "外国人住民の国籍と在留資格は消せません")
+    if state["is_foreign"] and state["honseki"]:
+        plan.problem("honseki", "外国人住民に本籍は記載しません")
     plan.detail = {"fields": fields,
                    "before": {f: _json(plan.current[req.atena_no][f]) for f in fields}}
     return _commit(conn, ctx, plan)

@@ -162,6 +162,10 @@ CORRECTABLE = ("name", "kana", "birth_date", "sex", "honseki", "hittousha",
                "residence_status", "residence_until")
 
 
+REQUIRED_ITEMS = ("name", "kana", "birth_date", "sex")
+"""Items every entry has: a correction may change them, never blank them."""
+
+
 class Correction(Input):
     """職権修正: fields of one person corrected ex officio, with the reason."""
 
@@ -192,6 +196,10 @@ class Correction(Input):
     def _something(self) -> Correction:
         if not self.model_fields_set & set(CORRECTABLE):
             raise ValueError(f"修正する項目がありません ({', '.join(CORRECTABLE)})")
+        blanked = [f for f in REQUIRED_ITEMS if f in self.model_fields_set
+                   and getattr(self, f) is None]
+        if blanked:
+            raise ValueError(f"{', '.join(blanked)} は空にできません")
         return self
 
 

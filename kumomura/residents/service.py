@@ -7,6 +7,7 @@ purpose the caller gave; a search is audited with its criteria.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -79,11 +80,15 @@ def search(conn: Connection, ctx: AuditContext, criteria: SearchCriteria) -> lis
     if criteria.kana:
         if not is_kana(criteria.kana):
             raise InvalidInput("フリガナはカタカナ・ひらがなで入力してください", field="kana")
-        conditions.append(_prefix(rv.c.kana_key, kana_key(criteria.kana)))
-    if criteria.name:
-        conditions.append(_prefix(rv.c.name_key, text_key(criteria.name)))
-    if criteria.address:
-        conditions.append(_prefix(rv.c.address_key, text_key(criteria.address)))
+        conditions.append(_prefix(rv.c.kana_key, kana_key(criteria.kana)))  # non-empty
+    for field, value, column in (("name", criteria.name, rv.c.name_key),
+                                 ("address", criteria.address, rv.c.address_key)):
+        if value:
+            key = text_key(value)
+            if not key:
+                raise InvalidInput("文字を入力してください (記号だけでは検索できません)",
+                                   field=field)
+            conditions.append(_prefix(column, key))
     if criteria.birth_date:
         conditions.append(rv.c.birth_date == criteria.birth_date)
     if criteria.atena_no:
@@ -161,12 +166,27 @@ def household(conn: Connection, household_no: str, *, ctx: AuditContext | None =
     return {**dict(row), "members": members}
 
 
-def change(conn: Connection, change_id: int) -> dict[str, Any]:
+def change(conn: Connection, change_id: int, *, ctx: AuditContext | None = None
+           ) -> dict[str, Any]:
+    """One change with its detail (which may hold a 転出証明書 or the values a correction
+    replaced): audited when a person asks."""
     row = conn.execute(select(changes).where(changes.c.change_id == change_id)
                        ).mappings().first()
     if row is None:
         raise NotFound(f"異動 {change_id} はありません", field="change_id")
+    if ctx is not None:
+        audit.record(conn, ctx, "residents.change_viewed", detail={"change_id": change_id})
     return dict(row)
+
+
+def householder_on(conn: Connection, household_no: str, on: date) -> str | None:
+    """The name of the household's householder on a date (for a 除票, the day before the
+    removal), from the history."""
+    name = conn.execute(select(rv.c.name).where(
+        rv.c.household_no == household_no, rv.c.relationship == HOUSEHOLDER,
+        rv.c.status == "resident", rv.c.valid_from <= on,
+        or_(rv.c.valid_to.is_(None), rv.c.valid_to > on)).limit(1)).scalar_one_or_none()
+    return str(name) if name is not None else None
 
 
 # -- addressee numbers for people outside the registry (住登外者) --------------------
@@ -204,15 +224,15 @@ def addressee(conn: Connection, ctx: AuditContext, atena_no: str) -> dict[str, A
 # -- protection orders (支援措置) -------------------------------------------------------
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+def period_end(start: date, months: int) -> date:
+    """The last day of a period of months starting on ``start`` (民法 第143条): the day
+    before the corresponding date, or, when the last month has no such date, its last day."""
+    month = start.month - 1 + months
+    year, month = start.year + month // 12, month % 12 + 1
+    last_of_month = calendar.monthrange(year, month)[1]
+    if start.day > last_of_month:
+        return date(year, month, last_of_month)
+    return date(year, month, start.day) - timedelta(days=1)
 
 
 def add_protection(conn: Connection, ctx: AuditContext, req: ProtectionOrderIn) -> dict[str, Any]:
@@ -221,7 +241,7 @@ def add_protection(conn: Connection, ctx: AuditContext, req: ProtectionOrderIn) 
     current(conn, req.atena_no)
     settings = params.values_on(conn, MODULE, req.starts_on)
     assert isinstance(settings, ResidentsParameters)
-    ends_on = _add_months(req.starts_on, settings.protection_order_months) - timedelta(days=1)
+    ends_on = period_end(req.starts_on, settings.protection_order_months)
     order = {"atena_no": req.atena_no, "kind": req.kind, "starts_on": req.starts_on,
              "ends_on": ends_on, "reason": req.reason, "created_by": ctx.actor,
              "created_at": utcnow()}
@@ -247,11 +267,15 @@ def extend_protection(conn: Connection, ctx: AuditContext, order_id: int, *,
     order = _order(conn, order_id)
     if order["lifted_on"] is not None:
         raise Conflict(f"支援措置 {order_id} は解除されています", field="order_id")
-    if today < _add_months(order["ends_on"], -1):
+    if today > order["ends_on"]:
+        raise InvalidInput(f"支援措置 {order_id} は{order['ends_on']}に期間が満了しています。"
+                           "改めて申出を受けてください", field="order_id")
+    if today <= period_end(order["ends_on"], -1):
         raise InvalidInput("延長の申出は終了日の1か月前から受け付けます", field="order_id")
     settings = params.values_on(conn, MODULE, today)
     assert isinstance(settings, ResidentsParameters)
-    ends_on = _add_months(order["ends_on"], settings.protection_order_months)
+    ends_on = period_end(order["ends_on"] + timedelta(days=1),
+                         settings.protection_order_months)
     conn.execute(update(protection_orders).where(protection_orders.c.id == order_id)
                  .values(ends_on=ends_on))
     audit.record(conn, ctx, "residents.protection_extended", atena_no=order["atena_no"],
@@ -261,6 +285,9 @@ def extend_protection(conn: Connection, ctx: AuditContext, order_id: int, *,
 
 def lift_protection(conn: Connection, ctx: AuditContext, order_id: int, on: date) -> None:
     order = _order(conn, order_id)
+    if order["lifted_on"] is not None:
+        raise Conflict(f"支援措置 {order_id} は{order['lifted_on']}に解除済みです",
+                       field="order_id")
     conn.execute(update(protection_orders).where(protection_orders.c.id == order_id)
                  .values(lifted_on=on))
     audit.record(conn, ctx, "residents.protection_lifted", atena_no=order["atena_no"],

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from kumomura.platform import audit
 from kumomura.platform.auth import Permission, require_tenant
 from kumomura.platform.tenants import get_tenant
 from kumomura.residents.service import office_of
@@ -24,8 +23,7 @@ def of_person(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
     require_tenant(principal, lg_code, MODULE, Permission.VIEW)
     get_tenant(db, lg_code)
     with db.tenant_tx(lg_code) as conn:
-        audit.record(conn, ctx, "seal_registration.view", atena_no=atena_no)
-        return service.of_person(conn, atena_no)
+        return service.of_person(conn, atena_no, ctx=ctx)
 
 
 @router.post("", status_code=201)

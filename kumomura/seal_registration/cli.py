@@ -31,7 +31,7 @@ def register(tenant: TenantOpt, source: Annotated[str, typer.Argument(help="JSON
 def list_(tenant: TenantOpt, atena_no: str) -> None:
     """A person's registrations, active and abolished."""
     with open_db() as db, db.tenant_tx(tenant) as conn:
-        rows = service.of_person(conn, atena_no)
+        rows = service.of_person(conn, atena_no, ctx=audit_context("印鑑登録照会"))
     table = Table("登録番号", "登録日", "状態", "廃止日", "理由")
     for r in rows:
         table.add_row(r["registration_no"], r["registered_on"].isoformat(), r["status"],

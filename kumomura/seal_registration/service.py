@@ -95,7 +95,9 @@ def abolish(conn: Connection, ctx: AuditContext, registration_no: str, req: Abol
                  detail={"registration_no": registration_no, "reason": req.reason})
 
 
-def of_person(conn: Connection, atena_no: str) -> list[dict[str, Any]]:
+def of_person(conn: Connection, atena_no: str, *, ctx: AuditContext) -> list[dict[str, Any]]:
+    """A person's registrations, active and abolished (the look is audited)."""
+    audit.record(conn, ctx, "seal_registration.view", atena_no=atena_no)
     rows = conn.execute(select(sr).where(sr.c.atena_no == atena_no)
                         .order_by(sr.c.registered_on)).mappings().all()
     return [{k: v for k, v in r.items() if k != "impression_png"} for r in rows]

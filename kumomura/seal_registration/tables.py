@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Index, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import Column, Date, Index, Integer, LargeBinary, String, Table, Text, text
 
 from kumomura.platform.db import tenant_metadata
 from kumomura.platform.timeutil import Timestamp
+
+ACTIVE = text("status = 'active'")
 
 seal_registrations = Table(
     "seal_registrations",
@@ -21,6 +23,9 @@ seal_registrations = Table(
     Column("registered_by", Text, nullable=False),
     Column("created_at", Timestamp(), nullable=False),
     Index("ix_seal_registrations_person", "atena_no"),
+    # One active seal per person, held by the database against concurrent registrations.
+    Index("ux_seal_registrations_active", "atena_no", unique=True,
+          postgresql_where=ACTIVE, sqlite_where=ACTIVE),
 )
 """The seal a resident registered (印影), by registration number (登録番号)."""
 

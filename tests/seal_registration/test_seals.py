@@ -88,7 +88,7 @@ def test_death_abolishes_the_registration_ex_officio(db: Database, people: list[
     events.dispatch(db, CODE)
     events.dispatch(db, CODE)  # redelivery finds nothing more to do
     with db.tenant_tx(CODE) as conn:
-        rows = service.of_person(conn, people[1])
+        rows = service.of_person(conn, people[1], ctx=CTX)
     assert [(r["registration_no"], r["status"], r["abolished_on"], r["abolish_reason"])
             for r in rows] == [(number, "abolished", date(2026, 9, 1), "死亡による職権廃止")]
     assert events.dead_letters(db, CODE) == []

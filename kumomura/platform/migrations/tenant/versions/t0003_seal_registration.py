@@ -31,6 +31,9 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
     )
     op.create_index("ix_seal_registrations_person", "seal_registrations", ["atena_no"])
+    active = sa.text("status = 'active'")
+    op.create_index("ux_seal_registrations_active", "seal_registrations", ["atena_no"],
+                    unique=True, postgresql_where=active, sqlite_where=active)
     op.create_table(
         "seal_certificate_issues",
         sa.Column("issue_no", sa.String(20), primary_key=True),
