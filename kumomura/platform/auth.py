@@ -333,7 +333,7 @@ def authenticate(db: Database, username: str, password: str,
     return principal
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -346,7 +346,7 @@ def issue_token(db: Database, username: str, name: str, *, days: int | None = 36
         if user_id is None:
             raise NotFound(f"user {username} does not exist", field="username")
         conn.execute(insert(api_tokens).values(
-            user_id=user_id, name=name, token_hash=_token_hash(token), created_at=utcnow(),
+            user_id=user_id, name=name, token_hash=token_hash(token), created_at=utcnow(),
             expires_at=None if days is None else utcnow() + timedelta(days=days)))
     return token
 
@@ -361,7 +361,7 @@ def principal_from_token(db: Database, token: str) -> Principal:
             .join(users, users.c.id == api_tokens.c.user_id)
             .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
             .outerjoin(role_permissions, role_permissions.c.role == user_roles.c.role)
-            .where(api_tokens.c.token_hash == _token_hash(token))).all()
+            .where(api_tokens.c.token_hash == token_hash(token))).all()
     first = rows[0] if rows else None
     if first is None or first.revoked_at is not None or not first.active or (
         first.expires_at is not None and as_utc(first.expires_at) <= utcnow()

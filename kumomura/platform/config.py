@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         default=10, ge=1, le=200, description="PostgreSQL connections kept per process "
         "(as many again may open under load); a connection opened per request costs more "
         "than the request")
+    auth_cache_seconds: float = Field(
+        default=10.0, ge=0, le=300, description="how long a process trusts an API token it "
+        "has checked (revocation takes effect in other processes within this time)")
     migrate_workers: int = Field(default=4, ge=1, le=64, description="parallel tenant migrations")
     event_max_attempts: int = Field(default=5, ge=1, description="deliveries before dead letter")
     login_max_failures: int = Field(default=5, ge=1)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kumomura import __version__
 from kumomura.catalog import business_modules, load_all_tables
@@ -20,6 +23,7 @@ from kumomura.platform import events
 from kumomura.platform.config import Settings, get_settings
 from kumomura.platform.db import Database, open_database
 from kumomura.platform.errors import KumomuraError
+from kumomura.web.deps import PrincipalCache
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,32 @@ def problem(request: Request, status: int, title: str, detail: str,
             "instance": request.url.path,
             "request_id": getattr(request.state, "request_id", None), **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+class RequestTiming:
+    """Pure ASGI middleware: a request id on every request and response, and the app's
+    time in ``Server-Timing`` (for monitoring and the benchmarks)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get("x-request-id", "")
+        request_id = given if 0 < len(given) <= 64 else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -86,14 +116,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = database
     app.state.settings = settings
 
-    @app.middleware("http")
-    async def request_id(request: Request,
-                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        given = request.headers.get("x-request-id", "")
-        request.state.request_id = given if 0 < len(given) <= 64 else uuid.uuid4().hex
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    app.add_middleware(RequestTiming)
+    app.state.principals = PrincipalCache(ttl=settings.auth_cache_seconds)
 
     _install_error_handlers(app)
 

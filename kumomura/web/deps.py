@@ -2,34 +2,64 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.auth import Principal, principal_from_token
+from kumomura.platform.auth import Principal, principal_from_token, token_hash
 from kumomura.platform.db import Database
 from kumomura.platform.errors import Unauthenticated
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_principal(request: Request, db: Annotated[Database, Depends(get_db)]) -> Principal:
+@dataclass
+class PrincipalCache:
+    """Principals by token hash for a few seconds: the token check is a database round
+    trip on every request otherwise. A revoked or expired token, a removed role or a
+    disabled user takes effect within the TTL (``KUMOMURA_AUTH_CACHE_SECONDS``)."""
+
+    ttl: float
+    entries: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+
+    def get(self, token: str) -> Principal | None:
+        hit = self.entries.get(token_hash(token))
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self.entries) > 10_000:
+            self.entries.clear()
+        self.entries[token_hash(token)] = (time.monotonic() + self.ttl, principal)
+
+
+async def get_principal(request: Request,
+                        db: Annotated[Database, Depends(get_db)]) -> Principal:
     """The caller, from an API token (``Authorization: Bearer kmr_...``)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
+    token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("Authorization: Bearer <API token> is required")
-    principal = principal_from_token(db, token.strip())
+    cache: PrincipalCache = request.app.state.principals
+    principal = cache.get(token)
+    if principal is None:
+        principal = await run_in_threadpool(principal_from_token, db, token)
+        cache.put(token, principal)
     request.state.principal = principal
     return principal
 
 
-def audit_context(request: Request,
+async def audit_context(request: Request,
                   principal: Annotated[Principal, Depends(get_principal)]) -> AuditContext:
     return AuditContext(
         actor=principal.username, request_id=request.state.request_id,
