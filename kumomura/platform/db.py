@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +107,13 @@ class Database:
     def tenant_role(self, lg_code: str) -> str:
         """Per-tenant PostgreSQL role, prefixed with the database name so that several
         deployments (or test runs) can share one cluster without sharing roles."""
+        return f"{self._role_prefix}_{tenant_schema(lg_code)}"
+
+    @cached_property
+    def _role_prefix(self) -> str:
         assert self.url is not None
         database = make_url(self.url).database or "kumomura"
-        prefix = re.sub(r"[^a-z0-9_]", "_", database.lower())[:40]
-        return f"{prefix}_{tenant_schema(lg_code)}"
+        return re.sub(r"[^a-z0-9_]", "_", database.lower())[:40]
 
     # -- engines ----------------------------------------------------------------------
     def _sqlite_engine(self, files: dict[str, Path]) -> Engine:

@@ -135,7 +135,7 @@ def record(conn: Connection, ctx: AuditContext, atena_no: str) -> dict[str, Any]
     and any protection order in force; the view is audited."""
     versions = _versions(conn, atena_no)
     entry = versions[-1]
-    members = household(conn, entry["household_no"], audited=False)["members"]
+    members = living_members(conn, entry["household_no"])
     audit.record(conn, ctx, "residents.view", atena_no=atena_no)
     return {"current": entry, "history": versions, "household": members,
             "protection_orders": active_protection(conn, [atena_no], date.today())}
@@ -147,6 +147,15 @@ def history(conn: Connection, ctx: AuditContext, atena_no: str) -> list[dict[str
     return versions
 
 
+def living_members(conn: Connection, household_no: str) -> list[dict[str, Any]]:
+    """Summaries of a household's living members, householder first."""
+    return [dict(r) for r in conn.execute(
+        select(*SUMMARY).where(rv.c.household_no == household_no, rv.c.valid_to.is_(None),
+                               rv.c.status == "resident")
+        .order_by(rv.c.relationship != HOUSEHOLDER, rv.c.birth_date, rv.c.atena_no)
+    ).mappings()]
+
+
 def household(conn: Connection, household_no: str, *, ctx: AuditContext | None = None,
               audited: bool = True) -> dict[str, Any]:
     """A household and its living members, householder first."""
@@ -154,11 +163,7 @@ def household(conn: Connection, household_no: str, *, ctx: AuditContext | None =
                        ).mappings().first()
     if row is None:
         raise NotFound(f"世帯番号 {household_no} の世帯はありません", field="household_no")
-    members = [dict(r) for r in conn.execute(
-        select(*SUMMARY).where(rv.c.household_no == household_no, rv.c.valid_to.is_(None),
-                               rv.c.status == "resident")
-        .order_by(rv.c.relationship != HOUSEHOLDER, rv.c.birth_date, rv.c.atena_no)
-    ).mappings()]
+    members = living_members(conn, household_no)
     if audited:
         assert ctx is not None, "an audited household view needs the caller's context"
         audit.record(conn, ctx, "residents.household", detail={"household_no": household_no,
