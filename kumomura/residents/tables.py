@@ -130,8 +130,8 @@ resident_versions = Table(
           postgresql_where=CURRENT, sqlite_where=CURRENT),
     Index("ix_resident_versions_birth", "birth_date",
           postgresql_where=CURRENT, sqlite_where=CURRENT),
-    Index("ix_resident_versions_household", "household_no",
-          postgresql_where=CURRENT, sqlite_where=CURRENT),
+    # Every version: a 除票's certificate looks up the householder of a past day.
+    Index("ix_resident_versions_household", "household_no"),
 )
 
 protection_orders = Table(

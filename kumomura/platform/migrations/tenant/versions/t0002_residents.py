@@ -107,9 +107,10 @@ def upgrade() -> None:
                     unique=True, postgresql_where=CURRENT, sqlite_where=CURRENT)
     for name, columns in (("kana", ["kana_key", "birth_date", "atena_no"]),
                           ("name", ["name_key"]), ("address", ["address_key"]),
-                          ("birth", ["birth_date"]), ("household", ["household_no"])):
+                          ("birth", ["birth_date"])):
         op.create_index(f"ix_resident_versions_{name}", "resident_versions", columns,
                         postgresql_where=CURRENT, sqlite_where=CURRENT)
+    op.create_index("ix_resident_versions_household", "resident_versions", ["household_no"])
     op.create_table(
         "protection_orders",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
