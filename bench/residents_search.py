@@ -4,7 +4,7 @@ concurrent clients over HTTP (a real uvicorn server), against the same SQL run d
 Prints p50/p95/p99 of kana search, record lookup and certificate PDF over HTTP, and of the
 bare SQL of search and lookup with the same concurrency (the floor), as ratios.
 
-    .venv/bin/python bench/residents_search.py [--people 1000000] [--clients 50]
+    .venv/bin/python -m bench.residents_search [--people 1000000] [--clients 50]
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -30,8 +29,9 @@ import psycopg
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 
+from bench.scratch import scratch_database
 from kumomura.catalog import load_all_tables
 from kumomura.platform import auth, params
 from kumomura.platform.audit import AuditContext
@@ -43,8 +43,6 @@ from kumomura.platform.tenants import add_tenant
 from kumomura.residents import bulk
 from kumomura.residents.synthetic import Population
 
-ADMIN_URL = os.environ.get("KUMOMURA_TEST_POSTGRES_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CODE = "062022"
 CTX = AuditContext(actor="bench")
 console = Console(width=160)
@@ -235,11 +233,11 @@ def main() -> None:
                              "issues one per applicant, minutes apart; 5 s is generous)")
     args = parser.parse_args()
     load_all_tables()
-    name = f"kmbench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with scratch_database() as url:
+        run(args, url)
+
+
+def run(args: argparse.Namespace, url: str) -> None:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     db = Database(url, Path("/nonexistent-sqlite-dir"))
     server = None
@@ -307,13 +305,6 @@ def main() -> None:
             server.terminate()
             server.wait(10)
         db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            for (role,) in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE "
-                                             ":p"), {"p": f"{name}_t_%"}):
-                conn.execute(text(f'DROP ROLE "{role}"'))
-        admin.dispose()
-
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,7 @@ nothing with `db upgrade`'s parallel path, (c) `db upgrade` when all are already
 next to the floor: the same tables created with plain CREATE TABLE (metadata.create_all,
 one connection, no Alembic, no roles) for the same number of schemas, in the same run.
 
-    .venv/bin/python bench/tenants.py [--tenants 200] [--workers 4]
+    .venv/bin/python -m bench.tenants [--tenants 200] [--workers 4]
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
+from bench.scratch import scratch_database
 from kumomura.catalog import load_all_tables
 from kumomura.platform.db import Database, tenant_metadata
 from kumomura.platform.japanese import lg_check_digit
@@ -43,55 +43,52 @@ def synthetic_codes(n: int) -> list[tuple[str, str]]:
     return codes
 
 
+def _measure(db: Database, n: int, workers: int) -> tuple[float, float, float, float, list[str]]:
+    """Seconds for: tenant add, upgrade at head, upgrade from nothing, the floor."""
+    upgrade_platform(db)
+    started = time.perf_counter()
+    for code, prefecture in synthetic_codes(n):
+        add_tenant(db, code=code, name=f"町{code}", prefecture=prefecture,
+                   population=10_000, actor="bench")
+    add_seconds = time.perf_counter() - started
+
+    codes = tenant_codes(db)
+    started = time.perf_counter()
+    at_head = upgrade_tenants(db, codes, workers=workers)
+    noop_seconds = time.perf_counter() - started
+
+    for code in codes:  # keep the control plane rows, drop the schemas and roles
+        drop_tenant_storage(db, code)
+    started = time.perf_counter()
+    fresh = upgrade_tenants(db, codes, workers=workers)
+    upgrade_seconds = time.perf_counter() - started
+    failures = [f"{r.lg_code}: {r.error}" for r in [*at_head, *fresh] if r.error]
+
+    started = time.perf_counter()
+    with db.engine.begin() as conn:
+        for i in range(n):
+            schema = f"floor_{i}"
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            tenant_metadata.create_all(
+                conn.execution_options(schema_translate_map={"tenant": schema}))
+    floor_seconds = time.perf_counter() - started
+    return add_seconds, noop_seconds, upgrade_seconds, floor_seconds, failures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tenants", type=int, default=200)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     load_all_tables()
-    name = f"kmbench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    db = Database(url, Path("/nonexistent-sqlite-dir"))
     n = args.tenants
-    try:
-        upgrade_platform(db)
-        started = time.perf_counter()
-        for code, prefecture in synthetic_codes(n):
-            add_tenant(db, code=code, name=f"町{code}", prefecture=prefecture,
-                       population=10_000, actor="bench")
-        add_seconds = time.perf_counter() - started
-
-        codes = tenant_codes(db)
-        started = time.perf_counter()
-        at_head = upgrade_tenants(db, codes, workers=args.workers)
-        noop_seconds = time.perf_counter() - started
-
-        for code in codes:  # keep the control plane rows, drop the schemas and roles
-            drop_tenant_storage(db, code)
-        started = time.perf_counter()
-        fresh = upgrade_tenants(db, codes, workers=args.workers)
-        upgrade_seconds = time.perf_counter() - started
-        failures = [r for r in [*at_head, *fresh] if r.error]
-
-        started = time.perf_counter()
-        with db.engine.begin() as conn:
-            for i in range(n):
-                schema = f"floor_{i}"
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                tenant_metadata.create_all(
-                    conn.execution_options(schema_translate_map={"tenant": schema}))
-        floor_seconds = time.perf_counter() - started
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            for role in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
-                                     {"p": f"{name}_t_%"}).scalars().all():
-                conn.execute(text(f'DROP ROLE "{role}"'))
-        admin.dispose()
+    with scratch_database() as url:
+        db = Database(url, Path("/nonexistent-sqlite-dir"))
+        try:
+            add_seconds, noop_seconds, upgrade_seconds, floor_seconds, failures = _measure(
+                db, n, args.workers)
+        finally:
+            db.dispose()
 
     per = 1000 / n
     print(f"tenants: {n}, workers: {args.workers}, cpus: {os.cpu_count()}, "
