@@ -3,7 +3,8 @@
 Prints seconds per tenant for (a) adding tenants, (b) migrating every tenant schema from
 nothing with `db upgrade`'s parallel path, (c) `db upgrade` when all are already at head,
 next to the floor: the same tables created with plain CREATE TABLE (metadata.create_all,
-one connection, a transaction per schema, no Alembic, no roles) for the same number of schemas, in the same run.
+one connection, a transaction per schema, no Alembic, no roles) for the same number of
+schemas, in the same run.
 
     .venv/bin/python -m bench.tenants [--tenants 200] [--workers 4]
 """
