@@ -25,6 +25,9 @@ MODULES = (
     "kumomura.seal_registration.tables",
     "kumomura.seal_registration.params",
     "kumomura.seal_registration.service",
+    "kumomura.platform.layout",
+    "kumomura.residents.layout",
+    "kumomura.seal_registration.layout",
 )
 
 

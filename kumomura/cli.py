@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -443,6 +444,74 @@ def demo(
     if not no_serve:
         console.print(f"\nserving on http://127.0.0.1:{port}/  (API docs: /docs)")
         serve(port=port)
+
+
+layouts_app = typer.Typer(no_args_is_help=True, help="Standard layouts for import and export.")
+app.add_typer(layouts_app, name="layouts")
+
+
+@layouts_app.command("list")
+def layouts_list() -> None:
+    """Every layout: file, module, version, number of fields."""
+    from kumomura.platform.layouts import all_layouts
+
+    table = Table("file", "title", "module", "version", "fields")
+    for lay in all_layouts():
+        table.add_row(lay.file, lay.title, lay.module, lay.version, str(len(lay.fields)))
+    console.print(table)
+
+
+@layouts_app.command("doc")
+def layouts_doc(out: Annotated[Path | None, typer.Option(
+        help="write here (docs/layouts.md) instead of printing")] = None) -> None:
+    """The layouts as Markdown, from their declarations."""
+    from kumomura.platform.layout_doc import render
+
+    text = render()
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
+
+
+@app.command("export")
+def export(tenant: TenantOpt, directory: Path) -> None:
+    """Every table the tenant owns, in the standard layouts, with a manifest (exit)."""
+    from kumomura.clikit import audit_context
+    from kumomura.platform.exports import export_tenant
+    from kumomura.platform.layouts import all_layouts
+
+    with _db() as db, _progress() as bar:
+        task = bar.add_task(f"export {tenant}", total=len(all_layouts()))
+        files = export_tenant(db, tenant, directory, ctx=audit_context("データ移出"),
+                              progress=lambda _name: bar.advance(task))
+    console.print(f"{len(files)} files, {sum(f.rows for f in files):,} rows → {directory}")
+
+
+@app.command("import")
+def import_(tenant: TenantOpt, directory: Path,
+            dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report only")]
+            = False,
+            encoding: Annotated[str | None, typer.Option(
+                help="utf-8 or cp932; default: detected")] = None,
+            quarantine: Annotated[bool, typer.Option(
+                help="set bad rows aside and import the rest")] = False,
+            report: Annotated[Path | None, typer.Option(
+                help="where to write import_report.csv (default: the directory)")] = None,
+            ) -> None:
+    """Check the files in DIRECTORY and load them into the tenant, all or nothing."""
+    from kumomura.platform.imports import REPORT, import_tenant
+
+    with _db() as db:
+        result = import_tenant(db, tenant, directory, dry_run=dry_run, encoding=encoding,
+                               quarantine=quarantine, report_dir=report)
+    console.print(result.summary())
+    for p in result.problems[:20]:
+        err.print(f"{p.file}:{p.line} {p.column}: {p.reason}")
+    console.print(f"report: {(report or directory) / REPORT}")
+    if not result.ok:
+        raise SystemExit(2)
 
 
 for _module in business_modules():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
@@ -305,3 +305,48 @@ def active_protection(conn: Connection, atena_nos: list[str], on: date) -> list[
         po.c.atena_no.in_(atena_nos), po.c.starts_on <= on, po.c.ends_on >= on,
         or_(po.c.lifted_on.is_(None), po.c.lifted_on > on))).mappings().all()
     return [dict(r) for r in rows]
+
+
+def registry_problems(conn: Connection) -> list[str]:
+    """The registry's invariants over the whole table (after an import): every living
+    resident in an active household, one householder and one address per household, and
+    each person's versions numbered 1..n, contiguous, the last one open."""
+    problems: list[str] = []
+    previous: dict[str, Any] | None = None
+    for v in conn.execute(select(rv.c.atena_no, rv.c.version_no, rv.c.valid_from,
+                                 rv.c.valid_to).order_by(rv.c.atena_no, rv.c.version_no)
+                          ).mappings():
+        same = previous is not None and previous["atena_no"] == v["atena_no"]
+        if same and previous is not None:
+            if v["version_no"] != previous["version_no"] + 1 \
+                    or previous["valid_to"] != v["valid_from"]:
+                problems.append(f"{v['atena_no']}: 版 {previous['version_no']} と "
+                                f"{v['version_no']} が連続していません")
+        elif previous is not None and previous["valid_to"] is not None:
+            problems.append(f"{previous['atena_no']}: 最新の版が閉じています")
+        if not same and v["version_no"] != 1:
+            problems.append(f"{v['atena_no']}: 版が 1 から始まっていません")
+        previous = dict(v)
+    if previous is not None and previous["valid_to"] is not None:
+        problems.append(f"{previous['atena_no']}: 最新の版が閉じています")
+    living = conn.execute(
+        select(rv.c.household_no, func.count(), func.sum(
+            case((rv.c.relationship == HOUSEHOLDER, 1), else_=0)),
+            func.count(func.distinct(rv.c.address_town + "|" + func.coalesce(
+                rv.c.address_line, ""))), func.max(households.c.dissolved_on))
+        .join(households, households.c.household_no == rv.c.household_no)
+        .where(rv.c.valid_to.is_(None), rv.c.status == "resident")
+        .group_by(rv.c.household_no)).all()
+    for household_no, members, heads, addresses, dissolved in living:
+        if dissolved is not None:
+            problems.append(f"世帯 {household_no}: 消滅した世帯に住民が{members}人います")
+        if heads != 1:
+            problems.append(f"世帯 {household_no}: 世帯主が{heads}人です")
+        if addresses != 1:
+            problems.append(f"世帯 {household_no}: 住所が{addresses}通りあります")
+    occupied = {row[0] for row in living}
+    for (household_no,) in conn.execute(select(households.c.household_no).where(
+            households.c.dissolved_on.is_(None))):
+        if household_no not in occupied:
+            problems.append(f"世帯 {household_no}: 住民のいない世帯が消滅していません")
+    return problems[:100]

@@ -1,0 +1,244 @@
+"""Import (データ移行): files in the standard layouts into a tenant, all or nothing.
+
+Everything is read and checked before anything is written: encoding, shape (columns,
+ragged rows, truncated files), each value against its field, duplicate keys, references
+between files, then the modules' own invariants on the loaded data inside the
+transaction. Every problem is reported with file, line, column and reason. Nothing is
+written while a problem remains, unless the operator asks to set the bad rows aside
+(quarantine), which are then listed. The write replaces the tenant's tables in one
+transaction, so importing the same files twice gives the same data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from kumomura.platform.db import Database, tenant_schema
+from kumomura.platform.layouts import BadValue, Layout, all_layouts, parse
+
+REPORT = "import_report.csv"
+_CHECKS: list[Callable[[Connection], list[str]]] = []
+
+
+def register_check(check: Callable[[Connection], list[str]]) -> None:
+    """A module's invariants over its loaded tables (e.g. one householder per household),
+    run inside the import transaction; any problem rolls the import back."""
+    _CHECKS.append(check)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    problems: list[Problem] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    quarantined: list[Problem] = field(default_factory=list)
+    written: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        lines = [f"{name}: {n} 行" for name, n in self.rows.items()]
+        lines.append(f"問題: {len(self.problems)} 件, 隔離: {len(self.quarantined)} 件, "
+                     f"書込み: {'済' if self.written else 'なし'}")
+        return "\n".join(lines)
+
+
+def _decode(data: bytes, name: str, encoding: str | None,
+            problems: list[Problem]) -> str | None:
+    """UTF-8 (with or without BOM) or Shift_JIS (cp932), as stated or detected."""
+    tried = [encoding] if encoding else ["utf-8-sig", "cp932"]
+    for candidate in tried:
+        try:
+            return data.decode(candidate)
+        except UnicodeDecodeError as exc:
+            last = exc
+    line = data[: last.start].count(b"\n") + 1
+    problems.append(Problem(name, line, "", f"文字コードが {'/'.join(tried)} ではありません "
+                                            f"({last.start} バイト目)"))
+    return None
+
+
+def _rows(text: str, name: str, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:
+        problems.append(Problem(name, reader.line_num, "", f"CSV として読めません: {exc} "
+                                                         "(途中で切れたファイル?)"))
+
+
+@dataclass
+class _Loaded:
+    layout: Layout
+    records: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
+def _read_layout(layout: Layout, path: Path, encoding: str | None, problems: list[Problem],
+                 quarantine: list[Problem] | None) -> _Loaded:
+    loaded = _Loaded(layout)
+    text = _decode(path.read_bytes(), path.name, encoding, problems)
+    if text is None:
+        return loaded
+    if text and not text.endswith("\n"):
+        problems.append(Problem(path.name, text.count("\n") + 1, "",
+                                "最終行が改行で終わっていません (途中で切れたファイル?)"))
+    names = [f.name for f in layout.fields]
+    labels = {f.label: f.name for f in layout.fields}
+    columns: list[str] | None = None
+    seen: dict[tuple[Any, ...], int] = {}
+    for line, row in _rows(text, path.name, problems):
+        if columns is None:
+            header = [labels.get(c, c) for c in row]
+            if set(header) & set(names):
+                unknown = [c for c in header if c not in names]
+                for c in unknown:
+                    problems.append(Problem(path.name, line, c, "このレイアウトにない項目です"))
+                missing = [n for n in names if n not in header and layout.field(n).required]
+                for n in missing:
+                    problems.append(Problem(path.name, line, n, "必須項目の列がありません"))
+                columns = header
+                continue
+            columns = names  # no header: the layout's order
+        if len(row) != len(columns):
+            problems.append(Problem(path.name, line, "", f"項目数が {len(row)} です "
+                                                        f"({len(columns)} のはず)"))
+            continue
+        record: dict[str, Any] = {}
+        bad: list[Problem] = []
+        for column, raw in zip(columns, row, strict=True):
+            if column not in names:
+                continue
+            try:
+                record[column] = parse(layout.field(column), raw)
+            except BadValue as exc:
+                bad.append(Problem(path.name, line, column, str(exc)))
+        for n in names:  # columns the file leaves out are empty
+            record.setdefault(n, None)
+        key = tuple(record.get(k) for k in layout.key)
+        if not bad and key in seen:
+            bad.append(Problem(path.name, line, ",".join(layout.key),
+                               f"キーが {seen[key]} 行目と重複しています"))
+        if bad:
+            (quarantine if quarantine is not None else problems).extend(bad)
+            continue
+        seen[key] = line
+        loaded.records.append(record)
+        loaded.lines.append(line)
+    return loaded
+
+
+def _check_references(loaded: dict[str, _Loaded], problems: list[Problem],
+                      quarantine: list[Problem] | None) -> None:
+    for item in loaded.values():
+        for f in item.layout.fields:
+            if f.references is None:
+                continue
+            target_layout, target_field = f.references.split(".")
+            target = loaded.get(target_layout)
+            known = {r[target_field] for r in target.records} if target else set()
+            keep = []
+            for record, line in zip(item.records, item.lines, strict=True):
+                value = record.get(f.name)
+                if value is not None and value not in known:
+                    problem = Problem(item.layout.file, line, f.name,
+                                      f"{target_layout}.{target_field} に {value} がありません")
+                    (quarantine if quarantine is not None else problems).append(problem)
+                    continue
+                keep.append((record, line))
+            item.records = [r for r, _ in keep]
+            item.lines = [n for _, n in keep]
+
+
+def _reset_sequences(conn: Connection, db: Database, lg_code: str, layout: Layout) -> None:
+    """After explicit ids, PostgreSQL's sequences continue after the highest one."""
+    schema = tenant_schema(lg_code)
+    for column in layout.table.columns:
+        if column.primary_key and column.autoincrement is True:
+            top = conn.execute(select(func.max(column))).scalar()
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('\"{schema}\".{layout.table.name}', "
+                f"'{column.name}'), %(v)s, %(called)s)",
+                {"v": top or 1, "called": top is not None})
+
+
+def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = False,
+                  encoding: str | None = None, quarantine: bool = False,
+                  report_dir: Path | None = None) -> ImportResult:
+    """Check every file in ``source`` and, if all is well (or the bad rows are set aside
+    with ``quarantine``), replace the tenant's tables with them in one transaction."""
+    result = ImportResult()
+    aside: list[Problem] | None = result.quarantined if quarantine else None
+    layouts = {lay.file: lay for lay in all_layouts()}
+    for path in sorted(source.glob("*.csv")):
+        if path.name not in layouts and path.name != REPORT:
+            result.problems.append(Problem(path.name, 0, "", "どのレイアウトのファイルでも"
+                                                            "ありません"))
+    loaded: dict[str, _Loaded] = {}
+    for lay in all_layouts():
+        path = source / lay.file
+        if path.exists():
+            loaded[lay.name] = _read_layout(lay, path, encoding, result.problems, aside)
+    _check_references(loaded, result.problems, aside)
+    result.rows = {name: len(item.records) for name, item in loaded.items()}
+    if result.ok and not dry_run:
+        result.problems.extend(_write(db, lg_code, loaded))
+        result.written = result.ok
+    _report(result, report_dir or source)
+    return result
+
+
+class _Invalid(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+
+
+def _write(db: Database, lg_code: str, loaded: dict[str, _Loaded]) -> list[Problem]:
+    order = all_layouts()
+    try:
+        with db.tenant_admin_tx(lg_code) as conn:
+            for lay in reversed(order):
+                if lay.name in loaded:
+                    conn.execute(delete(lay.table))
+            for lay in order:
+                item = loaded.get(lay.name)
+                if item is None or not item.records:
+                    continue
+                for start in range(0, len(item.records), 5000):
+                    conn.execute(insert(lay.table), item.records[start:start + 5000])
+                if db.is_postgres:
+                    _reset_sequences(conn, db, lg_code, lay)
+            invariant = [Problem("", 0, "", message) for check in _CHECKS
+                         for message in check(conn)]
+            if invariant:
+                raise _Invalid(invariant)
+    except _Invalid as failed:
+        return failed.problems
+    return []
+
+
+def _report(result: ImportResult, report_dir: Path) -> None:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    with (report_dir / REPORT).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["区分", "ファイル", "行", "項目", "理由"])
+        for kind, items in (("エラー", result.problems), ("隔離", result.quarantined)):
+            for p in items:
+                writer.writerow([kind, p.file, p.line, p.column, p.reason])

@@ -1,0 +1,196 @@
+"""Standard layouts: coverage of every tenant table, the generated documentation, the
+byte-for-byte round trip, and every kind of bad input reported with nothing stored."""
+
+from __future__ import annotations
+
+import csv
+import filecmp
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from kumomura.platform import events, params
+from kumomura.platform.db import Database, tenant_metadata
+from kumomura.platform.exports import MANIFEST, export_tenant
+from kumomura.platform.imports import REPORT, import_tenant
+from kumomura.platform.layout_doc import render
+from kumomura.platform.layouts import all_layouts
+from kumomura.platform.tenants import Tenant
+from kumomura.residents import certificates
+from kumomura.residents import changes as ch
+from kumomura.residents.models import CertificateRequest, Death, ProtectionOrderIn
+from kumomura.residents.service import add_protection
+from kumomura.residents.tables import resident_versions
+from kumomura.seal_registration import service as seals
+from kumomura.seal_registration.models import SealRegistrationIn
+from tests.conftest import NAGAI, make_tenant
+from tests.residents.factories import CTX, OFFICE, family
+
+ROOT = Path(__file__).resolve().parents[2]
+CODE = "062022"
+TODAY = date(2026, 11, 24)
+
+
+def test_every_tenant_table_has_a_layout() -> None:
+    assert {lay.name for lay in all_layouts()} == {t.name for t in tenant_metadata.sorted_tables}
+
+
+def test_docs_are_generated_from_the_declarations() -> None:
+    assert (ROOT / "docs" / "layouts.md").read_text(encoding="utf-8") == render(), \
+        "docs/layouts.md is stale: run `kumomura layouts doc --out docs/layouts.md`"
+
+
+def _populate(db: Database) -> None:
+    with db.tenant_tx(CODE) as conn:
+        for name, value in (("mayor_title", "米沢市長"), ("mayor_name", "上杉 鷹雄")):
+            params.set_value(conn, "residents", name, value, effective_from=date(2026, 4, 1),
+                             ctx=CTX, reason="設定")
+        head, wife, child = ch.move_in(conn, CTX, family(), today=TODAY).atena_nos
+        ch.death(conn, CTX, Death(atena_no=child, died_on=date(2026, 6, 1),
+                                  notified_on=date(2026, 6, 2)), today=TODAY)
+        add_protection(conn, CTX, ProtectionOrderIn(atena_no=wife, starts_on=date(2026, 7, 1),
+                                                    reason="申出"))
+        certificates.issue(conn, CTX, OFFICE, CertificateRequest(
+            kind="copy", atena_nos=[head], applicant_kind="self", purpose="就職"),
+            may_override=False, today=TODAY)
+        seals.register(conn, CTX, SealRegistrationIn(
+            atena_no=head, registered_on=date(2026, 5, 1), impression_text="山田",
+            impression_png_base64="iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
+                                  "nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="))
+    events.dispatch(db, CODE)
+
+
+def test_round_trip_is_byte_for_byte(db: Database, yonezawa: Tenant, tmp_path: Path) -> None:
+    _populate(db)
+    first, second = tmp_path / "first", tmp_path / "second"
+    files = export_tenant(db, CODE, first, ctx=CTX)
+    assert {f.layout for f in files} == {lay.name for lay in all_layouts()}
+    assert next(f for f in files if f.layout == "resident_versions").rows == 4
+    fresh = make_tenant(db, NAGAI)
+    result = import_tenant(db, fresh.lg_code, first, report_dir=tmp_path / "report")
+    assert result.ok, result.problems
+    assert result.written
+    export_tenant(db, fresh.lg_code, second, ctx=CTX)
+    for lay in all_layouts():
+        assert filecmp.cmp(first / lay.file, second / lay.file, shallow=False), lay.file
+    assert json.loads((first / MANIFEST).read_text())["files"] == \
+        json.loads((second / MANIFEST).read_text())["files"]
+    again = import_tenant(db, fresh.lg_code, first, report_dir=tmp_path / "report")
+    assert again.ok
+    third = tmp_path / "third"
+    export_tenant(db, fresh.lg_code, third, ctx=CTX)
+    assert filecmp.cmp(first / "resident_versions.csv", third / "resident_versions.csv",
+                       shallow=False)
+    with db.tenant_tx(fresh.lg_code) as conn:  # numbering goes on where it stopped
+        result_ids = ch.move_in(conn, CTX, family(), today=TODAY).atena_nos
+    assert int(result_ids[0][:-1]) == 4
+
+
+def _rewrite(path: Path, edit: list[tuple[int, str, str]]) -> None:
+    """Set (row index after the header, field, value) in a CSV file."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    for index, field, value in edit:
+        rows[index + 1][header.index(field)] = value
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+
+@pytest.fixture
+def exported(db: Database, yonezawa: Tenant, tmp_path: Path) -> Path:
+    _populate(db)
+    out = tmp_path / "export"
+    export_tenant(db, CODE, out, ctx=CTX)
+    make_tenant(db, NAGAI)
+    return out
+
+
+def _count(db: Database, code: str) -> int:
+    with db.tenant_tx(code) as conn:
+        return int(conn.execute(select(func.count()).select_from(resident_versions))
+                   .scalar_one())
+
+
+def test_every_kind_of_bad_input_is_reported_and_nothing_stored(
+        db: Database, exported: Path) -> None:
+    _rewrite(exported / "resident_versions.csv", [
+        (0, "birth_date", "2026-02-30"), (1, "sex", "3"), (2, "household_no", "999999999999999"),
+        (3, "name", "")])
+    _rewrite(exported / "households.csv", [(0, "created_on", "令和8年4月1日")])  # era: fine
+    atena = exported / "atena.csv"
+    atena.write_text(atena.read_text(encoding="utf-8") + "000000000000019,resident,x\n",
+                     encoding="utf-8")  # ragged, and a duplicate key if it were whole
+    (exported / "protection_orders.csv").write_text(
+        "id,atena_no,kind,starts_on,ends_on,lifted_on,reason,created_by,created_at,colour\n",
+        encoding="utf-8")
+    (exported / "changes.csv").write_bytes((exported / "changes.csv").read_bytes()[:-40])
+    (exported / "counters.csv").write_bytes("series,last_value\n\x82\xa0,1\n".encode()
+                                            .replace(b"\xc2", b"\xff"))
+    (exported / "legacy_tax.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    result = import_tenant(db, NAGAI[0], exported)
+    assert not result.written
+    reasons = " | ".join(f"{p.file}:{p.line}:{p.column}:{p.reason}" for p in result.problems)
+    assert any(p.file == "resident_versions.csv" and p.column == "birth_date" and p.line == 2
+               for p in result.problems), reasons
+    assert any(p.column == "sex" and "使えない値" in p.reason for p in result.problems), reasons
+    assert any(p.column == "household_no" and "households.household_no" in p.reason
+               for p in result.problems), reasons
+    assert any(p.column == "name" and "必須" in p.reason for p in result.problems), reasons
+    assert any(p.file == "atena.csv" and "項目数" in p.reason for p in result.problems), reasons
+    assert any(p.column == "colour" for p in result.problems), reasons
+    assert any(p.file == "changes.csv" and "改行" in p.reason for p in result.problems), reasons
+    assert any(p.file == "counters.csv" and "文字コード" in p.reason
+               for p in result.problems), reasons
+    assert any(p.file == "legacy_tax.csv" for p in result.problems), reasons
+    assert not any(p.file == "households.csv" for p in result.problems), reasons
+    assert _count(db, NAGAI[0]) == 0
+    with (exported / REPORT).open(encoding="utf-8") as handle:
+        report = list(csv.reader(handle))
+    assert report[0] == ["区分", "ファイル", "行", "項目", "理由"]
+    assert len(report) == len(result.problems) + 1
+
+
+def test_shift_jis_without_header_and_era_dates(db: Database, exported: Path) -> None:
+    path = exported / "resident_versions.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    birth = rows[0].index("birth_date")
+    rows[1][birth] = "S55.04.01"  # 昭和55年4月1日, as a host system writes it
+    path.write_bytes(_csv_text(rows[1:]).encode("cp932"))  # no header, Shift_JIS
+    result = import_tenant(db, NAGAI[0], exported, dry_run=True)
+    assert result.ok, result.problems[:5]
+    assert not result.written
+    assert _count(db, NAGAI[0]) == 0
+    result = import_tenant(db, NAGAI[0], exported)
+    assert result.written
+    with db.tenant_tx(NAGAI[0]) as conn:
+        births = conn.execute(select(resident_versions.c.birth_date)).scalars().all()
+    assert date(1980, 4, 1) in births
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def test_registry_invariants_refuse_the_import(db: Database, exported: Path) -> None:
+    _rewrite(exported / "resident_versions.csv", [(1, "relationship", "世帯主")])  # 2 heads
+    result = import_tenant(db, NAGAI[0], exported)
+    assert not result.written
+    assert any("世帯主が2人" in p.reason for p in result.problems), result.problems
+    assert _count(db, NAGAI[0]) == 0
+
+
+def test_quarantine_sets_bad_rows_aside(db: Database, exported: Path) -> None:
+    _rewrite(exported / "certificate_issues.csv", [(0, "fee", "三百")])
+    result = import_tenant(db, NAGAI[0], exported, quarantine=True)
+    assert result.written
+    assert [(p.file, p.column) for p in result.quarantined] == [("certificate_issues.csv",
+                                                                "fee")]
+    assert _count(db, NAGAI[0]) == 4
