@@ -7,6 +7,11 @@ import csv
 import filecmp
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -194,3 +199,39 @@ def test_quarantine_sets_bad_rows_aside(db: Database, exported: Path) -> None:
     assert [(p.file, p.column) for p in result.quarantined] == [("certificate_issues.csv",
                                                                 "fee")]
     assert _count(db, NAGAI[0]) == 4
+
+
+def test_an_import_killed_while_writing_leaves_the_tenant_as_it_was(
+        pg_db: Database, tmp_path: Path) -> None:
+    """A real crash: SIGKILL while the import's transaction is inserting rows."""
+    from kumomura.residents import bulk
+    from kumomura.residents.synthetic import Population
+
+    make_tenant(pg_db)
+    bulk.load(pg_db, CODE, Population(seed=1, pool=300).households(
+        10_000, TODAY, office="山形県米沢市"), on=TODAY, ctx=CTX, source="test")
+    export_tenant(pg_db, CODE, tmp_path / "big", ctx=CTX)
+    target = make_tenant(pg_db, NAGAI).lg_code
+    with pg_db.tenant_tx(target) as conn:
+        ch.move_in(conn, CTX, family(), today=TODAY)
+    env = {**os.environ, "KUMOMURA_DATABASE_URL": str(pg_db.url)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from kumomura.cli import main; main()", "import", "-t", target,
+         str(tmp_path / "big")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writing = False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        with pg_db.engine.connect() as conn:
+            writing = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE "
+                f"'INSERT INTO t_{target}.resident_versions%%'").first() is not None
+        if writing:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.communicate()
+    assert writing, "the import finished before it could be interrupted"
+    assert _count(pg_db, target) == 3  # as it was: the family, nothing of the import
+    result = import_tenant(pg_db, target, tmp_path / "big")  # and again, to the end
+    assert result.written
+    assert _count(pg_db, target) == 10_000
