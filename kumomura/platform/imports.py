@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import Connection, delete, func, insert, select
 
 from kumomura.platform.db import Database, tenant_schema
-from kumomura.platform.layouts import BadValue, Layout, all_layouts, parse
+from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, parse
 
 REPORT = "import_report.csv"
 _CHECKS: list[Callable[[Connection], list[str]]] = []
@@ -103,6 +104,8 @@ def _read_layout(layout: Layout, path: Path, encoding: str | None, problems: lis
     names = [f.name for f in layout.fields]
     labels = {f.label: f.name for f in layout.fields}
     columns: list[str] | None = None
+    fields: list[Field | None] | None = None
+    absent: dict[str, None] = {}
     seen: dict[tuple[Any, ...], int] = {}
     for line, row in _rows(text, path.name, problems):
         if columns is None:
@@ -121,17 +124,19 @@ def _read_layout(layout: Layout, path: Path, encoding: str | None, problems: lis
             problems.append(Problem(path.name, line, "", f"項目数が {len(row)} です "
                                                         f"({len(columns)} のはず)"))
             continue
-        record: dict[str, Any] = {}
+        if fields is None:
+            by_name = {f.name: f for f in layout.fields}
+            fields = [by_name.get(c) for c in columns]
+            absent = {n: None for n in names if n not in columns}  # left out: empty
+        record: dict[str, Any] = dict(absent)
         bad: list[Problem] = []
-        for column, raw in zip(columns, row, strict=True):
-            if column not in names:
+        for f, raw in zip(fields, row, strict=True):
+            if f is None:
                 continue
             try:
-                record[column] = parse(layout.field(column), raw)
+                record[f.name] = parse(f, raw)
             except BadValue as exc:
-                bad.append(Problem(path.name, line, column, str(exc)))
-        for n in names:  # columns the file leaves out are empty
-            record.setdefault(n, None)
+                bad.append(Problem(path.name, line, f.name, str(exc)))
         key = tuple(record.get(k) for k in layout.key)
         if not bad and key in seen:
             bad.append(Problem(path.name, line, ",".join(layout.key),
@@ -165,6 +170,21 @@ def _check_references(loaded: dict[str, _Loaded], problems: list[Problem],
                 keep.append((record, line))
             item.records = [r for r, _ in keep]
             item.lines = [n for _, n in keep]
+
+
+def _copy_in(conn: Connection, lg_code: str, layout: Layout,
+             records: list[dict[str, Any]]) -> None:
+    """Checked rows into PostgreSQL with COPY (binary-safe, typed by psycopg)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = [f.name for f in layout.fields]
+    wrap = [f.type == "json" for f in layout.fields]
+    with raw.cursor() as cur, cur.copy(
+            f'COPY "{tenant_schema(lg_code)}".{layout.table.name} ({", ".join(names)}) '
+            "FROM STDIN") as copy:
+        for record in records:
+            copy.write_row([Json(record[n]) if j and record[n] is not None else record[n]
+                            for n, j in zip(names, wrap, strict=True)])
 
 
 def _reset_sequences(conn: Connection, db: Database, lg_code: str, layout: Layout) -> None:
@@ -221,10 +241,12 @@ def _write(db: Database, lg_code: str, loaded: dict[str, _Loaded]) -> list[Probl
                 item = loaded.get(lay.name)
                 if item is None or not item.records:
                     continue
-                for start in range(0, len(item.records), 5000):
-                    conn.execute(insert(lay.table), item.records[start:start + 5000])
                 if db.is_postgres:
+                    _copy_in(conn, lg_code, lay, item.records)
                     _reset_sequences(conn, db, lg_code, lay)
+                else:
+                    for start in range(0, len(item.records), 5000):
+                        conn.execute(insert(lay.table), item.records[start:start + 5000])
             invariant = [Problem("", 0, "", message) for check in _CHECKS
                          for message in check(conn)]
             if invariant:

@@ -162,6 +162,11 @@ _FALSE = {"0", "false", "f", "no", "n", "無", ""}
 
 
 def _date(text: str) -> date:
+    if len(text) == 10 and text[4] == "-":  # the written form, the common case
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
     folded = unicodedata.normalize("NFKC", text).strip()
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"):
         try:

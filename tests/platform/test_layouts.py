@@ -223,8 +223,8 @@ def test_an_import_killed_while_writing_leaves_the_tenant_as_it_was(
     while time.monotonic() < deadline and proc.poll() is None:
         with pg_db.engine.connect() as conn:
             writing = conn.exec_driver_sql(
-                "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE "
-                f"'INSERT INTO t_{target}.resident_versions%%'").first() is not None
+                "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query ~ "
+                f"'^(INSERT INTO|COPY) \"?t_{target}\"?.resident_versions'").first() is not None
         if writing:
             proc.send_signal(signal.SIGKILL)
             break
