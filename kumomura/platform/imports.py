@@ -106,6 +106,7 @@ def _read_layout(layout: Layout, path: Path, encoding: str | None, problems: lis
     columns: list[str] | None = None
     fields: list[Field | None] | None = None
     absent: dict[str, None] = {}
+    key_names = layout.key
     seen: dict[tuple[Any, ...], int] = {}
     for line, row in _rows(text, path.name, problems):
         if columns is None:
@@ -137,7 +138,7 @@ def _read_layout(layout: Layout, path: Path, encoding: str | None, problems: lis
                 record[f.name] = parse(f, raw)
             except BadValue as exc:
                 bad.append(Problem(path.name, line, f.name, str(exc)))
-        key = tuple(record.get(k) for k in layout.key)
+        key = tuple(record.get(k) for k in key_names)
         if not bad and key in seen:
             bad.append(Problem(path.name, line, ",".join(layout.key),
                                f"キーが {seen[key]} 行目と重複しています"))
