@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from kumomura.platform.db import Database, tenant_schema
 from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, parse
 
 REPORT = "import_report.csv"
+FIXED_WIDTH = "fixed_width.json"
 _CHECKS: list[Callable[[Connection], list[str]]] = []
 
 
@@ -92,15 +94,79 @@ class _Loaded:
     lines: list[int] = field(default_factory=list)
 
 
-def _read_layout(layout: Layout, path: Path, encoding: str | None, problems: list[Problem],
-                 quarantine: list[Problem] | None) -> _Loaded:
-    loaded = _Loaded(layout)
+def _csv_rows(path: Path, encoding: str | None,
+              problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
     text = _decode(path.read_bytes(), path.name, encoding, problems)
     if text is None:
-        return loaded
+        return
     if text and not text.endswith("\n"):
         problems.append(Problem(path.name, text.count("\n") + 1, "",
                                 "最終行が改行で終わっていません (途中で切れたファイル?)"))
+    yield from _rows(text, path.name, problems)
+
+
+@dataclass(frozen=True)
+class FixedWidth:
+    """How an old host system wrote one layout: a file of fixed-length records, each field
+    a number of bytes in the stated encoding, padded with spaces (fixed_width.json)."""
+
+    file: str
+    encoding: str
+    fields: tuple[tuple[str, int], ...]
+
+    @property
+    def record_bytes(self) -> int:
+        return sum(width for _, width in self.fields)
+
+
+_PADDING = " \u3000"
+
+
+def _fixed_rows(path: Path, spec: FixedWidth,
+                problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+    """The profile's field names as a header, then each record cut into its fields."""
+    yield 0, [name for name, _ in spec.fields]
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        problems.append(Problem(path.name, data.count(b"\n") + 1, "",
+                                "最終行が改行で終わっていません (途中で切れたファイル?)"))
+    for number, record in enumerate(data.splitlines(), start=1):
+        if len(record) != spec.record_bytes:
+            problems.append(Problem(path.name, number, "", f"レコード長が {len(record)} バイト"
+                                                          f"です ({spec.record_bytes} のはず)"))
+            continue
+        row, at = [], 0
+        for name, width in spec.fields:
+            try:
+                row.append(record[at:at + width].decode(spec.encoding).strip(_PADDING))
+            except UnicodeDecodeError:
+                problems.append(Problem(path.name, number, name,
+                                        f"文字コードが {spec.encoding} ではありません "
+                                        "(項目の途中で2バイト文字が切れている?)"))
+                row = []
+                break
+            at += width
+        if row:
+            yield number, row
+
+
+def _profiles(source: Path, problems: list[Problem]) -> dict[str, FixedWidth]:
+    path = source / FIXED_WIDTH
+    if not path.exists():
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {name: FixedWidth(file=spec["file"], encoding=spec.get("encoding", "cp932"),
+                                 fields=tuple((f, int(w)) for f, w in spec["fields"]))
+                for name, spec in raw.items()}
+    except (ValueError, KeyError, TypeError) as exc:
+        problems.append(Problem(FIXED_WIDTH, 0, "", f"固定長の定義が読めません: {exc}"))
+        return {}
+
+
+def _read_layout(layout: Layout, rows: Iterator[tuple[int, list[str]]], file: str,
+                 problems: list[Problem], quarantine: list[Problem] | None) -> _Loaded:
+    loaded = _Loaded(layout)
     names = [f.name for f in layout.fields]
     labels = {f.label: f.name for f in layout.fields}
     columns: list[str] | None = None
@@ -108,21 +174,21 @@ def _read_layout(layout: Layout, path: Path, encoding: str | None, problems: lis
     absent: dict[str, None] = {}
     key_names = layout.key
     seen: dict[tuple[Any, ...], int] = {}
-    for line, row in _rows(text, path.name, problems):
+    for line, row in rows:
         if columns is None:
             header = [labels.get(c, c) for c in row]
             if set(header) & set(names):
                 unknown = [c for c in header if c not in names]
                 for c in unknown:
-                    problems.append(Problem(path.name, line, c, "このレイアウトにない項目です"))
+                    problems.append(Problem(file, line, c, "このレイアウトにない項目です"))
                 missing = [n for n in names if n not in header and layout.field(n).required]
                 for n in missing:
-                    problems.append(Problem(path.name, line, n, "必須項目の列がありません"))
+                    problems.append(Problem(file, line, n, "必須項目の列がありません"))
                 columns = header
                 continue
             columns = names  # no header: the layout's order
         if len(row) != len(columns):
-            problems.append(Problem(path.name, line, "", f"項目数が {len(row)} です "
+            problems.append(Problem(file, line, "", f"項目数が {len(row)} です "
                                                         f"({len(columns)} のはず)"))
             continue
         if fields is None:
@@ -137,10 +203,10 @@ def _read_layout(layout: Layout, path: Path, encoding: str | None, problems: lis
             try:
                 record[f.name] = parse(f, raw)
             except BadValue as exc:
-                bad.append(Problem(path.name, line, f.name, str(exc)))
+                bad.append(Problem(file, line, f.name, str(exc)))
         key = tuple(record.get(k) for k in key_names)
         if not bad and key in seen:
-            bad.append(Problem(path.name, line, ",".join(layout.key),
+            bad.append(Problem(file, line, ",".join(layout.key),
                                f"キーが {seen[key]} 行目と重複しています"))
         if bad:
             (quarantine if quarantine is not None else problems).extend(bad)
@@ -208,15 +274,20 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
     result = ImportResult()
     aside: list[Problem] | None = result.quarantined if quarantine else None
     layouts = {lay.file: lay for lay in all_layouts()}
+    fixed = _profiles(source, result.problems)
     for path in sorted(source.glob("*.csv")):
         if path.name not in layouts and path.name != REPORT:
             result.problems.append(Problem(path.name, 0, "", "どのレイアウトのファイルでも"
                                                             "ありません"))
     loaded: dict[str, _Loaded] = {}
     for lay in all_layouts():
-        path = source / lay.file
-        if path.exists():
-            loaded[lay.name] = _read_layout(lay, path, encoding, result.problems, aside)
+        spec = fixed.get(lay.name)
+        path = source / (spec.file if spec else lay.file)
+        if not path.exists():
+            continue
+        rows = (_fixed_rows(path, spec, result.problems) if spec
+                else _csv_rows(path, encoding, result.problems))
+        loaded[lay.name] = _read_layout(lay, rows, path.name, result.problems, aside)
     _check_references(loaded, result.problems, aside)
     result.rows = {name: len(item.records) for name, item in loaded.items()}
     if result.ok and not dry_run:

@@ -235,3 +235,30 @@ def test_an_import_killed_while_writing_leaves_the_tenant_as_it_was(
     result = import_tenant(pg_db, target, tmp_path / "big")  # and again, to the end
     assert result.written
     assert _count(pg_db, target) == 10_000
+
+
+def _fixed(value: str, width: int) -> bytes:
+    data = value.encode("cp932")
+    assert len(data) <= width
+    return data + b" " * (width - len(data))
+
+
+def test_fixed_width_records_of_an_old_host(db: Database, exported: Path) -> None:
+    with (exported / "households.csv").open(encoding="utf-8", newline="") as handle:
+        households = list(csv.DictReader(handle))
+    (exported / "households.csv").unlink()
+    widths = [("household_no", 15), ("created_on", 8), ("dissolved_on", 8),
+              ("created_by_change", 6)]
+    records = [b"".join(_fixed(h[name].replace("-", ""), width) for name, width in widths)
+               for h in households]
+    (exported / "SETAI.DAT").write_bytes(b"\r\n".join(records) + b"\r\n")
+    (exported / "fixed_width.json").write_text(json.dumps(
+        {"households": {"file": "SETAI.DAT", "encoding": "cp932", "fields": widths}}),
+        encoding="utf-8")
+    result = import_tenant(db, NAGAI[0], exported)
+    assert result.ok, result.problems
+    assert result.rows["households"] == len(households)
+    (exported / "SETAI.DAT").write_bytes(b"\r\n".join([*records, records[0][:-3]]) + b"\r\n")
+    result = import_tenant(db, NAGAI[0], exported, dry_run=True)
+    assert [(p.file, p.line) for p in result.problems] == [("SETAI.DAT", len(records) + 1)]
+    assert "レコード長" in result.problems[0].reason
