@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from kumomura.platform.config import get_settings
+from kumomura.platform.japanese import era_date
 
 MINCHO = "IPAexMincho"
 GOTHIC = "IPAexGothic"
@@ -100,6 +102,18 @@ class Page:
 
     def gap(self, points: float) -> None:
         self.y -= points
+
+    def certification(self, y: float, *, text: str, issued_on: date, certifier_title: str,
+                      certifier_name: str, fee: int, issue_no: str) -> None:
+        """The certification block every certificate ends with: the text, the date in the
+        Japanese era, the certifier with the office seal; the fee and number at the foot."""
+        self.text(MARGIN, y, text, size=11)
+        self.text(MARGIN, y - 11 * mm, era_date(issued_on), size=11)
+        self.text(PAGE_WIDTH - MARGIN - 95 * mm, y - 24 * mm,
+                  f"{certifier_title}　{certifier_name}", size=13)
+        self.seal(PAGE_WIDTH - MARGIN - 22 * mm, y - 32 * mm, certifier_title)
+        self.text(MARGIN, MARGIN, f"手数料 {fee:,}円　発行番号 {issue_no}", size=8.5,
+                  font=GOTHIC)
 
     def seal(self, x: float, y: float, label: str) -> None:
         """The electronic official seal (電子公印): a red square with the office's title."""

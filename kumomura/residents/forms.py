@@ -113,14 +113,9 @@ def _page_header(page: Page, doc: CertificateDoc, number: int, pages: int) -> No
 
 
 def _footer(page: Page, doc: CertificateDoc) -> None:
-    y = MARGIN + FOOTER_HEIGHT - 10 * mm
-    page.text(MARGIN, y, doc.certification, size=11)
-    page.text(MARGIN, y - 11 * mm, era_date(doc.issued_on), size=11)
-    certifier = f"{doc.mayor_title}　{doc.mayor_name}"
-    page.text(PAGE_WIDTH - MARGIN - 95 * mm, y - 24 * mm, certifier, size=13)
-    page.seal(PAGE_WIDTH - MARGIN - 22 * mm, y - 32 * mm, doc.mayor_title)
-    page.text(MARGIN, MARGIN, f"手数料 {doc.fee:,}円　発行番号 {doc.issue_no}", size=8.5,
-              font=GOTHIC)
+    page.certification(MARGIN + FOOTER_HEIGHT - 10 * mm, text=doc.certification,
+                       issued_on=doc.issued_on, certifier_title=doc.mayor_title,
+                       certifier_name=doc.mayor_name, fee=doc.fee, issue_no=doc.issue_no)
 
 
 def certificate_pdf(doc: CertificateDoc) -> bytes:

@@ -80,14 +80,9 @@ def seal_certificate_pdf(doc: SealCertificateDoc) -> bytes:
               ("生年月日", era_date(doc.birth_date), 0.30),
               ("性別", {"1": "男", "2": "女"}.get(doc.sex, ""), 0.15)])
     page.row([("住所", doc.address, 1.0)])
-    y = page.y - 20 * mm
-    page.text(MARGIN, y, doc.certification, size=11)
-    page.text(MARGIN, y - 11 * mm, era_date(doc.issued_on), size=11)
-    page.text(PAGE_WIDTH - MARGIN - 95 * mm, y - 24 * mm,
-              f"{doc.mayor_title}　{doc.mayor_name}", size=13)
-    page.seal(PAGE_WIDTH - MARGIN - 22 * mm, y - 32 * mm, doc.mayor_title)
-    page.text(MARGIN, MARGIN, f"手数料 {doc.fee:,}円　発行番号 {doc.issue_no}", size=8.5,
-              font=GOTHIC)
+    page.certification(page.y - 20 * mm, text=doc.certification, issued_on=doc.issued_on,
+                       certifier_title=doc.mayor_title, certifier_name=doc.mayor_name,
+                       fee=doc.fee, issue_no=doc.issue_no)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
