@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
+from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Permission, Principal, require_tenant
 from kumomura.platform.db import Database
 from kumomura.residents import certificates, service
@@ -122,74 +123,66 @@ def history(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
 
 
 def _change(db: Database, principal: Principal, lg_code: str, permission: Permission,
-            run: Callable[[Connection, ch.Office], ch.ChangeResult]) -> dict[str, Any]:
+            ctx: AuditContext, body: ch.Notification) -> dict[str, Any]:
     _gate(db, principal, lg_code, permission)
     office = service.office_of(db, lg_code)
-    return asdict(_in_tenant(db, lg_code, lambda c: run(c, office)))
+    return asdict(_in_tenant(db, lg_code, lambda c: ch.apply(c, ctx, office, body)))
 
 
 @router.post("/changes/move-in", status_code=201)
 def move_in(lg_code: str, body: MoveIn, db: DbDep, principal: PrincipalDep,
             ctx: AuditDep) -> dict[str, Any]:
     """転入届."""
-    return _change(db, principal, lg_code, Permission.EDIT,
-                   lambda c, _o: ch.move_in(c, ctx, body))
+    return _change(db, principal, lg_code, Permission.EDIT, ctx, body)
 
 
 @router.post("/changes/birth", status_code=201)
 def birth(lg_code: str, body: Birth, db: DbDep, principal: PrincipalDep,
           ctx: AuditDep) -> dict[str, Any]:
     """出生."""
-    return _change(db, principal, lg_code, Permission.EDIT,
-                   lambda c, _o: ch.birth(c, ctx, body))
+    return _change(db, principal, lg_code, Permission.EDIT, ctx, body)
 
 
 @router.post("/changes/move-out", status_code=201)
 def move_out(lg_code: str, body: MoveOut, db: DbDep, principal: PrincipalDep,
              ctx: AuditDep) -> dict[str, Any]:
     """転出届; the response carries the 転出証明書 data."""
-    return _change(db, principal, lg_code, Permission.EDIT,
-                   lambda c, o: ch.move_out(c, ctx, o, body))
+    return _change(db, principal, lg_code, Permission.EDIT, ctx, body)
 
 
 @router.post("/changes/relocation", status_code=201)
 def relocation(lg_code: str, body: Relocation, db: DbDep, principal: PrincipalDep,
                ctx: AuditDep) -> dict[str, Any]:
     """転居届."""
-    return _change(db, principal, lg_code, Permission.EDIT,
-                   lambda c, o: ch.relocation(c, ctx, o, body))
+    return _change(db, principal, lg_code, Permission.EDIT, ctx, body)
 
 
 @router.post("/changes/death", status_code=201)
 def death(lg_code: str, body: Death, db: DbDep, principal: PrincipalDep,
           ctx: AuditDep) -> dict[str, Any]:
     """死亡."""
-    return _change(db, principal, lg_code, Permission.EDIT,
-                   lambda c, _o: ch.death(c, ctx, body))
+    return _change(db, principal, lg_code, Permission.EDIT, ctx, body)
 
 
 @router.post("/changes/household", status_code=201)
 def household_change(lg_code: str, body: HouseholdChange, db: DbDep, principal: PrincipalDep,
                      ctx: AuditDep) -> dict[str, Any]:
     """世帯変更届 (分離, 合併, 世帯主変更)."""
-    return _change(db, principal, lg_code, Permission.EDIT,
-                   lambda c, _o: ch.household_change(c, ctx, body))
+    return _change(db, principal, lg_code, Permission.EDIT, ctx, body)
 
 
 @router.post("/changes/correction", status_code=201)
 def correction(lg_code: str, body: Correction, db: DbDep, principal: PrincipalDep,
                ctx: AuditDep) -> dict[str, Any]:
     """職権修正 (registry administrator)."""
-    return _change(db, principal, lg_code, Permission.ADMIN,
-                   lambda c, _o: ch.correction(c, ctx, body))
+    return _change(db, principal, lg_code, Permission.ADMIN, ctx, body)
 
 
 @router.post("/changes/cancellation", status_code=201)
 def cancellation(lg_code: str, body: Cancellation, db: DbDep, principal: PrincipalDep,
                  ctx: AuditDep) -> dict[str, Any]:
     """異動の取消し (registry administrator)."""
-    return _change(db, principal, lg_code, Permission.ADMIN,
-                   lambda c, _o: ch.cancellation(c, ctx, body))
+    return _change(db, principal, lg_code, Permission.ADMIN, ctx, body)
 
 
 @router.post("/certificates", response_class=Response,

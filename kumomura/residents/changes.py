@@ -616,3 +616,29 @@ def cancellation(conn: Connection, ctx: AuditContext, req: Cancellation, *,
 
 def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
+
+
+Notification = (MoveIn | Birth | MoveOut | Relocation | Death | HouseholdChange | Correction
+                | Cancellation)
+
+
+def apply(conn: Connection, ctx: AuditContext, office: Office,
+          req: Notification) -> ChangeResult:
+    """Whichever change the request is (for the interfaces that take any of them)."""
+    match req:
+        case MoveIn():
+            return move_in(conn, ctx, req)
+        case Birth():
+            return birth(conn, ctx, req)
+        case MoveOut():
+            return move_out(conn, ctx, office, req)
+        case Relocation():
+            return relocation(conn, ctx, office, req)
+        case Death():
+            return death(conn, ctx, req)
+        case HouseholdChange():
+            return household_change(conn, ctx, req)
+        case Correction():
+            return correction(conn, ctx, req)
+        case Cancellation():
+            return cancellation(conn, ctx, req)

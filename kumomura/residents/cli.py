@@ -10,14 +10,13 @@ import json
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from pydantic import BaseModel
 from rich.table import Table
 
 from kumomura.clikit import TenantOpt, audit_context, console, load_json, open_db
-from kumomura.platform.audit import AuditContext
 from kumomura.platform.errors import FieldProblem, invalid
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
@@ -111,31 +110,10 @@ def change(kind: Annotated[str, typer.Argument(help=", ".join(CHANGES))], tenant
     with open_db() as db:
         office = service.office_of(db, tenant)
         with db.tenant_tx(tenant) as conn:
-            result = _run(conn, ctx, office, req)
+            result = ch.apply(conn, ctx, office, cast(ch.Notification, req))
     for warning in result.warnings:
         console.print(f"[yellow]注意:[/yellow] {warning}")
     _print_json(asdict(result))
-
-
-def _run(conn: Any, ctx: AuditContext, office: ch.Office, req: BaseModel) -> ch.ChangeResult:
-    match req:
-        case MoveIn():
-            return ch.move_in(conn, ctx, req)
-        case Birth():
-            return ch.birth(conn, ctx, req)
-        case MoveOut():
-            return ch.move_out(conn, ctx, office, req)
-        case Relocation():
-            return ch.relocation(conn, ctx, office, req)
-        case Death():
-            return ch.death(conn, ctx, req)
-        case HouseholdChange():
-            return ch.household_change(conn, ctx, req)
-        case Correction():
-            return ch.correction(conn, ctx, req)
-        case Cancellation():
-            return ch.cancellation(conn, ctx, req)
-    raise AssertionError(type(req))
 
 
 @app.command("certificate")
