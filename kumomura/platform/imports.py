@@ -22,6 +22,8 @@ from typing import Any
 from psycopg.types.json import Json
 from sqlalchemy import Connection, delete, func, insert, select
 
+from kumomura.platform import jobs
+from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database, tenant_schema
 from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, parse
 
@@ -336,3 +338,19 @@ def _report(result: ImportResult, report_dir: Path) -> None:
         for kind, items in (("エラー", result.problems), ("隔離", result.quarantined)):
             for p in items:
                 writer.writerow([kind, p.file, p.line, p.column, p.reason])
+
+
+def _import_job(db: Database, lg_code: str, params: dict[str, Any]) -> dict[str, Any]:
+    result = import_tenant(db, lg_code, Path(params["directory"]),
+                           dry_run=bool(params.get("dry_run")),
+                           encoding=params.get("encoding"),
+                           quarantine=bool(params.get("quarantine")))
+    return {"ok": result.ok, "written": result.written, "rows": result.rows,
+            "problems": len(result.problems), "quarantined": len(result.quarantined),
+            "first_problems": [f"{p.file}:{p.line} {p.column}: {p.reason}"
+                               for p in result.problems[:10]]}
+
+
+IMPORT_JOB = jobs.register(jobs.JobKind(
+    name="platform.import", title="データ移行 (標準レイアウトの取込み)", module=PLATFORM_MODULE,
+    plan=lambda _conn, _params: 1, run_alone=_import_job))

@@ -98,7 +98,11 @@ class JobKind:
     title: str
     module: str
     plan: Callable[[Connection, dict[str, Any]], int]
-    run_chunk: Callable[[Connection, dict[str, Any], int], ChunkResult]
+    run_chunk: Callable[[Connection, dict[str, Any], int], ChunkResult] | None = None
+    run_alone: Callable[[Database, str, dict[str, Any]], ChunkResult] | None = None
+    """For work that keeps its own transactions (an import replaces the tenant's tables with
+    the admin role): a job of one chunk, marked done after the work commits. The work must
+    give the same end state when run again (a crash between the two runs it twice)."""
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -206,6 +210,17 @@ def _lock_chunk(conn: Connection, db: Database, job_id: int, chunk_no: int) -> N
                      {"a": job_id, "b": chunk_no})
 
 
+def _mark(conn: Connection, job_id: int, chunk_no: int, summary: ChunkResult) -> int:
+    """Mark a chunk done (once) and return how many of the job's chunks are done."""
+    exists = conn.execute(select(job_chunks.c.chunk_no).where(
+        job_chunks.c.job_id == job_id, job_chunks.c.chunk_no == chunk_no)).first()
+    if exists is None:
+        conn.execute(insert(job_chunks).values(job_id=job_id, chunk_no=chunk_no,
+                                               done_at=utcnow(), summary=summary))
+    return int(conn.execute(select(func.count()).select_from(job_chunks)
+                            .where(job_chunks.c.job_id == job_id)).scalar_one())
+
+
 def run_chunk(db: Database, job_id: int, chunk_no: int) -> bool:
     """Run one chunk unless it is already done; return whether it ran now."""
     job = get_job(db, job_id)
@@ -222,11 +237,15 @@ def run_chunk(db: Database, job_id: int, chunk_no: int) -> bool:
                 job_chunks.c.job_id == job_id, job_chunks.c.chunk_no == chunk_no)).first()
             if already is not None:
                 return False
-            summary = kind.run_chunk(tconn, job.params, chunk_no)
-            tconn.execute(insert(job_chunks).values(job_id=job_id, chunk_no=chunk_no,
-                                                    done_at=utcnow(), summary=summary))
-            done = tconn.execute(select(func.count()).select_from(job_chunks)
-                                 .where(job_chunks.c.job_id == job_id)).scalar_one()
+            if kind.run_alone is None:
+                assert kind.run_chunk is not None, f"job kind {kind.name} runs nothing"
+                summary = kind.run_chunk(tconn, job.params, chunk_no)
+                done = _mark(tconn, job_id, chunk_no, summary)
+        if kind.run_alone is not None:
+            summary = kind.run_alone(db, job.lg_code, job.params)
+            with db.tenant_tx(job.lg_code) as tconn:
+                _lock_chunk(tconn, db, job_id, chunk_no)
+                done = _mark(tconn, job_id, chunk_no, summary)
     except Exception as exc:
         with db.platform_tx() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(

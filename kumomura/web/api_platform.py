@@ -136,7 +136,7 @@ def events_feed(lg_code: str, db: DbDep, principal: PrincipalDep,
     return {"events": items, "next_after": items[-1]["id"] if items else after}
 
 
-def _job_json(j: jobs.Job) -> dict[str, Any]:
+def job_json(j: jobs.Job) -> dict[str, Any]:
     return {"id": j.id, "lg_code": j.lg_code, "kind": j.kind, "params": j.params,
             "status": j.status, "done_chunks": j.done_chunks, "total_chunks": j.total_chunks,
             "progress": round(j.progress, 4), "created_by": j.created_by, "error": j.error}
@@ -159,7 +159,7 @@ def _may_see(principal: Principal, job: jobs.Job) -> bool:
 @router.get("/t/{lg_code}/jobs", tags=["jobs"])
 def jobs_index(lg_code: str, db: DbDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     _job_reader(db, principal, lg_code)
-    return [_job_json(j) for j in jobs.list_jobs(db, lg_code=lg_code) if _may_see(principal, j)]
+    return [job_json(j) for j in jobs.list_jobs(db, lg_code=lg_code) if _may_see(principal, j)]
 
 
 @router.get("/t/{lg_code}/jobs/{job_id}", tags=["jobs"])
@@ -171,7 +171,7 @@ def jobs_detail(lg_code: str, job_id: int, db: DbDep,
         raise NotFound(f"job {job_id} does not exist", field="job_id")
     lines = [{"at": r["at"].isoformat(), "level": r["level"], "message": r["message"]}
              for r in jobs.job_log_lines(db, job_id)]
-    return {**_job_json(job), "log": lines}
+    return {**job_json(job), "log": lines}
 
 
 class JobRequest(BaseModel):
@@ -179,7 +179,7 @@ class JobRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-def _start(db: Database, job_id: int, background: BackgroundTasks) -> None:
+def start_job(db: Database, job_id: int, background: BackgroundTasks) -> None:
     if db.is_postgres:
         from kumomura.platform.worker import defer_chunks
 
@@ -197,8 +197,8 @@ def jobs_submit(lg_code: str, body: JobRequest, db: DbDep, principal: PrincipalD
     job_id = jobs.submit(db, lg_code, body.kind, body.params, actor=principal.username)
     with db.tenant_tx(lg_code) as conn:
         audit.record(conn, ctx, "jobs.submit", detail={"job_id": job_id, "kind": body.kind})
-    _start(db, job_id, background)
-    return _job_json(jobs.get_job(db, job_id))
+    start_job(db, job_id, background)
+    return job_json(jobs.get_job(db, job_id))
 
 
 @router.get("/t/{lg_code}/dead-letters", tags=["linkage"])
