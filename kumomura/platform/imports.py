@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from psycopg.types.json import Json
 from sqlalchemy import Connection, delete, func, insert, select
 
@@ -219,6 +220,61 @@ def _read_layout(layout: Layout, rows: Iterator[tuple[int, list[str]]], file: st
     return loaded
 
 
+def _fast_type(field: Field) -> pl.Expr:
+    """The written form of a field converted by Polars (null where it is not that form)."""
+    column = pl.col(field.name)
+    match field.type:
+        case "integer":
+            return column.cast(pl.Int64, strict=False)
+        case "date":
+            return column.str.to_date("%Y-%m-%d", strict=False)
+        case "datetime":
+            return column.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us",
+                                          time_zone="UTC", strict=False)
+        case "boolean":
+            return pl.when(column == "1").then(True).when(column == "0").then(False)
+    return column
+
+
+def _fast_read(layout: Layout, path: Path, encoding: str | None) -> _Loaded | None:
+    """A file in the written form (UTF-8, the header of field names, canonical values)
+    checked column by column with Polars. Any doubt returns None, and the file goes the
+    row-by-row way, which names each problem with its line."""
+    if encoding not in (None, "utf-8", "utf-8-sig"):
+        return None
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    names = [f.name for f in layout.fields]
+    if not data.endswith(b"\n") or data.split(b"\n", 1)[0] != ",".join(names).encode():
+        return None
+    try:
+        frame = pl.read_csv(data, infer_schema=False, has_header=True)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError):
+        return None
+    if frame.columns != names:
+        return None
+    typed = frame.select([_fast_type(f).alias(f.name) for f in layout.fields])
+    for f in layout.fields:
+        given, value = frame[f.name], typed[f.name]
+        bad = given.is_not_null() & value.is_null()
+        if f.required:
+            bad = bad | given.is_null()
+        if f.type == "text" and f.length is not None:
+            bad = bad | (given.str.len_chars() > f.length)
+        if f.allowed is not None:
+            bad = bad | (given.is_not_null() & ~given.is_in(list(f.allowed)))
+        if bad.any():
+            return None
+    if typed.select(layout.key).is_duplicated().any():
+        return None
+    records = [dict(zip(names, row, strict=True)) for row in typed.iter_rows()]
+    for f in layout.fields:  # JSON and base64 values are few; Python reads them
+        if f.type in ("json", "binary"):
+            for record in records:
+                if record[f.name] is not None:
+                    record[f.name] = parse(f, record[f.name])
+    return _Loaded(layout, records, list(range(2, len(records) + 2)))
+
+
 def _check_references(loaded: dict[str, _Loaded], problems: list[Problem],
                       quarantine: list[Problem] | None) -> None:
     for item in loaded.values():
@@ -286,6 +342,10 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
         spec = fixed.get(lay.name)
         path = source / (spec.file if spec else lay.file)
         if not path.exists():
+            continue
+        fast = None if spec else _fast_read(lay, path, encoding)
+        if fast is not None:
+            loaded[lay.name] = fast
             continue
         rows = (_fixed_rows(path, spec, result.problems) if spec
                 else _csv_rows(path, encoding, result.problems))

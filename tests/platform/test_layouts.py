@@ -24,6 +24,7 @@ from kumomura.platform.exports import MANIFEST, export_tenant
 from kumomura.platform.imports import REPORT, import_tenant
 from kumomura.platform.layout_doc import render
 from kumomura.platform.layouts import all_layouts
+from kumomura.platform.layouts import get as get_layout
 from kumomura.platform.tenants import Tenant
 from kumomura.residents import certificates
 from kumomura.residents import changes as ch
@@ -262,3 +263,21 @@ def test_fixed_width_records_of_an_old_host(db: Database, exported: Path) -> Non
     result = import_tenant(db, NAGAI[0], exported, dry_run=True)
     assert [(p.file, p.line) for p in result.problems] == [("SETAI.DAT", len(records) + 1)]
     assert "レコード長" in result.problems[0].reason
+
+
+def test_the_column_checks_read_what_the_row_checks_read(exported: Path) -> None:
+    """Written-form files take the Polars path; it must give exactly the same records."""
+    from kumomura.platform.imports import _csv_rows, _fast_read, _read_layout
+
+    for lay in all_layouts():
+        path = exported / lay.file
+        fast = _fast_read(lay, path, None)
+        assert fast is not None, lay.file
+        problems: list[object] = []
+        slow = _read_layout(lay, _csv_rows(path, None, problems), path.name,  # type: ignore[arg-type]
+                            problems, None)  # type: ignore[arg-type]
+        assert problems == []
+        assert fast.records == slow.records, lay.file
+    _rewrite(exported / "resident_versions.csv", [(0, "birth_date", "S55.04.01")])
+    assert _fast_read(get_layout("resident_versions"), exported / "resident_versions.csv",
+                      None) is None  # an era date: the row path reads it
