@@ -30,6 +30,7 @@ from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, pars
 
 REPORT = "import_report.csv"
 FIXED_WIDTH = "fixed_width.json"
+REBUILD_INDEXES_FROM = 50_000
 _CHECKS: list[Callable[[Connection], list[str]]] = []
 
 
@@ -376,7 +377,15 @@ def _write(db: Database, lg_code: str, loaded: dict[str, _Loaded]) -> list[Probl
                 if item is None or not item.records:
                     continue
                 if db.is_postgres:
+                    # A large load builds its secondary indexes once, after the rows, in
+                    # the same transaction (a unique one that fails rolls it all back).
+                    rebuild = sorted(lay.table.indexes, key=lambda i: str(i.name)) \
+                        if len(item.records) >= REBUILD_INDEXES_FROM else []
+                    for index in rebuild:
+                        index.drop(conn)
                     _copy_in(conn, lg_code, lay, item.records)
+                    for index in rebuild:
+                        index.create(conn)
                     _reset_sequences(conn, db, lg_code, lay)
                 else:
                     for start in range(0, len(item.records), 5000):
