@@ -281,3 +281,20 @@ def test_the_column_checks_read_what_the_row_checks_read(exported: Path) -> None
     _rewrite(exported / "resident_versions.csv", [(0, "birth_date", "S55.04.01")])
     assert _fast_read(get_layout("resident_versions"), exported / "resident_versions.csv",
                       None) is None  # an era date: the row path reads it
+
+
+def test_export_and_import_from_the_command_line(db: Database, yonezawa: Tenant,
+                                                 tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_cli import run
+
+    _populate(db)
+    code, out, err = run(capsys, "export", "--tenant", CODE, str(tmp_path / "out"))
+    assert code == 0, err
+    assert "16 files" in out
+    make_tenant(db, NAGAI)
+    _rewrite(tmp_path / "out" / "atena.csv", [(0, "sex", "9")])
+    code, out, err = run(capsys, "import", "--tenant", NAGAI[0], str(tmp_path / "out"))
+    assert code == 2
+    assert "atena.csv:2 sex" in err
+    assert "書込み: なし" in out
