@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from kumomura.platform import audit, events, params
 from kumomura.platform.audit import AuditContext
@@ -61,7 +62,12 @@ def register(conn: Connection, ctx: AuditContext, req: SealRegistrationIn) -> di
            "registered_on": req.registered_on, "impression_text": req.impression_text,
            "impression_png": req.png(), "status": "active", "registered_by": ctx.actor,
            "created_at": utcnow()}
-    conn.execute(insert(sr).values(**row))
+    try:
+        with conn.begin_nested():  # the unique index decides between concurrent clerks
+            conn.execute(insert(sr).values(**row))
+    except IntegrityError:
+        raise Conflict(f"{req.atena_no} は同時に別の印鑑が登録されました", field="atena_no") \
+            from None
     events.emit(conn, "seal_registration.registered",
                 {"registration_no": number, "atena_no": req.atena_no}, atena_no=req.atena_no,
                 request_id=ctx.request_id)

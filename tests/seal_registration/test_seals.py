@@ -92,3 +92,34 @@ def test_death_abolishes_the_registration_ex_officio(db: Database, people: list[
     assert [(r["registration_no"], r["status"], r["abolished_on"], r["abolish_reason"])
             for r in rows] == [(number, "abolished", date(2026, 9, 1), "死亡による職権廃止")]
     assert events.dead_letters(db, CODE) == []
+
+
+def test_two_clerks_registering_at_once_get_one_seal(pg_db: Database) -> None:
+    """Both see no active seal; the unique index lets one commit and answers the other 409."""
+    import threading
+
+    from tests.conftest import make_tenant
+
+    make_tenant(pg_db)
+    with pg_db.tenant_tx(CODE) as conn:
+        head = ch.move_in(conn, CTX, family(), today=TODAY).atena_nos[0]
+    req = SealRegistrationIn(atena_no=head, registered_on=date(2026, 5, 1),
+                             impression_text="山田")
+    first_in = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        with pg_db.tenant_tx(CODE) as conn:
+            outcome["first"] = service.register(conn, CTX, req)
+            first_in.set()
+            threading.Event().wait(0.5)  # the second clerk arrives meanwhile
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_in.wait(10)
+    with pytest.raises(Conflict), pg_db.tenant_tx(CODE) as conn:
+        service.register(conn, CTX, req)
+    thread.join()
+    assert "first" in outcome
+    with pg_db.tenant_tx(CODE) as conn:
+        assert [r["status"] for r in service.of_person(conn, head, ctx=CTX)] == ["active"]
