@@ -435,12 +435,16 @@ def demo(
     with _db() as db:
         logins = build_demo(db, progress=_progress(), scale=scale)
         token = auth_service.issue_token(db, "secretariat", "demo", days=1)
+        clerk = auth_service.issue_token(db, "clerk_062022", "demo", days=1)
     console.print("\n[bold]demo logins[/bold] (password: [green]kumomura-demo[/green])")
     for line in logins:
         console.print(f"  {line}")
     console.print(f"\nsecretariat API token (valid 1 day): {token}\n  curl -H "
                   f"'Authorization: Bearer {token}' "
                   f"http://127.0.0.1:{port}/api/v1/consortium/params/diff")
+    console.print(f"\n米沢市 counter clerk API token (valid 1 day): {clerk}\n  curl -G -H "
+                  f"'Authorization: Bearer {clerk}' --data-urlencode kana=ヤマ "
+                  f"http://127.0.0.1:{port}/api/v1/t/062022/residents")
     if not no_serve:
         console.print(f"\nserving on http://127.0.0.1:{port}/  (API docs: /docs)")
         serve(port=port)
