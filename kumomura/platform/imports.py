@@ -16,6 +16,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -276,26 +277,38 @@ def _fast_read(layout: Layout, path: Path, encoding: str | None) -> _Loaded | No
     return _Loaded(layout, records, list(range(2, len(records) + 2)))
 
 
-def _check_references(loaded: dict[str, _Loaded], problems: list[Problem],
-                      quarantine: list[Problem] | None) -> None:
-    for item in loaded.values():
-        for f in item.layout.fields:
-            if f.references is None:
+def _check_references(item: _Loaded, known: dict[tuple[str, str], set[Any]],
+                      problems: list[Problem], quarantine: list[Problem] | None) -> None:
+    """Each reference against the values of the layout it names (loaded before this one,
+    or this file itself); a bad row is reported, or set aside."""
+    for f in item.layout.fields:
+        if f.references is None:
+            continue
+        target_layout, target_field = f.references.split(".")
+        values = ({r[target_field] for r in item.records} if target_layout == item.layout.name
+                  else known.get((target_layout, target_field), set()))
+        keep = []
+        for record, line in zip(item.records, item.lines, strict=True):
+            value = record.get(f.name)
+            if value is not None and value not in values:
+                problem = Problem(item.layout.file, line, f.name,
+                                  f"{target_layout}.{target_field} に {value} がありません")
+                (quarantine if quarantine is not None else problems).append(problem)
                 continue
-            target_layout, target_field = f.references.split(".")
-            target = loaded.get(target_layout)
-            known = {r[target_field] for r in target.records} if target else set()
-            keep = []
-            for record, line in zip(item.records, item.lines, strict=True):
-                value = record.get(f.name)
-                if value is not None and value not in known:
-                    problem = Problem(item.layout.file, line, f.name,
-                                      f"{target_layout}.{target_field} に {value} がありません")
-                    (quarantine if quarantine is not None else problems).append(problem)
-                    continue
-                keep.append((record, line))
-            item.records = [r for r, _ in keep]
-            item.lines = [n for _, n in keep]
+            keep.append((record, line))
+        item.records = [r for r, _ in keep]
+        item.lines = [n for _, n in keep]
+
+
+def _load_order(layouts: list[Layout]) -> list[Layout]:
+    """Referenced layouts first: by foreign keys and by declared references."""
+    by_name = {lay.name: lay for lay in layouts}
+    needs: dict[str, set[str]] = {}
+    for lay in layouts:
+        targets = {f.references.split(".")[0] for f in lay.fields if f.references}
+        targets |= {fk.column.table.name for fk in lay.table.foreign_keys}
+        needs[lay.name] = {t for t in targets if t in by_name and t != lay.name}
+    return [by_name[name] for name in TopologicalSorter(needs).static_order()]
 
 
 def _copy_in(conn: Connection, lg_code: str, layout: Layout,
@@ -329,74 +342,84 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
                   encoding: str | None = None, quarantine: bool = False,
                   report_dir: Path | None = None) -> ImportResult:
     """Check every file in ``source`` and, if all is well (or the bad rows are set aside
-    with ``quarantine``), replace the tenant's tables with them in one transaction."""
+    with ``quarantine``), replace the tenant's tables with them in one transaction.
+
+    Files are read one at a time in load order and written as they pass, inside the one
+    transaction, so memory holds one file and the keys other files refer to; the first
+    problem stops the writing (the rest is still checked for the report) and the
+    transaction is rolled back."""
     result = ImportResult()
-    aside: list[Problem] | None = result.quarantined if quarantine else None
     layouts = {lay.file: lay for lay in all_layouts()}
     fixed = _profiles(source, result.problems)
     for path in sorted(source.glob("*.csv")):
         if path.name not in layouts and path.name != REPORT:
             result.problems.append(Problem(path.name, 0, "", "どのレイアウトのファイルでも"
                                                             "ありません"))
-    loaded: dict[str, _Loaded] = {}
-    for lay in all_layouts():
-        spec = fixed.get(lay.name)
-        path = source / (spec.file if spec else lay.file)
-        if not path.exists():
-            continue
-        fast = None if spec else _fast_read(lay, path, encoding)
-        if fast is not None:
-            loaded[lay.name] = fast
-            continue
-        rows = (_fixed_rows(path, spec, result.problems) if spec
-                else _csv_rows(path, encoding, result.problems))
-        loaded[lay.name] = _read_layout(lay, rows, path.name, result.problems, aside)
-    _check_references(loaded, result.problems, aside)
-    result.rows = {name: len(item.records) for name, item in loaded.items()}
-    if result.ok and not dry_run:
-        result.problems.extend(_write(db, lg_code, loaded))
-        result.written = result.ok
+    present = [(lay, fixed.get(lay.name)) for lay in _load_order(all_layouts())
+               if (source / (fixed[lay.name].file if lay.name in fixed else lay.file)).exists()]
+    if dry_run or not result.ok:
+        _check_files(None, db, lg_code, source, present, encoding, quarantine, result)
+    else:
+        try:
+            with db.tenant_admin_tx(lg_code) as conn:
+                for lay, _spec in reversed(present):
+                    conn.execute(delete(lay.table))
+                _check_files(conn, db, lg_code, source, present, encoding, quarantine, result)
+                if result.ok:
+                    result.problems.extend(Problem("", 0, "", message) for check in _CHECKS
+                                           for message in check(conn))
+                if not result.ok:
+                    raise _RollBack
+            result.written = True
+        except _RollBack:
+            pass
     _report(result, report_dir or source)
     return result
 
 
-class _Invalid(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
+class _RollBack(Exception):
+    """Ends the import's transaction without keeping anything."""
 
 
-def _write(db: Database, lg_code: str, loaded: dict[str, _Loaded]) -> list[Problem]:
-    order = all_layouts()
-    try:
-        with db.tenant_admin_tx(lg_code) as conn:
-            for lay in reversed(order):
-                if lay.name in loaded:
-                    conn.execute(delete(lay.table))
-            for lay in order:
-                item = loaded.get(lay.name)
-                if item is None or not item.records:
-                    continue
-                if db.is_postgres:
-                    # A large load builds its secondary indexes once, after the rows, in
-                    # the same transaction (a unique one that fails rolls it all back).
-                    rebuild = sorted(lay.table.indexes, key=lambda i: str(i.name)) \
-                        if len(item.records) >= REBUILD_INDEXES_FROM else []
-                    for index in rebuild:
-                        index.drop(conn)
-                    _copy_in(conn, lg_code, lay, item.records)
-                    for index in rebuild:
-                        index.create(conn)
-                    _reset_sequences(conn, db, lg_code, lay)
-                else:
-                    for start in range(0, len(item.records), 5000):
-                        conn.execute(insert(lay.table), item.records[start:start + 5000])
-            invariant = [Problem("", 0, "", message) for check in _CHECKS
-                         for message in check(conn)]
-            if invariant:
-                raise _Invalid(invariant)
-    except _Invalid as failed:
-        return failed.problems
-    return []
+def _check_files(conn: Connection | None, db: Database, lg_code: str, source: Path,
+                 present: list[tuple[Layout, FixedWidth | None]], encoding: str | None,
+                 quarantine: bool, result: ImportResult) -> None:
+    aside = result.quarantined if quarantine else None
+    wanted = {tuple(f.references.split(".")) for lay, _ in present for f in lay.fields
+              if f.references}
+    known: dict[tuple[str, str], set[Any]] = {}
+    for lay, spec in present:
+        path = source / (spec.file if spec else lay.file)
+        item = None if spec else _fast_read(lay, path, encoding)
+        if item is None:
+            rows = (_fixed_rows(path, spec, result.problems) if spec
+                    else _csv_rows(path, encoding, result.problems))
+            item = _read_layout(lay, rows, path.name, result.problems, aside)
+        _check_references(item, known, result.problems, aside)
+        for target_layout, target_field in wanted:
+            if target_layout == lay.name:
+                known[(target_layout, target_field)] = {r[target_field] for r in item.records}
+        result.rows[lay.name] = len(item.records)
+        if conn is not None and result.ok and item.records:
+            _write_layout(conn, db, lg_code, lay, item.records)
+
+
+def _write_layout(conn: Connection, db: Database, lg_code: str, layout: Layout,
+                  records: list[dict[str, Any]]) -> None:
+    if not db.is_postgres:
+        for start in range(0, len(records), 5000):
+            conn.execute(insert(layout.table), records[start:start + 5000])
+        return
+    # A large load builds its secondary indexes once, after the rows, in the same
+    # transaction (a unique one that fails rolls it all back).
+    rebuild = sorted(layout.table.indexes, key=lambda i: str(i.name)) \
+        if len(records) >= REBUILD_INDEXES_FROM else []
+    for index in rebuild:
+        index.drop(conn)
+    _copy_in(conn, lg_code, layout, records)
+    for index in rebuild:
+        index.create(conn)
+    _reset_sequences(conn, db, lg_code, layout)
 
 
 def _report(result: ImportResult, report_dir: Path) -> None:
