@@ -362,8 +362,7 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
     else:
         try:
             with db.tenant_admin_tx(lg_code) as conn:
-                for lay, _spec in reversed(present):
-                    conn.execute(delete(lay.table))
+                _empty(conn, db, lg_code, [lay for lay, _spec in present])
                 _check_files(conn, db, lg_code, source, present, encoding, quarantine, result)
                 if result.ok:
                     result.problems.extend(Problem("", 0, "", message) for check in _CHECKS
@@ -375,6 +374,18 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
             pass
     _report(result, report_dir or source)
     return result
+
+
+def _empty(conn: Connection, db: Database, lg_code: str, layouts: list[Layout]) -> None:
+    """Clear the tables the files replace: one TRUNCATE on PostgreSQL when every layout is
+    replaced (transactional there, and far faster than deleting rows), else DELETE."""
+    if db.is_postgres and len(layouts) == len(all_layouts()):
+        schema = tenant_schema(lg_code)
+        conn.exec_driver_sql("TRUNCATE " + ", ".join(
+            f'"{schema}".{lay.table.name}' for lay in layouts))
+        return
+    for lay in reversed(layouts):
+        conn.execute(delete(lay.table))
 
 
 class _RollBack(Exception):

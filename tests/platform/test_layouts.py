@@ -186,11 +186,14 @@ def _csv_text(rows: list[list[str]]) -> str:
 
 
 def test_registry_invariants_refuse_the_import(db: Database, exported: Path) -> None:
+    """A tenant with data keeps it when the import that would replace it is refused."""
+    with db.tenant_tx(NAGAI[0]) as conn:
+        ch.move_in(conn, CTX, family(), today=TODAY)
     _rewrite(exported / "resident_versions.csv", [(1, "relationship", "世帯主")])  # 2 heads
     result = import_tenant(db, NAGAI[0], exported)
     assert not result.written
     assert any("世帯主が2人" in p.reason for p in result.problems), result.problems
-    assert _count(db, NAGAI[0]) == 0
+    assert _count(db, NAGAI[0]) == 3
 
 
 def test_quarantine_sets_bad_rows_aside(db: Database, exported: Path) -> None:
