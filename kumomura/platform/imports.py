@@ -12,6 +12,7 @@ transaction, so importing the same files twice gives the same data.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -27,7 +28,8 @@ from sqlalchemy import Connection, delete, func, insert, select
 from kumomura.platform import jobs
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database, tenant_schema
-from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, parse
+from kumomura.platform.exports import MANIFEST
+from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, get, parse
 
 REPORT = "import_report.csv"
 FIXED_WIDTH = "fixed_width.json"
@@ -355,6 +357,7 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
         if path.name not in layouts and path.name != REPORT:
             result.problems.append(Problem(path.name, 0, "", "どのレイアウトのファイルでも"
                                                             "ありません"))
+    _check_manifest(source, result.problems)
     present = [(lay, fixed.get(lay.name)) for lay in _load_order(all_layouts())
                if (source / (fixed[lay.name].file if lay.name in fixed else lay.file)).exists()]
     if dry_run or not result.ok:
@@ -374,6 +377,35 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
             pass
     _report(result, report_dir or source)
     return result
+
+
+def _check_manifest(source: Path, problems: list[Problem]) -> None:
+    """With an export's manifest beside the files: each file's layout version must be the
+    current one, and its SHA-256 the one written (a changed or damaged file is refused)."""
+    path = source / MANIFEST
+    if not path.exists():
+        return
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["files"]
+    except (ValueError, KeyError) as exc:
+        problems.append(Problem(MANIFEST, 0, "", f"マニフェストが読めません: {exc}"))
+        return
+    for entry in entries:
+        name = entry.get("file", "")
+        file = source / name
+        try:
+            current = get(entry.get("layout", "")).version
+        except KeyError:
+            problems.append(Problem(MANIFEST, 0, "", f"{name}: 知らないレイアウトです"))
+            continue
+        if entry.get("version") != current:
+            problems.append(Problem(name, 0, "", f"レイアウトの版が {entry.get('version')} "
+                                                 f"です (現在は {current})"))
+        if not file.exists():
+            problems.append(Problem(name, 0, "", "マニフェストにあるファイルがありません"))
+        elif hashlib.sha256(file.read_bytes()).hexdigest() != entry.get("sha256"):
+            problems.append(Problem(name, 0, "", "SHA-256 がマニフェストと一致しません "
+                                                 "(書き換えか破損)"))
 
 
 def _empty(conn: Connection, db: Database, lg_code: str, layouts: list[Layout]) -> None:

@@ -112,6 +112,7 @@ def exported(db: Database, yonezawa: Tenant, tmp_path: Path) -> Path:
     _populate(db)
     out = tmp_path / "export"
     export_tenant(db, CODE, out, ctx=CTX)
+    (out / MANIFEST).unlink()  # files as another system would deliver them
     make_tenant(db, NAGAI)
     return out
 
@@ -301,3 +302,21 @@ def test_export_and_import_from_the_command_line(db: Database, yonezawa: Tenant,
     assert code == 2
     assert "atena.csv:2 sex" in err
     assert "書込み: なし" in out
+
+
+def test_the_manifest_guards_an_export(db: Database, yonezawa: Tenant, tmp_path: Path) -> None:
+    _populate(db)
+    out = tmp_path / "export"
+    export_tenant(db, CODE, out, ctx=CTX)
+    make_tenant(db, NAGAI)
+    path = out / "households.csv"
+    path.write_bytes(path.read_bytes().replace(b"2026-04-01", b"2026-04-02"))
+    manifest = json.loads((out / MANIFEST).read_text())
+    next(f for f in manifest["files"] if f["layout"] == "atena")["version"] = "0.9"
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    result = import_tenant(db, NAGAI[0], out)
+    assert not result.written
+    reasons = {(p.file, p.reason.split(" ")[0]) for p in result.problems}
+    assert ("households.csv", "SHA-256") in reasons
+    assert any(p.file == "atena.csv" and "版" in p.reason for p in result.problems)
+    assert _count(db, NAGAI[0]) == 0
