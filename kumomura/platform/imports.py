@@ -24,10 +24,12 @@ from typing import Any
 import polars as pl
 from psycopg.types.json import Json
 from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from kumomura.platform import jobs
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database, tenant_schema
+from kumomura.platform.errors import InvalidInput
 from kumomura.platform.exports import MANIFEST
 from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, get, parse
 
@@ -57,6 +59,7 @@ class ImportResult:
     rows: dict[str, int] = field(default_factory=dict)
     quarantined: list[Problem] = field(default_factory=list)
     written: bool = False
+    current: str = ""  # the file being read or written
 
     @property
     def ok(self) -> bool:
@@ -163,10 +166,16 @@ def _profiles(source: Path, problems: list[Problem]) -> dict[str, FixedWidth]:
         return {}
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return {name: FixedWidth(file=spec["file"], encoding=spec.get("encoding", "cp932"),
-                                 fields=tuple((f, int(w)) for f, w in spec["fields"]))
-                for name, spec in raw.items()}
-    except (ValueError, KeyError, TypeError) as exc:
+        profiles = {name: FixedWidth(file=spec["file"], encoding=spec.get("encoding", "cp932"),
+                                     fields=tuple((f, int(w)) for f, w in spec["fields"]))
+                    for name, spec in raw.items()}
+        for name, spec in profiles.items():  # a file of this directory, nothing else
+            if Path(spec.file).name != spec.file or spec.file in ("", ".", ".."):
+                raise ValueError(f"{name}: file {spec.file!r} must be a file name in the "
+                                 "import directory")
+            "".encode(spec.encoding)
+        return profiles
+    except (ValueError, KeyError, TypeError, LookupError) as exc:
         problems.append(Problem(FIXED_WIDTH, 0, "", f"固定長の定義が読めません: {exc}"))
         return {}
 
@@ -184,7 +193,10 @@ def _read_layout(layout: Layout, rows: Iterator[tuple[int, list[str]]], file: st
     for line, row in rows:
         if columns is None:
             header = [labels.get(c, c) for c in row]
-            if set(header) & set(names):
+            matches = sum(1 for c in header if c in names)
+            if matches == len(header) or matches >= max(2, len(header) // 2 + 1):
+                for c in {c for c in header if header.count(c) > 1}:
+                    problems.append(Problem(file, line, c, "同じ項目の列が2つあります"))
                 unknown = [c for c in header if c not in names]
                 for c in unknown:
                     problems.append(Problem(file, line, c, "このレイアウトにない項目です"))
@@ -250,6 +262,11 @@ def _fast_read(layout: Layout, path: Path, encoding: str | None) -> _Loaded | No
     names = [f.name for f in layout.fields]
     if not data.endswith(b"\n") or data.split(b"\n", 1)[0] != ",".join(names).encode():
         return None
+    # Only files without quoting, where a line is a record and its fields are its commas:
+    # then Polars and the row path cannot disagree on shape, empties or line numbers.
+    if b'"' in data or any(line.count(b",") != len(names) - 1
+                           for line in data.split(b"\n")[:-1]):
+        return None
     try:
         frame = pl.read_csv(data, infer_schema=False, has_header=True)
     except (pl.exceptions.PolarsError, UnicodeDecodeError):
@@ -275,7 +292,10 @@ def _fast_read(layout: Layout, path: Path, encoding: str | None) -> _Loaded | No
         if f.type in ("json", "binary"):
             for record in records:
                 if record[f.name] is not None:
-                    record[f.name] = parse(f, record[f.name])
+                    try:
+                        record[f.name] = parse(f, record[f.name])
+                    except BadValue:
+                        return None
     return _Loaded(layout, records, list(range(2, len(records) + 2)))
 
 
@@ -357,39 +377,48 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
         if path.name not in layouts and path.name != REPORT:
             result.problems.append(Problem(path.name, 0, "", "どのレイアウトのファイルでも"
                                                             "ありません"))
-    _check_manifest(source, result.problems)
+    _check_manifest(source, lg_code, result.problems)
     present = [(lay, fixed.get(lay.name)) for lay in _load_order(all_layouts())
                if (source / (fixed[lay.name].file if lay.name in fixed else lay.file)).exists()]
-    if dry_run or not result.ok:
-        _check_files(None, db, lg_code, source, present, encoding, quarantine, result)
-    else:
-        try:
+    try:
+        if dry_run or not result.ok:
+            _check_files(None, db, lg_code, source, present, encoding, quarantine, result)
+        else:
             with db.tenant_admin_tx(lg_code) as conn:
                 _empty(conn, db, lg_code, [lay for lay, _spec in present])
                 _check_files(conn, db, lg_code, source, present, encoding, quarantine, result)
                 if result.ok:
-                    result.problems.extend(Problem("", 0, "", message) for check in _CHECKS
-                                           for message in check(conn))
+                    result.problems.extend(Problem("(登録後の検査)", 0, "", message)
+                                           for check in _CHECKS for message in check(conn))
                 if not result.ok:
                     raise _RollBack
             result.written = True
-        except _RollBack:
-            pass
-    _report(result, report_dir or source)
+    except _RollBack:
+        pass
+    except DBAPIError as exc:  # what the checks let through and the database refused
+        first = str(exc.orig or exc).splitlines()[0]
+        result.problems.append(Problem(result.current, 0, "", f"データベースが受け付けません: "
+                                                              f"{first}"))
+    finally:
+        _report(result, report_dir or source)
     return result
 
 
-def _check_manifest(source: Path, problems: list[Problem]) -> None:
+def _check_manifest(source: Path, lg_code: str, problems: list[Problem]) -> None:
     """With an export's manifest beside the files: each file's layout version must be the
     current one, and its SHA-256 the one written (a changed or damaged file is refused)."""
     path = source / MANIFEST
     if not path.exists():
         return
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))["files"]
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        entries = manifest["files"]
     except (ValueError, KeyError) as exc:
         problems.append(Problem(MANIFEST, 0, "", f"マニフェストが読めません: {exc}"))
         return
+    if manifest.get("lg_code") != lg_code:  # personal data stays with its municipality
+        problems.append(Problem(MANIFEST, 0, "lg_code", f"{manifest.get('lg_code')} のデータは "
+                                                        f"{lg_code} に取り込めません"))
     for entry in entries:
         name = entry.get("file", "")
         file = source / name
@@ -433,6 +462,7 @@ def _check_files(conn: Connection | None, db: Database, lg_code: str, source: Pa
     known: dict[tuple[str, str], set[Any]] = {}
     for lay, spec in present:
         path = source / (spec.file if spec else lay.file)
+        result.current = path.name
         item = None if spec else _fast_read(lay, path, encoding)
         if item is None:
             rows = (_fixed_rows(path, spec, result.problems) if spec
@@ -475,11 +505,23 @@ def _report(result: ImportResult, report_dir: Path) -> None:
                 writer.writerow([kind, p.file, p.line, p.column, p.reason])
 
 
+def upload_area(db: Database, lg_code: str) -> Path:
+    """Where a municipality's uploaded import files live; an import job reads nothing else."""
+    return db.data_dir / "imports" / lg_code
+
+
 def _import_job(db: Database, lg_code: str, params: dict[str, Any]) -> dict[str, Any]:
-    result = import_tenant(db, lg_code, Path(params["directory"]),
+    directory = Path(str(params.get("directory", ""))).resolve()
+    if not directory.is_relative_to(upload_area(db, lg_code).resolve()):
+        raise InvalidInput("取込みジョブはこの団体がアップロードしたファイルだけを読みます",
+                           field="directory")
+    result = import_tenant(db, lg_code, directory,
                            dry_run=bool(params.get("dry_run")),
                            encoding=params.get("encoding"),
                            quarantine=bool(params.get("quarantine")))
+    if not result.ok and not params.get("dry_run"):
+        raise InvalidInput(f"取込みを中止しました: 問題 {len(result.problems)} 件 "
+                           f"(報告: {REPORT})", field="files")
     return {"ok": result.ok, "written": result.written, "rows": result.rows,
             "problems": len(result.problems), "quarantined": len(result.quarantined),
             "first_problems": [f"{p.file}:{p.line} {p.column}: {p.reason}"

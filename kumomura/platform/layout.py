@@ -6,8 +6,7 @@ from __future__ import annotations
 from kumomura.platform.audit import audit_head, audit_log
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.events import event_failures, event_offsets, outbox
-from kumomura.platform.jobs import job_chunks
-from kumomura.platform.layouts import declare
+from kumomura.platform.layouts import declare, not_exported
 from kumomura.platform.numbering import counters
 from kumomura.platform.params import param_changes
 
@@ -35,6 +34,6 @@ declare(event_failures, module=PLATFORM_MODULE, title="連携の失敗", labels=
     "subscriber": "連携先", "event_id": "イベント番号", "attempts": "試行回数",
     "status": "状態", "last_error": "最後のエラー", "next_attempt_at": "次の試行日時",
     "updated_at": WHEN["updated_at"]})
-declare(job_chunks, module=PLATFORM_MODULE, title="バッチの処理済み区分", labels={
-    "job_id": "ジョブ番号", "chunk_no": "区分番号", "done_at": "完了日時",
-    "summary": "結果 (JSON)"})
+not_exported("job_chunks", "marks of this deployment's batch jobs, by its job numbers: "
+             "meaningless in another deployment, and harmful there (a later job with the "
+             "same number would skip its chunks)")

@@ -10,47 +10,47 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
 from fastapi.responses import FileResponse
 
-from kumomura.platform import audit, jobs
+from kumomura.platform import jobs
 from kumomura.platform.auth import Permission, require_tenant
 from kumomura.platform.businesses import PLATFORM_MODULE
+from kumomura.platform.db import Database
 from kumomura.platform.errors import InvalidInput, NotFound
-from kumomura.platform.imports import FIXED_WIDTH, IMPORT_JOB, REPORT
+from kumomura.platform.exports import MANIFEST
+from kumomura.platform.imports import FIXED_WIDTH, IMPORT_JOB, REPORT, upload_area
 from kumomura.platform.tenants import get_tenant
 from kumomura.web.api_platform import job_json, start_job
-from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
+from kumomura.web.deps import DbDep, PrincipalDep
 
 router = APIRouter(prefix="/api/v1/t/{lg_code}/imports", tags=["migration"])
 
 
-def _upload_dir(data_dir: Path, lg_code: str) -> Path:
-    path = data_dir / "imports" / lg_code / uuid.uuid4().hex
+def _upload_dir(db: Database, lg_code: str) -> Path:
+    path = upload_area(db, lg_code) / uuid.uuid4().hex
     path.mkdir(parents=True)
     return path
 
 
 @router.post("", status_code=202)
-def upload(lg_code: str, db: DbDep, principal: PrincipalDep, ctx: AuditDep,
+def upload(lg_code: str, db: DbDep, principal: PrincipalDep,
            background: BackgroundTasks, files: Annotated[list[UploadFile], File()],
            dry_run: Annotated[bool, Form()] = True,
            quarantine: Annotated[bool, Form()] = False,
            encoding: Annotated[str | None, Form()] = None) -> dict[str, Any]:
     """Upload the files and start the import job (a dry run unless asked otherwise);
-    follow it at .../jobs/{id}, then fetch .../imports/{id}/report."""
+    follow it at .../jobs/{id}, then fetch .../imports/{id}/report. The submission is in
+    the job's log (the tenant's audit log is among what an import replaces)."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     get_tenant(db, lg_code)
-    target = _upload_dir(db.data_dir, lg_code)
+    target = _upload_dir(db, lg_code)
     for upload_file in files:
         name = Path(upload_file.filename or "").name
-        if not (name.endswith((".csv", ".dat", ".txt")) or name == FIXED_WIDTH):
-            raise InvalidInput(f"{name!r}: CSV, 固定長 (.dat/.txt) か {FIXED_WIDTH} を"
-                               "送ってください", field="files")
+        if not (name.endswith((".csv", ".dat", ".txt")) or name in (FIXED_WIDTH, MANIFEST)):
+            raise InvalidInput(f"{name!r}: CSV, 固定長 (.dat/.txt), {FIXED_WIDTH} か "
+                               f"{MANIFEST} を送ってください", field="files")
         (target / name).write_bytes(upload_file.file.read())
     job_id = jobs.submit(db, lg_code, IMPORT_JOB.name, {
         "directory": str(target), "dry_run": dry_run, "quarantine": quarantine,
         "encoding": encoding}, actor=principal.username)
-    with db.tenant_tx(lg_code) as conn:
-        audit.record(conn, ctx, "platform.import_submitted",
-                     detail={"job_id": job_id, "files": len(files), "dry_run": dry_run})
     start_job(db, job_id, background)
     return job_json(jobs.get_job(db, job_id))
 
@@ -60,8 +60,10 @@ def report(lg_code: str, job_id: int, db: DbDep, principal: PrincipalDep) -> Fil
     """The import report (CSV: 区分, ファイル, 行, 項目, 理由)."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     job = jobs.get_job(db, job_id, lg_code=lg_code)
-    path = Path(job.params.get("directory", "")) / REPORT
-    if job.kind != IMPORT_JOB.name or not path.exists():
+    directory = Path(str(job.params.get("directory", ""))).resolve()
+    path = directory / REPORT
+    if job.kind != IMPORT_JOB.name or not path.exists() \
+            or not directory.is_relative_to(upload_area(db, lg_code).resolve()):
         raise NotFound(f"job {job_id} has no import report (yet)", field="job_id")
     return FileResponse(path, media_type="text/csv; charset=utf-8",
                         filename=f"import_report_{job_id}.csv")

@@ -6,6 +6,7 @@ gets 404, as if the tenant did not exist.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -28,6 +29,7 @@ from kumomura.platform.tenants import Tenant, get_tenant, list_tenants
 from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
 
 router = APIRouter(prefix="/api/v1")
+log = logging.getLogger(__name__)
 
 
 def _tenant_json(t: Tenant) -> dict[str, Any]:
@@ -185,7 +187,15 @@ def start_job(db: Database, job_id: int, background: BackgroundTasks) -> None:
 
         defer_chunks(db, job_id, jobs.pending_chunks(db, job_id))
     else:
-        background.add_task(jobs.run_in_process, db, job_id)
+        background.add_task(_run_in_background, db, job_id)
+
+
+def _run_in_background(db: Database, job_id: int) -> None:
+    """A failing job is marked FAILED with its error and logged; the web process goes on."""
+    try:
+        jobs.run_in_process(db, job_id)
+    except Exception:
+        log.warning("job %s failed (see its log)", job_id, exc_info=True)
 
 
 @router.post("/t/{lg_code}/jobs", tags=["jobs"], status_code=202)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from kumomura.platform import jobs
 from kumomura.platform.db import Database
+from kumomura.platform.errors import InvalidInput
 from kumomura.platform.exports import export_tenant
 from kumomura.platform.tenants import Tenant
 from kumomura.residents import changes as ch
@@ -34,8 +36,9 @@ def client(db: Database, yonezawa: Tenant) -> Iterator[TestClient]:
 def _finish(db: Database, job_id: int) -> jobs.Job:
     job = jobs.get_job(db, job_id)
     if job.status == jobs.JobStatus.QUEUED:  # PostgreSQL: no worker in the test
-        job = jobs.run_in_process(db, job_id)
-    return job
+        with contextlib.suppress(InvalidInput):  # a refused job is marked FAILED
+            jobs.run_in_process(db, job_id)
+    return jobs.get_job(db, job_id)
 
 
 def test_upload_dry_run_report_then_load(client: TestClient, db: Database,
@@ -72,3 +75,40 @@ def test_upload_dry_run_report_then_load(client: TestClient, db: Database,
     other = _token(db, "it_yonezawa", ["municipal_it"], code="062022")
     assert client.get(f"/api/v1/t/062090/imports/{job.id}/report",
                       headers=other).status_code == 404
+
+
+def test_an_import_job_reads_only_its_own_uploads(client: TestClient, db: Database,
+                                                  tmp_path: Path) -> None:
+    """Another municipality's files, or any path on the server, are out of reach."""
+    with db.tenant_tx("062022") as conn:
+        ch.move_in(conn, CTX, family(), today=TODAY)
+    it = _token(db, "it_nagai", ["municipal_it"], code="062090")
+    yonezawa_it = _token(db, "it_yonezawa", ["municipal_it"], code="062022")
+    export_tenant(db, "062022", tmp_path / "out", ctx=CTX)
+    files = [("files", (p.name, p.read_bytes(), "text/csv"))
+             for p in sorted((tmp_path / "out").glob("*.csv"))]
+    theirs = client.post("/api/v1/t/062022/imports", files=files, headers=yonezawa_it).json()
+    directory = jobs.get_job(db, theirs["id"]).params["directory"]
+    for target in (directory, str(tmp_path / "out")):
+        r = client.post("/api/v1/t/062090/jobs", headers=it, json={
+            "kind": "platform.import", "params": {"directory": target, "dry_run": False}})
+        job = _finish(db, r.json()["id"]) if r.status_code == 202 else None
+        assert job is None or job.status == jobs.JobStatus.FAILED
+        if job is not None:
+            assert "アップロード" in (job.error or "")
+            assert client.get(f"/api/v1/t/062090/imports/{job.id}/report",
+                              headers=it).status_code == 404
+    with db.tenant_tx("062090") as conn:
+        assert service.count(conn) == 0
+
+
+def test_fixed_width_profiles_name_files_of_the_directory_only(db: Database, yonezawa: Tenant,
+                                                               tmp_path: Path) -> None:
+    from kumomura.platform.imports import import_tenant
+
+    (tmp_path / "fixed_width.json").write_text(
+        '{"counters": {"file": "/etc/passwd", "fields": [["series", 8], ["last_value", 4]]}}',
+        encoding="utf-8")
+    result = import_tenant(db, "062022", tmp_path, dry_run=True)
+    assert [p.file for p in result.problems] == ["fixed_width.json"]
+    assert "must be a file name" in result.problems[0].reason
