@@ -54,7 +54,11 @@ def _export_layout(conn: Any, layout: Layout, out_dir: Path) -> ExportedFile:
     writer = csv.writer(sink, lineterminator="\n")
     writer.writerow([f.name for f in layout.fields])
     columns = [layout.table.c[f.name] for f in layout.fields]
-    order = [layout.table.c[k] for k in layout.key]
+    # Keys in code-point order on every database, so the bytes do not depend on a
+    # cluster's collation.
+    order = [layout.table.c[k].collate("C") if layout.field(k).type == "text"
+             and conn.dialect.name == "postgresql" else layout.table.c[k]
+             for k in layout.key]
     rows = 0
     try:
         result = conn.execution_options(stream_results=True, yield_per=5000).execute(

@@ -81,6 +81,12 @@ def _decode(data: bytes, name: str, encoding: str | None,
             return data.decode(candidate)
         except UnicodeDecodeError as exc:
             last = exc
+            if candidate == "utf-8-sig" and not data[: exc.start].isascii():
+                break  # UTF-8 up to a bad byte: a damaged UTF-8 file, not Shift_JIS
+        except LookupError:
+            problems.append(Problem(name, 0, "", f"文字コード {candidate!r} を知りません "
+                                                 "(utf-8 か cp932)"))
+            return None
     line = data[: last.start].count(b"\n") + 1
     problems.append(Problem(name, line, "", f"文字コードが {'/'.join(tried)} ではありません "
                                             f"({last.start} バイト目)"))

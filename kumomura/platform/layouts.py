@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -35,6 +37,7 @@ from kumomura.platform.japanese import parse_era_date
 from kumomura.platform.timeutil import as_utc
 
 FORMAT_VERSION = "1"
+JST = ZoneInfo("Asia/Tokyo")
 
 
 @dataclass(frozen=True)
@@ -175,11 +178,13 @@ def _date(text: str) -> date:
         except ValueError:
             pass
     folded = unicodedata.normalize("NFKC", text).strip()
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"):
+    if re.fullmatch(r"[0-9]{8}", folded):
+        folded = f"{folded[:4]}-{folded[4:6]}-{folded[6:]}"
+    if re.fullmatch(r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}", folded):
         try:
-            return datetime.strptime(folded, fmt).date()
+            return date(*map(int, re.split(r"[-/.]", folded)))
         except ValueError:
-            continue
+            raise BadValue(f"ありえない日付です: {text!r}") from None
     try:
         return parse_era_date(folded)
     except ValueError:
@@ -200,10 +205,10 @@ def parse(field: Field, raw: str) -> Any:
             raise BadValue(f"「{raw}」は使えない値です (使える値: {'、'.join(field.allowed)})")
         return raw
     if field.type == "integer":
-        try:
-            return int(unicodedata.normalize("NFKC", raw).replace(",", ""))
-        except ValueError:
-            raise BadValue(f"整数ではありません: {raw!r}") from None
+        folded = unicodedata.normalize("NFKC", raw).replace(",", "").strip()
+        if not re.fullmatch(r"[+-]?[0-9]+", folded):
+            raise BadValue(f"整数ではありません: {raw!r}")
+        return int(folded)
     if field.type == "date":
         return _date(raw)
     if field.type == "datetime":
@@ -211,7 +216,8 @@ def parse(field: Field, raw: str) -> Any:
             value = datetime.fromisoformat(unicodedata.normalize("NFKC", raw).strip())
         except ValueError:
             raise BadValue(f"日時として読めません: {raw!r}") from None
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        # A time without its zone is Japan's, as old systems wrote them.
+        return value if value.tzinfo else value.replace(tzinfo=JST)
     if field.type == "boolean":
         folded = unicodedata.normalize("NFKC", raw).strip().lower()
         if folded in _TRUE:

@@ -337,3 +337,26 @@ def test_the_manifest_guards_an_export(db: Database, yonezawa: Tenant, tmp_path:
     assert ("households.csv", "SHA-256") in reasons
     assert any(p.file == "atena.csv" and "版" in p.reason for p in result.problems)
     assert _count(db, NAGAI[0]) == 0
+
+
+def test_values_read_strictly() -> None:
+    from kumomura.platform.layouts import BadValue, Field, parse
+
+    day = Field("d", "日付", "date", None, False)
+    assert parse(day, "20260401") == parse(day, "R08.04.01") == date(2026, 4, 1)
+    number = Field("n", "数", "integer", None, False)
+    assert parse(number, "１，２００") == 1200
+    for field, raw in ((day, "202411"), (day, "2026-02-30"), (number, "1_000"),
+                       (number, "1.0")):
+        with pytest.raises(BadValue):
+            parse(field, raw)
+    moment = Field("t", "日時", "datetime", None, False)
+    assert parse(moment, "2026-04-01T09:00:00").utcoffset().total_seconds() == 9 * 3600
+
+
+def test_a_damaged_utf8_file_is_not_read_as_shift_jis(db: Database, exported: Path) -> None:
+    path = exported / "resident_versions.csv"
+    path.write_bytes(path.read_bytes().replace("山田".encode(), b"\xff\xfe", 1))
+    result = import_tenant(db, NAGAI[0], exported, dry_run=True)
+    assert any(p.file == "resident_versions.csv" and "文字コード" in p.reason
+               for p in result.problems), result.problems
