@@ -516,9 +516,14 @@ def upload_area(db: Database, lg_code: str) -> Path:
     return db.data_dir / "imports" / lg_code
 
 
+def in_upload_area(db: Database, lg_code: str, directory: Path) -> bool:
+    """Whether a directory lies in the municipality's own upload area (no other files)."""
+    return directory.resolve().is_relative_to(upload_area(db, lg_code).resolve())
+
+
 def _import_job(db: Database, lg_code: str, params: dict[str, Any]) -> dict[str, Any]:
     directory = Path(str(params.get("directory", ""))).resolve()
-    if not directory.is_relative_to(upload_area(db, lg_code).resolve()):
+    if not in_upload_area(db, lg_code, directory):
         raise InvalidInput("取込みジョブはこの団体がアップロードしたファイルだけを読みます",
                            field="directory")
     result = import_tenant(db, lg_code, directory,

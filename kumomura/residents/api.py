@@ -41,7 +41,7 @@ INTERNAL = {"id", "name_key", "kana_key", "address_key"}
 T = TypeVar("T")
 
 
-def _gate(db: Database, principal: Principal, lg_code: str, permission: Permission) -> None:
+def _gate(principal: Principal, lg_code: str, permission: Permission) -> None:
     """Only the municipality's own staff pass (a tenant user's municipality exists: the
     user row references it), so no further lookup is needed on the hot path."""
     require_tenant(principal, lg_code, MODULE, permission)
@@ -64,7 +64,7 @@ def search(lg_code: str, db: DbDep, principal: PrincipalDep, ctx: AuditDep,
            household_no: str | None = None, include_removed: bool = False,
            limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
     """Current entries matching every criterion (kana, name and address by prefix)."""
-    _gate(db, principal, lg_code, Permission.VIEW)
+    _gate(principal, lg_code, Permission.VIEW)
     criteria = service.SearchCriteria(kana=kana, name=name, birth_date=birth_date,
                                       address=address, atena_no=atena_no,
                                       household_no=household_no,
@@ -86,21 +86,21 @@ def non_resident(lg_code: str, body: NonResidentIn, db: DbDep, principal: Princi
 def addressee(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
               ctx: AuditDep) -> dict[str, Any]:
     """Whoever holds an addressee number, resident or 住登外者."""
-    _gate(db, principal, lg_code, Permission.VIEW)
+    _gate(principal, lg_code, Permission.VIEW)
     return _in_tenant(db, lg_code, lambda c: service.addressee(c, ctx, atena_no))
 
 
 @router.get("/households/{household_no}")
 def household(lg_code: str, household_no: str, db: DbDep, principal: PrincipalDep,
               ctx: AuditDep) -> dict[str, Any]:
-    _gate(db, principal, lg_code, Permission.VIEW)
+    _gate(principal, lg_code, Permission.VIEW)
     return _in_tenant(db, lg_code, lambda c: service.household(c, household_no, ctx=ctx))
 
 
 @router.get("/changes/{change_id}")
 def change(lg_code: str, change_id: int, db: DbDep, principal: PrincipalDep,
            ctx: AuditDep) -> dict[str, Any]:
-    _gate(db, principal, lg_code, Permission.VIEW)
+    _gate(principal, lg_code, Permission.VIEW)
     return _in_tenant(db, lg_code, lambda c: service.change(c, change_id, ctx=ctx))
 
 
@@ -108,7 +108,7 @@ def change(lg_code: str, change_id: int, db: DbDep, principal: PrincipalDep,
 def record(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
            ctx: AuditDep) -> dict[str, Any]:
     """A person's current entry, history, household and protection orders (audited)."""
-    _gate(db, principal, lg_code, Permission.VIEW)
+    _gate(principal, lg_code, Permission.VIEW)
     view = _in_tenant(db, lg_code, lambda c: service.record(c, ctx, atena_no))
     return {**view, "current": public(view["current"]),
             "history": [public(v) for v in view["history"]]}
@@ -117,14 +117,14 @@ def record(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
 @router.get("/{atena_no}/history")
 def history(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
             ctx: AuditDep) -> list[dict[str, Any]]:
-    _gate(db, principal, lg_code, Permission.VIEW)
+    _gate(principal, lg_code, Permission.VIEW)
     return [public(v) for v in _in_tenant(db, lg_code,
                                           lambda c: service.history(c, ctx, atena_no))]
 
 
 def _change(db: Database, principal: Principal, lg_code: str, permission: Permission,
             ctx: AuditContext, body: ch.Notification) -> dict[str, Any]:
-    _gate(db, principal, lg_code, permission)
+    _gate(principal, lg_code, permission)
     office = service.office_of(db, lg_code)
     return asdict(_in_tenant(db, lg_code, lambda c: ch.apply(c, ctx, office, body)))
 
@@ -190,7 +190,7 @@ def cancellation(lg_code: str, body: Cancellation, db: DbDep, principal: Princip
 def certificate(lg_code: str, body: CertificateRequest, db: DbDep, principal: PrincipalDep,
                 ctx: AuditDep) -> Response:
     """Issue a certificate; the PDF comes back, its number and fee in the headers."""
-    _gate(db, principal, lg_code, Permission.ISSUE)
+    _gate(principal, lg_code, Permission.ISSUE)
     office = service.office_of(db, lg_code)
     issued = _in_tenant(db, lg_code, lambda c: certificates.issue(
         c, ctx, office, body, may_override=principal.can(MODULE, Permission.ADMIN)))
@@ -203,21 +203,21 @@ def certificate(lg_code: str, body: CertificateRequest, db: DbDep, principal: Pr
 def protection_add(lg_code: str, body: ProtectionOrderIn, db: DbDep, principal: PrincipalDep,
                    ctx: AuditDep) -> dict[str, Any]:
     """支援措置 (registry administrator)."""
-    _gate(db, principal, lg_code, Permission.ADMIN)
+    _gate(principal, lg_code, Permission.ADMIN)
     return _in_tenant(db, lg_code, lambda c: service.add_protection(c, ctx, body))
 
 
 @router.post("/protection-orders/{order_id}/extend")
 def protection_extend(lg_code: str, order_id: int, db: DbDep, principal: PrincipalDep,
                       ctx: AuditDep) -> dict[str, Any]:
-    _gate(db, principal, lg_code, Permission.ADMIN)
+    _gate(principal, lg_code, Permission.ADMIN)
     return _in_tenant(db, lg_code, lambda c: service.extend_protection(c, ctx, order_id))
 
 
 @router.post("/protection-orders/{order_id}/lift")
 def protection_lift(lg_code: str, order_id: int, db: DbDep, principal: PrincipalDep,
                     ctx: AuditDep, on: date | None = None) -> dict[str, Any]:
-    _gate(db, principal, lg_code, Permission.ADMIN)
+    _gate(principal, lg_code, Permission.ADMIN)
     day = on or date.today()
     _in_tenant(db, lg_code, lambda c: service.lift_protection(c, ctx, order_id, day))
     return {"id": order_id, "lifted_on": day.isoformat()}
