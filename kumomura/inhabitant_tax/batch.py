@@ -1,0 +1,104 @@
+"""当初課税: the annual assessment of every taxpayer of a municipality, as a chunked job.
+
+Each chunk takes the returns whose ids fall in its range, reads them with COPY, runs the
+rules over the frame, and writes the assessments with COPY, in the transaction that marks
+the chunk done. A person already assessed for the year is left as is, so a restarted or
+repeated run changes nothing; a row the rules cannot take is reported with its reason
+and the others go on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, exists, func, insert, select
+
+from kumomura.inhabitant_tax import service
+from kumomura.inhabitant_tax.income_data import frames
+from kumomura.inhabitant_tax.law import law_for
+from kumomura.inhabitant_tax.params import MODULE
+from kumomura.inhabitant_tax.rules import problems
+from kumomura.inhabitant_tax.tables import (
+    assessment_problems,
+    assessments,
+    income_returns,
+    tax_departures,
+)
+from kumomura.platform import events, jobs
+from kumomura.platform.errors import InvalidInput
+from kumomura.platform.frames import write_frame
+from kumomura.platform.timeutil import utcnow
+
+KIND = "inhabitant_tax.assess"
+DEFAULT_CHUNK = 50_000
+r = income_returns.c
+
+
+def _settings(params: dict[str, Any]) -> tuple[int, int]:
+    try:
+        year = int(params["fiscal_year"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("fiscal_year (年度) を指定してください", field="fiscal_year") from None
+    law_for(year)
+    size = int(params.get("chunk_size", DEFAULT_CHUNK))
+    if not 100 <= size <= 1_000_000:
+        raise InvalidInput("chunk_size は 100〜1,000,000 です", field="chunk_size")
+    return year, size
+
+
+def plan(conn: Connection, params: dict[str, Any]) -> int:
+    """Chunks are fixed ranges of return ids (k × size up to the largest id of the year),
+    so a restart finds each chunk's rows again without any stored list."""
+    year, size = _settings(params)
+    top = conn.execute(select(func.max(r.id)).where(r.income_year == year - 1)).scalar()
+    return 0 if top is None else int(top) // size + 1
+
+
+def run_chunk(conn: Connection, params: dict[str, Any], chunk_no: int) -> dict[str, Any]:
+    year, size = _settings(params)
+    job_id = int(params["job_id"])
+    actor = str(params.get("actor", "batch"))
+    td, a = tax_departures.c, assessments.c
+    departed = exists().where(td.atena_no == r.atena_no, td.on_date < date(year, 1, 1))
+    assessed = exists().where(a.atena_no == r.atena_no, a.fiscal_year == year, a.current)
+    where = ((r.income_year == year - 1) & (r.id >= chunk_no * size)
+             & (r.id < (chunk_no + 1) * size) & ~departed & ~assessed)
+    taxpayers, family, keys = frames(conn, where)
+    bad = problems(taxpayers, family, year - 1)
+    good = taxpayers.join(bad, on="tid", how="anti")
+    results = service.rules_for(conn, year).assess(good, family).collect()
+    written = write_frame(conn, assessments, service.assessment_frame(
+        results, keys, fiscal_year=year, version=1, reason="initial", actor=actor,
+        job_id=job_id))
+    if bad.height:
+        conn.execute(insert(assessment_problems), bad.join(keys, on="tid").select(
+            return_id="tid", atena_no="atena_no", reason="reason",
+            job_id=pl.lit(job_id), fiscal_year=pl.lit(year),
+            recorded_at=pl.lit(utcnow())).to_dicts())
+    summary = {"assessed": written, "problems": bad.height}
+    if written:
+        events.emit(conn, "inhabitant_tax.assessed", {
+            "fiscal_year": year, "job_id": job_id, "chunk": chunk_no, **summary,
+            "total": int(results["total"].sum())})
+    return summary
+
+
+jobs.register(jobs.JobKind(name=KIND, title="個人住民税 当初課税", module=MODULE,
+                           plan=plan, run_chunk=run_chunk))
+
+
+def start(db: Any, lg_code: str, fiscal_year: int, *, actor: str,
+          chunk_size: int = DEFAULT_CHUNK) -> int:
+    """Submit the annual assessment of a fiscal year; the caller runs or defers it."""
+    return jobs.submit(db, lg_code, KIND, {"fiscal_year": fiscal_year,
+                                           "chunk_size": chunk_size, "actor": actor},
+                       actor=actor)
+
+
+def problem_rows(conn: Connection, job_id: int) -> list[dict[str, Any]]:
+    p = assessment_problems.c
+    return [dict(row) for row in conn.execute(
+        select(p.atena_no, p.return_id, p.reason).where(p.job_id == job_id)
+        .order_by(p.return_id)).mappings()]

@@ -1,0 +1,102 @@
+"""課税資料: recording a person's income data, and reading returns as frames for the rules.
+
+The batch and a single correction read returns through ``frames`` alike, so both paths
+feed the rules the same columns from the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
+
+from kumomura.inhabitant_tax.calculation import check
+from kumomura.inhabitant_tax.models import Earnings, IncomeReturnIn
+from kumomura.inhabitant_tax.rules import FAMILY_SCHEMA, TAXPAYER_SCHEMA
+from kumomura.inhabitant_tax.tables import income_family, income_returns
+from kumomura.platform import audit
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.errors import NotFound
+from kumomura.platform.frames import read_frame
+from kumomura.platform.timeutil import utcnow
+from kumomura.residents import service as residents
+
+r = income_returns.c
+f = income_family.c
+
+
+def _earnings(person: Earnings) -> dict[str, Any]:
+    return {"birth_date": person.birth_date, "salary_revenue": person.salary_revenue,
+            "pension_revenue": person.pension_revenue, "other_income": person.other_income}
+
+
+def record_return(conn: Connection, ctx: AuditContext, data: IncomeReturnIn) -> int:
+    """Store (or replace) a person's return for an income year; return its id. The person
+    must hold an addressee number here (resident, or 住登外者 who moved away)."""
+    check(data.as_case())
+    residents.addressee(conn, ctx, data.atena_no)
+    t, d, life = data.taxpayer, data.deductions, data.deductions.life_insurance
+    values = {**_earnings(t), "disability": t.disability, "widow": t.widow,
+              "single_parent": t.single_parent, "working_student": t.working_student,
+              "livelihood_assistance": t.livelihood_assistance,
+              "social_insurance": d.social_insurance, "life_new_general": life.new_general,
+              "life_old_general": life.old_general, "life_new_pension": life.new_pension,
+              "life_old_pension": life.old_pension, "life_care_medical": life.care_medical,
+              "earthquake_insurance": d.earthquake_insurance,
+              "medical_expenses": d.medical_expenses, "employer_no": data.employer_no,
+              "employer_name": data.employer_name, "source": data.source,
+              "received_at": utcnow()}
+    existing = conn.execute(select(r.id).where(
+        r.atena_no == data.atena_no, r.income_year == data.income_year)).scalar()
+    if existing is None:
+        return_id = int(conn.execute(insert(income_returns).values(
+            atena_no=data.atena_no, income_year=data.income_year, **values)
+            .returning(r.id)).scalar_one())
+    else:
+        return_id = int(existing)
+        conn.execute(update(income_returns).where(r.id == return_id).values(**values))
+        conn.execute(delete(income_family).where(f.return_id == return_id))
+    family = ([("spouse", data.spouse, True, False)] if data.spouse else []) + [
+        ("dependent", p, p.living_together, p.ascendant) for p in data.dependents]
+    if family:
+        conn.execute(insert(income_family), [
+            {"return_id": return_id, "seq": i, "role": role, **_earnings(p),
+             "living_together": together, "disability": p.disability, "ascendant": ascendant}
+            for i, (role, p, together, ascendant) in enumerate(family)])
+    audit.record(conn, ctx, "inhabitant_tax.return_recorded", atena_no=data.atena_no,
+                 detail={"income_year": data.income_year, "return_id": return_id,
+                         "replaced": existing is not None})
+    return return_id
+
+
+def get_return(conn: Connection, ctx: AuditContext, atena_no: str,
+               income_year: int) -> dict[str, Any]:
+    row = conn.execute(select(income_returns).where(
+        r.atena_no == atena_no, r.income_year == income_year)).mappings().first()
+    if row is None:
+        raise NotFound(f"宛名番号 {atena_no} の {income_year} 年分の課税資料はありません",
+                       field="atena_no")
+    family = conn.execute(select(income_family).where(f.return_id == row["id"])
+                          .order_by(f.seq)).mappings().all()
+    audit.record(conn, ctx, "inhabitant_tax.return_viewed", atena_no=atena_no,
+                 detail={"income_year": income_year})
+    return {**row, "family": [dict(m) for m in family]}
+
+
+def frames(conn: Connection, where: ColumnElement[bool]) -> tuple[pl.DataFrame, pl.DataFrame,
+                                                                    pl.DataFrame]:
+    """The returns matching ``where`` as (taxpayers, family, keys) frames: ``tid`` is the
+    return id; keys carries atena_no and employer_no for writing the results."""
+    taxpayers = read_frame(conn, select(
+        r.id.label("tid"), *(r[n] for n in TAXPAYER_SCHEMA if n not in
+                             ("tid", "special_collection")),
+        r.employer_no.is_not(None).label("special_collection"),
+        r.atena_no, r.employer_no).where(where).order_by(r.id),
+        {**TAXPAYER_SCHEMA, "atena_no": pl.String, "employer_no": pl.String})
+    family = read_frame(conn, select(
+        f.return_id.label("tid"), *(f[n] for n in FAMILY_SCHEMA if n != "tid"))
+        .join(income_returns, r.id == f.return_id).where(where).order_by(f.return_id, f.seq),
+        FAMILY_SCHEMA)
+    keys = taxpayers.select("tid", "atena_no", "employer_no")
+    return taxpayers.drop("atena_no", "employer_no"), family, keys

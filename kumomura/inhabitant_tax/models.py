@@ -1,0 +1,119 @@
+"""What a calculation takes: one taxpayer's incomes, declared deductions and family.
+
+Amounts are whole yen and never negative. Incomes and birth dates must be stated (a
+missing one is more likely a mistake than a zero); flags and declared deductions that
+are left out mean "none".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Yen = int
+
+
+def _yen(description: str) -> Any:
+    """A stated amount: required."""
+    return Field(ge=0, le=100_000_000_000, description=description)
+
+
+def _paid(description: str) -> Any:
+    """A declared amount: zero when left out."""
+    return Field(0, ge=0, le=100_000_000_000, description=description)
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class Earnings(_Input):
+    birth_date: date
+    salary_revenue: Yen = _yen("給与収入")
+    pension_revenue: Yen = _yen("公的年金等収入")
+    other_income: Yen = _yen("その他の所得 (所得金額)")
+
+
+class Taxpayer(Earnings):
+    disability: Literal["general", "special"] | None = None
+    widow: bool = False
+    single_parent: Literal["mother", "father"] | None = None
+    working_student: bool = False
+    livelihood_assistance: bool = Field(False, description="生活保護の生活扶助を受けている")
+
+    @model_validator(mode="after")
+    def _one_status(self) -> Taxpayer:
+        if self.widow and self.single_parent:
+            raise ValueError("widow and single_parent exclude each other (ひとり親 takes "
+                             "precedence; give only one)")
+        return self
+
+
+class LifeInsurance(_Input):
+    new_general: Yen = _paid("一般 新契約 支払保険料")
+    old_general: Yen = _paid("一般 旧契約")
+    new_pension: Yen = _paid("個人年金 新契約")
+    old_pension: Yen = _paid("個人年金 旧契約")
+    care_medical: Yen = _paid("介護医療")
+
+
+class Deductions(_Input):
+    social_insurance: Yen = _paid("社会保険料 (支払額)")
+    life_insurance: LifeInsurance = Field(default_factory=LifeInsurance)
+    earthquake_insurance: Yen = _paid("地震保険料 (支払額)")
+    medical_expenses: Yen = _paid("医療費 (保険金等で補填される額を除く)")
+
+
+class Spouse(Earnings):
+    disability: Literal["general", "special"] | None = None
+
+
+class Dependent(Earnings):
+    living_together: bool = False
+    disability: Literal["general", "special"] | None = None
+    ascendant: bool = Field(True, description="直系尊属 (同居老親等の判定に使う)")
+
+
+class Case(_Input):
+    """One taxpayer for one fiscal year, as the simulate endpoint and CLI take it."""
+
+    fiscal_year: int
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="団体のパラメータの試算用上書き (例: 税率)")
+    taxpayer: Taxpayer
+    deductions: Deductions = Field(default_factory=Deductions)
+    spouse: Spouse | None = None
+    dependents: list[Dependent] = Field(default_factory=list, max_length=30)
+    special_collection: bool = Field(False, description="給与からの特別徴収")
+
+    def born_after_income_year(self) -> list[str]:
+        """Fields naming someone born after the end of the income year (31 December)."""
+        last = date(self.fiscal_year - 1, 12, 31)
+        people: list[tuple[str, Earnings]] = [("taxpayer", self.taxpayer)]
+        if self.spouse is not None:
+            people.append(("spouse", self.spouse))
+        people += [(f"dependents.{i}", d) for i, d in enumerate(self.dependents)]
+        return [f"{where}.birth_date" for where, p in people if p.birth_date > last]
+
+
+class IncomeReturnIn(_Input):
+    """課税資料 for one person and income year (給与支払報告書, 公的年金等支払報告書 or
+    申告), linked to the registry by 宛名番号."""
+
+    atena_no: str = Field(pattern=r"^\d{15}$")
+    income_year: int = Field(ge=2000, le=2100)
+    taxpayer: Taxpayer
+    deductions: Deductions = Field(default_factory=Deductions)
+    spouse: Spouse | None = None
+    dependents: list[Dependent] = Field(default_factory=list, max_length=30)
+    employer_no: str | None = Field(None, max_length=20,
+                                    description="特別徴収義務者の指定番号 (給与からの特別徴収)")
+    employer_name: str | None = Field(None, max_length=200)
+    source: Literal["salary_report", "pension_report", "declaration"] = "declaration"
+
+    def as_case(self) -> Case:
+        return Case(fiscal_year=self.income_year + 1, taxpayer=self.taxpayer,
+                    deductions=self.deductions, spouse=self.spouse, dependents=self.dependents,
+                    special_collection=self.employer_no is not None)
