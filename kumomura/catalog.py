@@ -32,12 +32,14 @@ MODULES = (
     "kumomura.platform.layout",
     "kumomura.residents.layout",
     "kumomura.seal_registration.layout",
+    "kumomura.inhabitant_tax.layout",
 )
 
 
 BUSINESS_MODULES = (
     "kumomura.residents.module",
     "kumomura.seal_registration.module",
+    "kumomura.inhabitant_tax.module",
 )
 """Each business package's ``module.py``, whose ``MODULE`` the web app and CLI mount."""
 

@@ -171,7 +171,7 @@ class LawValues(_Frozen):
 
 def _t(*rows: tuple[int, str, str, int], rounding: Literal["floor", "ceil"] = "floor",
        ) -> StepTable:
-    return StepTable(bands=tuple(Band(start=s, formula=f, rate=r, amount=a)  # type: ignore[arg-type]
+    return StepTable(bands=tuple(Band(start=s, formula=f, rate=r, amount=a)
                                  for s, f, r, a in rows), rounding=rounding)
 
 
@@ -194,11 +194,13 @@ SALARY_2020 = _t(
     (8_500_000, "offset", "0", -1_950_000),
 )
 
-# 令和7年度税制改正: the minimum 給与所得控除 is 65万 from 2025 income (令和8年度).
+# 令和7年度税制改正: the minimum 給与所得控除 is 65万 from 2025 income (令和8年度). The
+# 4,000-yen steps start at 1,900,000 (別表第五 as amended; 彦根市's 令和8年度 table), so
+# 1,900,000–1,903,999 gives 1,250,000.
 SALARY_2025 = _t(
     (0, "zero", "0", 0),
     (651_000, "offset", "0", -650_000),
-    (1_901_000, "stepped", "2.8", -80_000),
+    (1_900_000, "stepped", "2.8", -80_000),
     (3_600_000, "stepped", "3.2", -440_000),
     (6_600_000, "rate", "0.9", -1_100_000),
     (8_500_000, "offset", "0", -1_950_000),
@@ -300,20 +302,20 @@ LAW: dict[int, LawValues] = {
         # 令和6年度 定額減税: 1万円 per person, from 所得割, 合計所得金額 1,805万円以下.
         flat_reduction_per_person=10_000, flat_reduction_income_limit=18_050_000,
         flat_reduction_from_first_installment=True, special_collection_skips_june=True,
-        **_COMMON),  # type: ignore[arg-type]
+        **_COMMON),
     2025: LawValues(
         fiscal_year=2025, salary_income=SALARY_2020, family_income_limit=480_000,
         working_student_income_limit=750_000,
         # 令和7年度: 1万円 for a 同一生計配偶者 who was not a 控除対象配偶者 in 令和6年度.
         flat_reduction_non_qualifying_spouse=10_000, flat_reduction_income_limit=18_050_000,
-        **_COMMON),  # type: ignore[arg-type]
+        **_COMMON),
     2026: LawValues(
         fiscal_year=2026, salary_income=SALARY_2025, family_income_limit=580_000,
         working_student_income_limit=850_000,
         **{**_COMMON, "specific_relative": _b(
             (950_000, 450_000), (1_000_000, 410_000), (1_050_000, 310_000),
             (1_100_000, 210_000), (1_150_000, 110_000), (1_200_000, 60_000),
-            (1_230_000, 30_000))}),  # type: ignore[arg-type]
+            (1_230_000, 30_000))}),
 }
 
 

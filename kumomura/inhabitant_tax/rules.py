@@ -130,10 +130,10 @@ def step(x: pl.Expr, table: StepTable) -> pl.Expr:
             case _:  # stepped: 所得税法別表第五, revenue in steps of 4,000 yen
                 return times((x // 4000) * 1000, band.fraction, table.rounding) + band.amount
 
-    chain = pl.when(x >= table.bands[-1].start).then(value(len(table.bands) - 1))
-    for i in range(len(table.bands) - 2, -1, -1):
-        chain = chain.when(x >= table.bands[i].start).then(value(i))
-    return chain.otherwise(pl.lit(0, I64))
+    result: pl.Expr = pl.lit(0, I64)
+    for i, band in enumerate(table.bands):  # ascending: the highest band that applies wins
+        result = pl.when(x >= band.start).then(value(i)).otherwise(result)
+    return result
 
 
 def bracket(x: pl.Expr, brackets: tuple[Bracket, ...], column: pl.Expr | int = 0,
@@ -147,10 +147,10 @@ def bracket(x: pl.Expr, brackets: tuple[Bracket, ...], column: pl.Expr | int = 0
             return pl.lit(b.amounts[column], I64)
         return by_column(column, b.amounts)
 
-    chain = pl.when(x <= brackets[0].up_to).then(pick(brackets[0]))
-    for b in brackets[1:]:
-        chain = chain.when(x <= b.up_to).then(pick(b))
-    return chain.otherwise(pl.lit(above, I64))
+    result: pl.Expr = pl.lit(above, I64)
+    for b in reversed(brackets):  # the lowest bracket that holds x wins
+        result = pl.when(x <= b.up_to).then(pick(b)).otherwise(result)
+    return result
 
 
 def by_column(column: pl.Expr, amounts: tuple[int, ...]) -> pl.Expr:
@@ -282,7 +282,8 @@ class Rules:
         def category(new: str, old: str) -> pl.Expr:
             n = step(pl.col(new), law.life_insurance_new)
             o = step(pl.col(old), law.life_insurance_old)
-            return pl.max_horizontal(o, pl.min_horizontal(n + o, pl.lit(law.life_insurance_mixed_cap)))
+            mixed = pl.min_horizontal(n + o, pl.lit(law.life_insurance_mixed_cap))
+            return pl.max_horizontal(o, mixed)
 
         care = step(pl.col("life_care_medical"), law.life_insurance_new)
         total = (category("life_new_general", "life_old_general")
@@ -455,7 +456,8 @@ class Rules:
 
     def _flat_reduction(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         """定額減税 (令和6年度, 令和7年度の加算): from the 所得割 after the other credits,
-        split between prefecture and municipality in proportion to their 所得割."""
+        split between prefecture and municipality in proportion to their 所得割 before the
+        100-yen truncation (相模原市: 県分 = 減税額 × 県所得割 / (県所得割 + 市所得割))."""
         law = self.law
         c = pl.col
         income = c("total_income")
@@ -469,7 +471,9 @@ class Rules:
         levy = c("_m2") + c("_p2")
         taken = (pl.when(income <= law.flat_reduction_income_limit)
                  .then(pl.min_horizontal(amount, levy)).otherwise(0))
-        prefectural = pl.when(levy > 0).then((taken * c("_p2")) // levy).otherwise(0)
+        # The prefecture's share rounded up to the yen, the municipality's the rest
+        # (川崎市's published 令和6年度 example: 40,000 × 79,285 / 392,485 → 8,081).
+        prefectural = pl.when(levy > 0).then(-((-taken * c("_p2")) // levy)).otherwise(0)
         return frame.with_columns(prefectural_flat_reduction=prefectural).with_columns(
             municipal_flat_reduction=taken - c("prefectural_flat_reduction"))
 
@@ -481,12 +485,9 @@ class Rules:
         c = pl.col
         unit = tenant.installment_unit
         flat = c("municipal_flat_reduction") + c("prefectural_flat_reduction")
-        if law.flat_reduction_from_first_installment:
-            # 令和6年度: the installments of the tax before the reduction, which is then
-            # taken from the first installment and, where it does not fit, the next ones.
-            before = c("total") + flat
-        else:
-            before = c("total")
+        # 令和6年度: the installments of the tax before the reduction, which is then taken
+        # from the first installment and, where it does not fit, the next ones.
+        before = c("total") + flat if law.flat_reduction_from_first_installment else c("total")
         part = floor_to(before // 4, unit)
         first = before - 3 * part
         plain = [first, part, part, part]

@@ -138,10 +138,11 @@ def on_registry_change(conn: Connection, event: events.Event) -> None:
     """賦課期日 (地方税法第318条) is 1 January: whoever died or moved out is still taxed
     for the fiscal year already begun, and not from the next one; moving back in ends the
     departure. Idempotent: a redelivered event writes the same row."""
-    if event.atena_no is None:
+    effective = event.payload.get("effective_on")
+    if event.atena_no is None or not effective:
         return
     td = tax_departures.c
-    on = date.fromisoformat(event.payload["effective_on"])
+    on = date.fromisoformat(effective)
     if event.topic == "residents.moved_in":
         conn.execute(delete(tax_departures).where(td.atena_no == event.atena_no,
                                                   td.on_date <= on))

@@ -67,7 +67,8 @@ def test_batch_matches_the_single_case_and_runs_once(db: Database, people: list[
         assert service.current(conn, CTX, husband, 2026)["employer_no"] == "0000012345"
         # 1,000,000 of salary in 2025 is 350,000 of income: under every threshold.
         wife_row = service.current(conn, CTX, wife, 2026)
-        assert wife_row["total"] == 0 and wife_row["per_capita_exempt"]
+        assert wife_row["total"] == 0
+        assert wife_row["per_capita_exempt"]
         before = conn.execute(select(func.count()).select_from(assessments)).scalar_one()
     _run(db, 2026)
     with db.tenant_tx(CODE) as conn:
@@ -102,7 +103,8 @@ def test_correction_keeps_history_and_emits(db: Database, people: list[str]) -> 
         first = service.current(conn, CTX, husband, 2026)
         income_data.record_return(conn, CTX, _return(husband, 5_500_000))
         result = service.correct(conn, CTX, husband, 2026, note="給与支払報告書の訂正")
-        assert result["changed"] and result["version"] == 2
+        assert result["changed"]
+        assert result["version"] == 2
         assert result["total_before"] == first["total"] < result["total_after"]
         again = service.correct(conn, CTX, husband, 2026, note="再計算")
         assert again == {"changed": False, "version": 2, "total": result["total_after"]}

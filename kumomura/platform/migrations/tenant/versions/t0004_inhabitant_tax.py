@@ -32,8 +32,9 @@ SIDE = ("computed_income_levy", "adjustment_credit", "threshold_adjustment",
         "flat_reduction", "income_levy", "per_capita")
 
 
-def _figures() -> list[sa.Column]:
-    columns = [sa.Column(n, sa.BigInteger, nullable=False) for n in FIGURES]
+def _figures() -> list[sa.Column[object]]:
+    columns: list[sa.Column[object]] = [sa.Column(n, sa.BigInteger, nullable=False)
+                                        for n in FIGURES]
     columns += [sa.Column(n, sa.Boolean, nullable=False) for n in FLAGS]
     columns += [sa.Column(f"{s}_{f}", sa.BigInteger, nullable=False)
                 for s in ("municipal", "prefectural") for f in SIDE]

@@ -1,0 +1,101 @@
+"""JSON API of the inhabitant tax under ``/api/v1/t/{lg_code}/inhabitant-tax``.
+
+Thin over the service: each route checks the caller's permission on this module (another
+municipality's caller gets 404), opens one tenant transaction and calls one use case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks
+from pydantic import BaseModel, Field
+
+from kumomura.inhabitant_tax import batch, income_data, service
+from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
+from kumomura.inhabitant_tax.params import MODULE
+from kumomura.platform import audit, jobs
+from kumomura.platform.auth import Permission, require_tenant
+from kumomura.web.api_platform import job_json, start_job
+from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
+
+router = APIRouter(prefix="/api/v1/t/{lg_code}/inhabitant-tax", tags=["inhabitant_tax"])
+
+
+class CorrectionIn(BaseModel):
+    note: str = Field(min_length=1, max_length=500, description="更正の理由")
+
+
+class RunIn(BaseModel):
+    chunk_size: int = Field(batch.DEFAULT_CHUNK, ge=100, le=1_000_000)
+
+
+@router.post("/simulate")
+def simulate(lg_code: str, case: Case, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The whole calculation of one case under this municipality's parameters; what-if
+    changes go in ``parameters``. Nothing is stored."""
+    require_tenant(principal, lg_code, MODULE, Permission.VIEW)
+    with db.tenant_tx(lg_code) as conn:
+        return service.simulate(conn, case)
+
+
+@router.post("/returns", status_code=201)
+def record_return(lg_code: str, body: IncomeReturnIn, db: DbDep, principal: PrincipalDep,
+                  ctx: AuditDep) -> dict[str, Any]:
+    """Store or replace a person's 課税資料 for an income year."""
+    require_tenant(principal, lg_code, MODULE, Permission.EDIT)
+    with db.tenant_tx(lg_code) as conn:
+        return {"return_id": income_data.record_return(conn, ctx, body)}
+
+
+@router.get("/returns/{atena_no}/{income_year}")
+def get_return(lg_code: str, atena_no: str, income_year: int, db: DbDep,
+               principal: PrincipalDep, ctx: AuditDep) -> dict[str, Any]:
+    require_tenant(principal, lg_code, MODULE, Permission.VIEW)
+    with db.tenant_tx(lg_code) as conn:
+        return income_data.get_return(conn, ctx, atena_no, income_year)
+
+
+@router.post("/assessments/{fiscal_year}/run", status_code=202)
+def run_assessment(lg_code: str, fiscal_year: int, body: RunIn, db: DbDep,
+                   principal: PrincipalDep, ctx: AuditDep,
+                   background: BackgroundTasks) -> dict[str, Any]:
+    """Start the annual assessment (当初課税) of a fiscal year; follow it at .../jobs/{id}."""
+    require_tenant(principal, lg_code, MODULE, Permission.ADMIN)
+    job_id = batch.start(db, lg_code, fiscal_year, actor=principal.username,
+                         chunk_size=body.chunk_size)
+    with db.tenant_tx(lg_code) as conn:
+        audit.record(conn, ctx, "inhabitant_tax.assessment_started",
+                     detail={"job_id": job_id, "fiscal_year": fiscal_year})
+    start_job(db, job_id, background)
+    return job_json(jobs.get_job(db, job_id))
+
+
+@router.get("/jobs/{job_id}/problems")
+def problems(lg_code: str, job_id: int, db: DbDep,
+             principal: PrincipalDep) -> list[dict[str, Any]]:
+    """The returns an assessment job could not assess, with the reason."""
+    require_tenant(principal, lg_code, MODULE, Permission.VIEW)
+    jobs.get_job(db, job_id, lg_code=lg_code)
+    with db.tenant_tx(lg_code) as conn:
+        return batch.problem_rows(conn, job_id)
+
+
+@router.get("/assessments/{fiscal_year}/{atena_no}")
+def assessment(lg_code: str, fiscal_year: int, atena_no: str, db: DbDep,
+               principal: PrincipalDep, ctx: AuditDep, history: bool = False) -> Any:
+    """The assessment in force; with ``history=true`` every version, oldest first."""
+    require_tenant(principal, lg_code, MODULE, Permission.VIEW)
+    with db.tenant_tx(lg_code) as conn:
+        if history:
+            return service.history(conn, ctx, atena_no, fiscal_year)
+        return service.current(conn, ctx, atena_no, fiscal_year)
+
+
+@router.post("/assessments/{fiscal_year}/{atena_no}/correction")
+def correct(lg_code: str, fiscal_year: int, atena_no: str, body: CorrectionIn, db: DbDep,
+            principal: PrincipalDep, ctx: AuditDep) -> dict[str, Any]:
+    """更正: recompute from the return as it now stands; the old version stays."""
+    require_tenant(principal, lg_code, MODULE, Permission.ADMIN)
+    with db.tenant_tx(lg_code) as conn:
+        return service.correct(conn, ctx, atena_no, fiscal_year, body.note)
