@@ -521,7 +521,7 @@ class Rules:
         fam = family.lazy().select(list(FAMILY_SCHEMA)).cast(FAMILY_SCHEMA)  # type: ignore[arg-type]
         counts = self._family_counts(fam)
         count_columns = counts.collect_schema().names()
-        frame = (tp.join(counts, on="tid", how="left")
+        frame = (tp.join(counts, on="tid", how="left", maintain_order="left")
                  .with_columns(pl.col(n).fill_null(0) for n in count_columns
                                if n not in ("tid", "c_spouse_special_income")))
         special_disabled = ((pl.col("disability") == "special")
