@@ -29,6 +29,7 @@ MODULES = (
     "kumomura.inhabitant_tax.params",
     "kumomura.inhabitant_tax.service",
     "kumomura.inhabitant_tax.batch",
+    "kumomura.inhabitant_tax.notices",
     "kumomura.platform.layout",
     "kumomura.residents.layout",
     "kumomura.seal_registration.layout",

@@ -6,16 +6,20 @@ municipality's caller gets 404), opens one tenant transaction and calls one use 
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from kumomura.inhabitant_tax import batch, income_data, service
+from kumomura.inhabitant_tax import batch, income_data, notices, service
 from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.platform import audit, jobs
 from kumomura.platform.auth import Permission, require_tenant
+from kumomura.platform.errors import NotFound
 from kumomura.web.api_platform import job_json, start_job
 from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
 
@@ -28,6 +32,11 @@ class CorrectionIn(BaseModel):
 
 class RunIn(BaseModel):
     chunk_size: int = Field(batch.DEFAULT_CHUNK, ge=100, le=1_000_000)
+
+
+class NoticesIn(BaseModel):
+    issued_on: date = Field(description="発行日")
+    per_file: int = Field(notices.PER_FILE, ge=1, le=100_000)
 
 
 @router.post("/simulate")
@@ -99,3 +108,52 @@ def correct(lg_code: str, fiscal_year: int, atena_no: str, body: CorrectionIn, d
     require_tenant(principal, lg_code, MODULE, Permission.ADMIN)
     with db.tenant_tx(lg_code) as conn:
         return service.correct(conn, ctx, atena_no, fiscal_year, body.note)
+
+
+@router.post("/notices/{fiscal_year}/run", status_code=202)
+def run_notices(lg_code: str, fiscal_year: int, body: NoticesIn, db: DbDep,
+                principal: PrincipalDep, ctx: AuditDep,
+                background: BackgroundTasks) -> dict[str, Any]:
+    """Start the bulk notices of a fiscal year; the files are listed at
+    .../notices/jobs/{id}/files when the job is done."""
+    require_tenant(principal, lg_code, MODULE, Permission.ISSUE)
+    job_id = notices.start(db, lg_code, fiscal_year, actor=principal.username,
+                           issued_on=body.issued_on, per_file=body.per_file)
+    with db.tenant_tx(lg_code) as conn:
+        audit.record(conn, ctx, "inhabitant_tax.notices_started",
+                     detail={"job_id": job_id, "fiscal_year": fiscal_year})
+    start_job(db, job_id, background)
+    return job_json(jobs.get_job(db, job_id))
+
+
+def _run_dir(db: Any, lg_code: str, job_id: int) -> Path:
+    job = jobs.get_job(db, job_id, lg_code=lg_code)
+    if job.kind != notices.KIND:
+        raise NotFound(f"job {job_id} is not a notices job", field="job_id")
+    return notices.run_directory({**job.params, "lg_code": lg_code,
+                                  "data_dir": str(db.data_dir)})
+
+
+@router.get("/notices/jobs/{job_id}/files")
+def notice_files(lg_code: str, job_id: int, db: DbDep,
+                 principal: PrincipalDep) -> list[str]:
+    """The run's PDF files and index.csv (what is written so far)."""
+    require_tenant(principal, lg_code, MODULE, Permission.ISSUE)
+    directory = _run_dir(db, lg_code, job_id)
+    return sorted(p.name for p in directory.glob("*") if p.suffix in (".pdf", ".csv"))
+
+
+@router.get("/notices/jobs/{job_id}/files/{name}", response_class=FileResponse)
+def notice_file(lg_code: str, job_id: int, name: str, db: DbDep,
+                principal: PrincipalDep, ctx: AuditDep) -> FileResponse:
+    """One file of the run (audited: the files hold personal data)."""
+    require_tenant(principal, lg_code, MODULE, Permission.ISSUE)
+    directory = _run_dir(db, lg_code, job_id)
+    path = directory / Path(name).name
+    if path.name != name or path.suffix not in (".pdf", ".csv") or not path.is_file():
+        raise NotFound(f"{name} is not a file of job {job_id}", field="name")
+    with db.tenant_tx(lg_code) as conn:
+        audit.record(conn, ctx, "inhabitant_tax.notice_file_read",
+                     detail={"job_id": job_id, "file": name})
+    media = "application/pdf" if path.suffix == ".pdf" else "text/csv; charset=utf-8"
+    return FileResponse(path, media_type=media, filename=name)

@@ -15,11 +15,14 @@ from kumomura.clikit import (
     console,
     load_json,
     open_db,
+    parse_date,
     progress,
 )
-from kumomura.inhabitant_tax import batch, income_data, service
+from kumomura.inhabitant_tax import batch, income_data, notices, service
 from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.platform import jobs
+from kumomura.platform.config import get_settings
+from kumomura.platform.pool import run_in_pool
 
 app = typer.Typer(no_args_is_help=True,
                   help="個人住民税: simulate a case, record returns, assess, correct.")
@@ -101,3 +104,25 @@ def correct(tenant: TenantOpt, year: YearOpt, atena_no: str,
     else:
         console.print(f"第{result['version']}版: 年税額 {result['total_before']} → "
                       f"{result['total_after']}")
+
+
+@app.command("notices")
+def notices_(tenant: TenantOpt, year: YearOpt,
+             issued_on: Annotated[str | None, typer.Option(help="発行日; default today")] = None,
+             workers: Annotated[int, typer.Option(help="parallel processes")] = 2,
+             per_file: Annotated[int, typer.Option(help="notices per PDF file (at most)")]
+             = notices.PER_FILE) -> None:
+    """納税通知書 and employers' 特別徴収税額の決定通知書 of a fiscal year: PDF files and
+    index.csv, rendered in parallel processes (a job, with progress)."""
+    with open_db() as db:
+        job_id = notices.start(db, tenant, year, actor=actor(),
+                               issued_on=parse_date(issued_on, "issued_on"), per_file=per_file)
+        job = jobs.get_job(db, job_id)
+        with progress() as bar:
+            task = bar.add_task(f"通知書 {year}年度 (job {job_id})", total=job.total_chunks)
+            run_in_pool(db, get_settings(), job_id, workers=workers,
+                        on_chunk=lambda done, _total: bar.update(task, completed=done))
+        directory = notices.run_directory({**job.params, "lg_code": tenant,
+                                           "data_dir": str(db.data_dir)})
+    files = sorted(p.name for p in directory.glob("*.pdf"))
+    console.print(f"job {job_id}: {len(files)} files and {notices.INDEX} in {directory}")

@@ -91,8 +91,8 @@ class JobKind:
 
     ``plan`` counts the chunks (in a tenant transaction, read-only); ``run_chunk`` does one
     chunk's work in the tenant transaction that also marks it done, and may return a small
-    summary kept with the mark. It gets the job's params with ``job_id`` added, so that
-    what it writes can name the job.
+    summary kept with the mark. It gets the job's params with ``job_id``, ``lg_code`` and
+    ``data_dir`` added, so that what it writes can name the job and find its files.
     """
 
     name: str
@@ -240,7 +240,9 @@ def run_chunk(db: Database, job_id: int, chunk_no: int) -> bool:
                 return False
             if kind.run_alone is None:
                 assert kind.run_chunk is not None, f"job kind {kind.name} runs nothing"
-                summary = kind.run_chunk(tconn, {**job.params, "job_id": job.id}, chunk_no)
+                summary = kind.run_chunk(tconn, {**job.params, "job_id": job.id,
+                                                  "lg_code": job.lg_code,
+                                                  "data_dir": str(db.data_dir)}, chunk_no)
                 done = _mark(tconn, job_id, chunk_no, summary)
         if kind.run_alone is not None:
             summary = kind.run_alone(db, job.lg_code, job.params)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 
 from kumomura.platform import audit, params
@@ -19,6 +20,7 @@ from kumomura.platform.audit import AuditContext
 from kumomura.platform.businesses import validate_business
 from kumomura.platform.db import Database
 from kumomura.platform.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.frames import read_frame
 from kumomura.platform.japanese import is_kana, kana_key, prefix_bounds, text_key
 from kumomura.platform.numbering import next_value, with_check_digit
 from kumomura.platform.tenants import get_tenant
@@ -224,6 +226,32 @@ def addressee(conn: Connection, ctx: AuditContext, atena_no: str) -> dict[str, A
                 "status": entry["status"], "household_no": entry["household_no"],
                 "address_town": entry["address_town"], "address_line": entry["address_line"]}
     return {k: v for k, v in row.items() if k not in ("kana_key", "created_at")}
+
+
+def mailing_list(conn: Connection, ctx: AuditContext, office: Office,
+                 atena_nos: list[str]) -> pl.DataFrame:
+    """Name and address of the given addressees, for a module's bulk notices (one audit
+    entry for the list): residents at their current address, 住登外者 at theirs. Columns:
+    atena_no, name, postal_code, address."""
+    people = read_frame(conn, select(rv.c.atena_no, rv.c.name, rv.c.postal_code,
+                                     rv.c.address_town, rv.c.address_line)
+                        .where(rv.c.valid_to.is_(None), rv.c.atena_no.in_(atena_nos)),
+                        {"atena_no": pl.String, "name": pl.String, "postal_code": pl.String,
+                         "address_town": pl.String, "address_line": pl.String})
+    others = read_frame(conn, select(atena.c.atena_no, atena.c.name, atena.c.address)
+                        .where(atena.c.kind != "resident", atena.c.atena_no.in_(atena_nos)),
+                        {"atena_no": pl.String, "name": pl.String, "address": pl.String})
+    audit.record(conn, ctx, "residents.mailing_list",
+                 detail={"residents": people.height, "non_residents": others.height,
+                         "purpose": ctx.purpose})
+    line = pl.col("address_line")
+    residents = people.select(
+        "atena_no", "name", "postal_code",
+        address=pl.concat_str(pl.lit(office.prefix), pl.col("address_town"),
+                              pl.when(line.is_not_null()).then(pl.lit(" ") + line)
+                              .otherwise(pl.lit(""))))
+    return pl.concat([residents, others.select(
+        "atena_no", "name", postal_code=pl.lit(None, pl.String), address="address")])
 
 
 # -- protection orders (支援措置) -------------------------------------------------------
