@@ -23,6 +23,7 @@ from kumomura.inhabitant_tax.rules import problems
 from kumomura.inhabitant_tax.tables import (
     assessment_problems,
     assessments,
+    income_family,
     income_returns,
     tax_departures,
 )
@@ -60,12 +61,19 @@ def run_chunk(conn: Connection, params: dict[str, Any], chunk_no: int) -> dict[s
     year, size = _settings(params)
     job_id = int(params["job_id"])
     actor = str(params.get("actor", "batch"))
-    td, a = tax_departures.c, assessments.c
+    td, a, f = tax_departures.c, assessments.c, income_family.c
+    lo, hi = chunk_no * size, (chunk_no + 1) * size
     departed = exists().where(td.atena_no == r.atena_no, td.on_date < date(year, 1, 1))
-    assessed = exists().where(a.atena_no == r.atena_no, a.fiscal_year == year, a.current)
-    where = ((r.income_year == year - 1) & (r.id >= chunk_no * size)
-             & (r.id < (chunk_no + 1) * size) & ~departed & ~assessed)
-    taxpayers, family, keys = frames(conn, where)
+    where = (r.income_year == year - 1) & (r.id >= lo) & (r.id < hi) & ~departed
+    taxpayers, family, keys = frames(conn, where, (f.return_id >= lo) & (f.return_id < hi))
+    # Whoever already has an assessment for the year keeps it (a rerun writes nothing).
+    done = pl.DataFrame({"tid": conn.execute(select(a.return_id).where(
+        a.return_id >= lo, a.return_id < hi, a.fiscal_year == year, a.current)).scalars().all()},
+        schema={"tid": pl.Int64})
+    if done.height:
+        taxpayers = taxpayers.join(done, on="tid", how="anti")
+        family = family.join(done, on="tid", how="anti")
+        keys = keys.join(done, on="tid", how="anti")
     bad = problems(taxpayers, family, year - 1)
     good = taxpayers.join(bad, on="tid", how="anti")
     results = service.rules_for(conn, year).assess(good, family).collect()

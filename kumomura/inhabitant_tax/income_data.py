@@ -84,19 +84,26 @@ def get_return(conn: Connection, ctx: AuditContext, atena_no: str,
     return {**row, "family": [dict(m) for m in family]}
 
 
-def frames(conn: Connection, where: ColumnElement[bool]) -> tuple[pl.DataFrame, pl.DataFrame,
-                                                                    pl.DataFrame]:
+def frames(conn: Connection, where: ColumnElement[bool],
+           family_where: ColumnElement[bool] | None = None,
+           ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The returns matching ``where`` as (taxpayers, family, keys) frames: ``tid`` is the
-    return id; keys carries atena_no and employer_no for writing the results."""
+    return id; keys carries atena_no and employer_no for writing the results. A batch
+    passes ``family_where`` on the family table's own key (a range of return ids), which
+    spares the join; the family rows are then kept for the taxpayers read."""
     taxpayers = read_frame(conn, select(
         r.id.label("tid"), *(r[n] for n in TAXPAYER_SCHEMA if n not in
                              ("tid", "special_collection")),
         r.employer_no.is_not(None).label("special_collection"),
         r.atena_no, r.employer_no).where(where).order_by(r.id),
         {**TAXPAYER_SCHEMA, "atena_no": pl.String, "employer_no": pl.String})
-    family = read_frame(conn, select(
-        f.return_id.label("tid"), *(f[n] for n in FAMILY_SCHEMA if n != "tid"))
-        .join(income_returns, r.id == f.return_id).where(where).order_by(f.return_id, f.seq),
-        FAMILY_SCHEMA)
+    columns = (f.return_id.label("tid"), *(f[n] for n in FAMILY_SCHEMA if n != "tid"))
+    if family_where is None:
+        query = select(*columns).join(income_returns, r.id == f.return_id).where(where)
+    else:
+        query = select(*columns).where(family_where)
+    family = read_frame(conn, query.order_by(f.return_id, f.seq), FAMILY_SCHEMA)
+    if family_where is not None:
+        family = family.join(taxpayers.select("tid"), on="tid", how="semi")
     keys = taxpayers.select("tid", "atena_no", "employer_no")
     return taxpayers.drop("atena_no", "employer_no"), family, keys

@@ -93,7 +93,7 @@ assessments = Table(
     Index("ux_assessments_current", "atena_no", "fiscal_year", unique=True,
           postgresql_where=CURRENT, sqlite_where=CURRENT),
     Index("ix_assessments_person", "atena_no", "fiscal_year", "version"),
-    Index("ix_assessments_job", "job_id"),
+    Index("ix_assessments_return", "return_id", "fiscal_year"),
 )
 """賦課: every version of every person's assessment; ``current`` marks the one in force."""
 

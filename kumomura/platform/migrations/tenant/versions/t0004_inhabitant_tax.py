@@ -101,7 +101,7 @@ def upgrade() -> None:
                     unique=True, postgresql_where=current, sqlite_where=current)
     op.create_index("ix_assessments_person", "assessments",
                     ["atena_no", "fiscal_year", "version"])
-    op.create_index("ix_assessments_job", "assessments", ["job_id"])
+    op.create_index("ix_assessments_return", "assessments", ["return_id", "fiscal_year"])
     op.create_table(
         "assessment_problems",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
