@@ -27,7 +27,7 @@ from kumomura.inhabitant_tax.tables import assessments, income_family, income_re
 from kumomura.platform import jobs
 from kumomura.platform.config import Settings
 from kumomura.platform.db import Database, tenant_schema
-from kumomura.platform.frames import write_frame
+from kumomura.platform.frames import continue_sequences, write_frame
 from kumomura.platform.pool import run_in_pool
 from kumomura.platform.tenants import add_tenant
 
@@ -42,8 +42,7 @@ def load(db: Database, people: int) -> None:
         for start in range(0, people, 200_000):
             write_frame(conn, income_returns, returns.slice(start, 200_000))
         write_frame(conn, income_family, family)
-        conn.execute(text(f"SELECT setval(pg_get_serial_sequence("
-                          f"'\"{tenant_schema(CODE)}\".income_returns', 'id'), {people})"))
+        continue_sequences(conn, income_returns)
         conn.execute(text(f'ANALYZE "{tenant_schema(CODE)}".income_returns'))
         conn.execute(text(f'ANALYZE "{tenant_schema(CODE)}".income_family'))
 

@@ -436,6 +436,7 @@ def demo(
         logins = build_demo(db, progress=_progress(), scale=scale)
         token = auth_service.issue_token(db, "secretariat", "demo", days=1)
         clerk = auth_service.issue_token(db, "clerk_062022", "demo", days=1)
+        officer = auth_service.issue_token(db, "tax_062022", "demo", days=1)
     console.print("\n[bold]demo logins[/bold] (password: [green]kumomura-demo[/green])")
     for line in logins:
         console.print(f"  {line}")
@@ -445,6 +446,13 @@ def demo(
     console.print(f"\n米沢市 counter clerk API token (valid 1 day): {clerk}\n  curl -G -H "
                   f"'Authorization: Bearer {clerk}' --data-urlencode kana=ヤマ "
                   f"http://127.0.0.1:{port}/api/v1/t/062022/residents")
+    case = ('{"fiscal_year": 2026, "taxpayer": {"birth_date": "1980-04-01", '
+            '"salary_revenue": 5000000, "pension_revenue": 0, "other_income": 0}, '
+            '"deductions": {"social_insurance": 750000}}')
+    console.print(f"\n米沢市 tax officer API token (valid 1 day): {officer}\n  curl -H "
+                  f"'Authorization: Bearer {officer}' -H 'Content-Type: application/json' "
+                  f"-d '{case}' http://127.0.0.1:{port}/api/v1/t/062022/inhabitant-tax/simulate",
+                  soft_wrap=True)
     if not no_serve:
         console.print(f"\nserving on http://127.0.0.1:{port}/  (API docs: /docs)")
         serve(port=port)

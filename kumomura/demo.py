@@ -14,12 +14,18 @@ from datetime import date
 from faker import Faker
 from rich.progress import Progress
 
-from kumomura.platform import auth, params
+from kumomura.inhabitant_tax import batch as tax_batch
+from kumomura.inhabitant_tax import service as tax_service
+from kumomura.inhabitant_tax import synthetic as tax_synthetic
+from kumomura.inhabitant_tax.params import MODULE as TAX_MODULE
+from kumomura.inhabitant_tax.tables import income_family, income_returns
+from kumomura.platform import auth, jobs, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Scope
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database
 from kumomura.platform.errors import Conflict
+from kumomura.platform.frames import continue_sequences, write_frame
 from kumomura.platform.migrate import upgrade_platform
 from kumomura.platform.tenants import (
     TenantState,
@@ -97,6 +103,33 @@ def _residents(db: Database, code: str, name: str, people: int, progress: Progre
               progress=lambda n: progress.advance(task, n))
 
 
+def _inhabitant_tax(db: Database, code: str, name: str, progress: Progress) -> None:
+    """Synthetic 課税資料 (2025 income) for the member's adults and the 令和8年度 当初課税,
+    unless the member has its assessments already. 山形県 levies やまがた緑環境税 with
+    the 均等割: 1,000 yen more on the prefecture's part."""
+    with db.tenant_tx(code) as conn:
+        if tax_service.count_current(conn, 2026) > 0:
+            return
+        params.set_value(conn, TAX_MODULE, "prefectural_per_capita", 2_000,
+                         effective_from=date(2024, 4, 1), ctx=DEMO,
+                         reason="やまがた緑環境税 (県民税均等割 1,000円加算)")
+        adults = residents.adults_on(conn, date(2026, 1, 1))
+        if adults.height == 0:
+            return
+        returns, family = tax_synthetic.returns(adults.height, 2025, seed=int(code),
+                                                atena_nos=adults["atena_no"].to_list())
+        returns = returns.with_columns(birth_date=adults["birth_date"])
+    with db.tenant_admin_tx(code) as conn:  # explicit ids: the sequence is moved past them
+        write_frame(conn, income_returns, returns)
+        write_frame(conn, income_family, family)
+        continue_sequences(conn, income_returns)
+    job_id = tax_batch.start(db, code, 2026, actor="demo", chunk_size=10_000)
+    task = progress.add_task(f"{name} 個人住民税 当初課税 {adults.height:,}人",
+                             total=jobs.get_job(db, job_id).total_chunks)
+    jobs.run_in_process(db, job_id, on_chunk=lambda done, _t: progress.update(task,
+                                                                             completed=done))
+
+
 def build_demo(db: Database, *, progress: Progress, scale: float = 0.02) -> list[str]:
     """Create (or complete) the demo consortium, with synthetic residents at ``scale`` of
     each member's population; return the login lines to print."""
@@ -122,11 +155,15 @@ def build_demo(db: Database, *, progress: Progress, scale: float = 0.02) -> list
                                          ctx=DEMO, reason="団体の運用方針")
                 _certifier(db, code, name, fake)
             _residents(db, code, name, round(population * scale), progress)
+            _inhabitant_tax(db, code, name, progress)
             _ensure_user(db, f"clerk_{code}", f"{name} 窓口", Scope.TENANT, code,
                          ["counter_clerk"])
             _ensure_user(db, f"it_{code}", f"{name} 情報主管課", Scope.TENANT, code,
                          ["municipal_it"])
-            logins.append(f"{name}: clerk_{code} (窓口), it_{code} (情報主管課)")
+            _ensure_user(db, f"tax_{code}", f"{name} 税務課", Scope.TENANT, code,
+                         ["tax_officer"])
+            logins.append(f"{name}: clerk_{code} (窓口), tax_{code} (税務), "
+                          f"it_{code} (情報主管課)")
             progress.advance(task)
     _ensure_user(db, "secretariat", "置賜 事務局", Scope.CONSORTIUM, None, ["secretariat"])
     _ensure_user(db, "operator", "データセンター運用", Scope.OPERATOR, None, ["operator"])

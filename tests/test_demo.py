@@ -9,6 +9,7 @@ import pytest
 from kumomura.demo import OKITAMA
 from kumomura.platform import params
 from kumomura.platform.db import Database
+from kumomura.inhabitant_tax import service as tax
 from kumomura.residents import service
 from tests.test_cli import run
 
@@ -25,7 +26,16 @@ def test_demo_builds_members_with_residents_once(sqlite_db: Database,
         assert counts[lg_code] == round(population * 0.002), name
         certifier = params.get(sqlite_db, lg_code, "residents", date.today())
         assert certifier.mayor_title == f"{name}長"  # type: ignore[attr-defined]
+    assessed = {}
+    for lg_code, _, _ in OKITAMA:
+        with sqlite_db.tenant_tx(lg_code) as conn:
+            adults = service.adults_on(conn, date(2026, 1, 1)).height
+            assessed[lg_code] = tax.count_current(conn, 2026)
+            assert tax.tenant_parameters(conn, 2026).prefectural_per_capita == 2_000
+        assert assessed[lg_code] == adults > 0
+    assert "tax_062022" in out
     assert run(capsys, "demo", "--no-serve", "--scale", "0.002")[0] == 0
     for lg_code, _, _ in OKITAMA:
         with sqlite_db.tenant_tx(lg_code) as conn:
             assert service.count(conn) == counts[lg_code]
+            assert tax.count_current(conn, 2026) == assessed[lg_code]

@@ -11,7 +11,7 @@ import io
 from collections.abc import Mapping
 
 import polars as pl
-from sqlalchemy import Connection, Select, Table, insert
+from sqlalchemy import Connection, Select, Table, func, insert, select
 
 Schema = Mapping[str, pl.DataType | type[pl.DataType]]
 
@@ -64,3 +64,19 @@ def write_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
         return frame.height
     conn.execute(insert(table), frame.to_dicts())
     return frame.height
+
+
+def continue_sequences(conn: Connection, table: Table) -> None:
+    """After rows written with explicit ids, PostgreSQL's sequences continue after the
+    highest one (SQLite's AUTOINCREMENT already does). Needs the tenant's admin role."""
+    if conn.dialect.name != "postgresql":
+        return
+    translate = conn.get_execution_options().get("schema_translate_map") or {}
+    schema = translate.get(table.schema, table.schema)
+    for column in table.columns:
+        if column.primary_key and column.autoincrement is True:
+            top = conn.execute(select(func.max(column))).scalar()
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('\"{schema}\".{table.name}', "
+                f"'{column.name}'), %(v)s, %(called)s)",
+                {"v": top or 1, "called": top is not None})

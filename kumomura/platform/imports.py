@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 from psycopg.types.json import Json
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, insert
 from sqlalchemy.exc import DBAPIError
 
 from kumomura.platform import jobs
@@ -31,6 +31,7 @@ from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database, tenant_schema
 from kumomura.platform.errors import InvalidInput
 from kumomura.platform.exports import MANIFEST
+from kumomura.platform.frames import continue_sequences
 from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, get, parse
 
 REPORT = "import_report.csv"
@@ -354,18 +355,6 @@ def _copy_in(conn: Connection, lg_code: str, layout: Layout,
                             for n, j in zip(names, wrap, strict=True)])
 
 
-def _reset_sequences(conn: Connection, db: Database, lg_code: str, layout: Layout) -> None:
-    """After explicit ids, PostgreSQL's sequences continue after the highest one."""
-    schema = tenant_schema(lg_code)
-    for column in layout.table.columns:
-        if column.primary_key and column.autoincrement is True:
-            top = conn.execute(select(func.max(column))).scalar()
-            conn.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('\"{schema}\".{layout.table.name}', "
-                f"'{column.name}'), %(v)s, %(called)s)",
-                {"v": top or 1, "called": top is not None})
-
-
 def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = False,
                   encoding: str | None = None, quarantine: bool = False,
                   report_dir: Path | None = None) -> ImportResult:
@@ -498,7 +487,7 @@ def _write_layout(conn: Connection, db: Database, lg_code: str, layout: Layout,
     _copy_in(conn, lg_code, layout, records)
     for index in rebuild:
         index.create(conn)
-    _reset_sequences(conn, db, lg_code, layout)
+    continue_sequences(conn, layout.table)
 
 
 def _report(result: ImportResult, report_dir: Path) -> None:

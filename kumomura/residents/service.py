@@ -228,6 +228,15 @@ def addressee(conn: Connection, ctx: AuditContext, atena_no: str) -> dict[str, A
     return {k: v for k, v in row.items() if k not in ("kana_key", "created_at")}
 
 
+def adults_on(conn: Connection, day: date, age: int = 18) -> pl.DataFrame:
+    """atena_no and birth_date of the living residents of at least ``age`` on a day, for
+    other modules' bulk work (e.g. synthetic tax data in a demo)."""
+    born_by = date(day.year - age, day.month, min(day.day, 28))
+    return read_frame(conn, select(rv.c.atena_no, rv.c.birth_date).where(
+        rv.c.valid_to.is_(None), rv.c.status == "resident", rv.c.birth_date <= born_by)
+        .order_by(rv.c.atena_no), {"atena_no": pl.String, "birth_date": pl.Date})
+
+
 def mailing_list(conn: Connection, ctx: AuditContext, office: Office,
                  atena_nos: list[str]) -> pl.DataFrame:
     """Name and address of the given addressees, for a module's bulk notices (one audit
