@@ -535,7 +535,10 @@ def main() -> None:
     try:
         app()
     except KumomuraError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
+        if exc.field and not exc.message.startswith(exc.field) and len(exc.problems) <= 1:
+            err.print(f"[red]error:[/red] {exc.field}: {exc.message}")
+        else:
+            err.print(f"[red]error:[/red] {exc.message}")
         sys.exit(2)
 
 
