@@ -12,7 +12,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from kumomura.inhabitant_tax.law import law_for
-from kumomura.inhabitant_tax.models import Case, Earnings
+from kumomura.inhabitant_tax.models import Case, taxpayer_columns
 from kumomura.inhabitant_tax.params import InhabitantTaxParameters
 from kumomura.inhabitant_tax.rules import (
     DEDUCTIONS,
@@ -53,28 +53,15 @@ def check(case: Case) -> None:
                                        f"({case.fiscal_year - 1}-12-31)") for f in late])
 
 
-def _earnings(person: Earnings) -> dict[str, Any]:
-    return {"birth_date": person.birth_date, "salary_revenue": person.salary_revenue,
-            "pension_revenue": person.pension_revenue, "other_income": person.other_income}
-
-
 def case_frames(case: Case, tid: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
-    t, d, life = case.taxpayer, case.deductions, case.deductions.life_insurance
-    row = {"tid": tid, **_earnings(t), "disability": t.disability, "widow": t.widow,
-           "single_parent": t.single_parent, "working_student": t.working_student,
-           "livelihood_assistance": t.livelihood_assistance,
-           "social_insurance": d.social_insurance, "life_new_general": life.new_general,
-           "life_old_general": life.old_general, "life_new_pension": life.new_pension,
-           "life_old_pension": life.old_pension, "life_care_medical": life.care_medical,
-           "earthquake_insurance": d.earthquake_insurance,
-           "medical_expenses": d.medical_expenses,
+    row = {"tid": tid, **taxpayer_columns(case.taxpayer, case.deductions),
            "special_collection": case.special_collection}
     family: list[dict[str, Any]] = []
     if case.spouse is not None:
-        family.append({"tid": tid, "role": "spouse", **_earnings(case.spouse),
+        family.append({"tid": tid, "role": "spouse", **case.spouse.earnings(),
                        "living_together": True, "disability": case.spouse.disability,
                        "ascendant": False})
-    family += [{"tid": tid, "role": "dependent", **_earnings(p),
+    family += [{"tid": tid, "role": "dependent", **p.earnings(),
                 "living_together": p.living_together, "disability": p.disability,
                 "ascendant": p.ascendant} for p in case.dependents]
     return (pl.DataFrame([row], schema=TAXPAYER_SCHEMA),

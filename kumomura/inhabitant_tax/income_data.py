@@ -12,7 +12,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from kumomura.inhabitant_tax.calculation import check
-from kumomura.inhabitant_tax.models import Earnings, IncomeReturnIn
+from kumomura.inhabitant_tax.models import IncomeReturnIn, taxpayer_columns
 from kumomura.inhabitant_tax.rules import FAMILY_SCHEMA, TAXPAYER_SCHEMA
 from kumomura.inhabitant_tax.tables import income_family, income_returns
 from kumomura.platform import audit
@@ -26,25 +26,13 @@ r = income_returns.c
 f = income_family.c
 
 
-def _earnings(person: Earnings) -> dict[str, Any]:
-    return {"birth_date": person.birth_date, "salary_revenue": person.salary_revenue,
-            "pension_revenue": person.pension_revenue, "other_income": person.other_income}
-
-
 def record_return(conn: Connection, ctx: AuditContext, data: IncomeReturnIn) -> int:
     """Store (or replace) a person's return for an income year; return its id. The person
     must hold an addressee number here (resident, or 住登外者 who moved away)."""
     check(data.as_case())
     residents.addressee(conn, ctx, data.atena_no)
-    t, d, life = data.taxpayer, data.deductions, data.deductions.life_insurance
-    values = {**_earnings(t), "disability": t.disability, "widow": t.widow,
-              "single_parent": t.single_parent, "working_student": t.working_student,
-              "livelihood_assistance": t.livelihood_assistance,
-              "social_insurance": d.social_insurance, "life_new_general": life.new_general,
-              "life_old_general": life.old_general, "life_new_pension": life.new_pension,
-              "life_old_pension": life.old_pension, "life_care_medical": life.care_medical,
-              "earthquake_insurance": d.earthquake_insurance,
-              "medical_expenses": d.medical_expenses, "employer_no": data.employer_no,
+    values = {**taxpayer_columns(data.taxpayer, data.deductions),
+              "employer_no": data.employer_no,
               "employer_name": data.employer_name, "source": data.source,
               "received_at": utcnow()}
     existing = conn.execute(select(r.id).where(
@@ -61,7 +49,7 @@ def record_return(conn: Connection, ctx: AuditContext, data: IncomeReturnIn) -> 
         ("dependent", p, p.living_together, p.ascendant) for p in data.dependents]
     if family:
         conn.execute(insert(income_family), [
-            {"return_id": return_id, "seq": i, "role": role, **_earnings(p),
+            {"return_id": return_id, "seq": i, "role": role, **p.earnings(),
              "living_together": together, "disability": p.disability, "ascendant": ascendant}
             for i, (role, p, together, ascendant) in enumerate(family)])
     audit.record(conn, ctx, "inhabitant_tax.return_recorded", atena_no=data.atena_no,

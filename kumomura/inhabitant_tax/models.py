@@ -35,6 +35,11 @@ class Earnings(_Input):
     pension_revenue: Yen = _yen("公的年金等収入")
     other_income: Yen = _yen("その他の所得 (所得金額)")
 
+    def earnings(self) -> dict[str, Any]:
+        """The columns a person's incomes have in the rules' frames and the tables."""
+        return {"birth_date": self.birth_date, "salary_revenue": self.salary_revenue,
+                "pension_revenue": self.pension_revenue, "other_income": self.other_income}
+
 
 class Taxpayer(Earnings):
     disability: Literal["general", "special"] | None = None
@@ -64,6 +69,20 @@ class Deductions(_Input):
     life_insurance: LifeInsurance = Field(default_factory=LifeInsurance)
     earthquake_insurance: Yen = _paid("地震保険料 (支払額)")
     medical_expenses: Yen = _paid("医療費 (保険金等で補填される額を除く)")
+
+
+def taxpayer_columns(t: Taxpayer, d: Deductions) -> dict[str, Any]:
+    """A taxpayer's incomes, status and declared payments as the frames' (and the
+    income_returns table's) columns."""
+    life = d.life_insurance
+    return {**t.earnings(), "disability": t.disability, "widow": t.widow,
+            "single_parent": t.single_parent, "working_student": t.working_student,
+            "livelihood_assistance": t.livelihood_assistance,
+            "social_insurance": d.social_insurance, "life_new_general": life.new_general,
+            "life_old_general": life.old_general, "life_new_pension": life.new_pension,
+            "life_old_pension": life.old_pension, "life_care_medical": life.care_medical,
+            "earthquake_insurance": d.earthquake_insurance,
+            "medical_expenses": d.medical_expenses}
 
 
 class Spouse(Earnings):
