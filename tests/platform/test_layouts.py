@@ -16,9 +16,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
-from kumomura.platform import events, params
+from kumomura.inhabitant_tax import batch as tax_batch
+from kumomura.inhabitant_tax import income_data
+from kumomura.inhabitant_tax import service as tax_service
+from kumomura.inhabitant_tax.models import IncomeReturnIn
+from kumomura.platform import events, jobs, params
 from kumomura.platform.db import Database, tenant_metadata
 from kumomura.platform.exports import MANIFEST, export_tenant
 from kumomura.platform.imports import REPORT, import_tenant
@@ -73,7 +77,30 @@ def _populate(db: Database) -> None:
             atena_no=head, registered_on=date(2026, 5, 1), impression_text="山田",
             impression_png_base64="iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
                                   "nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="))
+        _tax_returns(conn, head, wife)
     events.dispatch(db, CODE)
+    jobs.run_in_process(db, tax_batch.start(db, CODE, 2026, actor="test"))
+    with db.tenant_tx(CODE) as conn:
+        income_data.record_return(conn, CTX, _tax_return(head, 6_300_000))
+        tax_service.correct(conn, CTX, head, 2026, note="給与支払報告書の訂正")
+
+
+def _tax_return(atena_no: str, salary: int, spouse: bool = True) -> IncomeReturnIn:
+    nobody = {"salary_revenue": 0, "pension_revenue": 0, "other_income": 0}
+    return IncomeReturnIn.model_validate({
+        "atena_no": atena_no, "income_year": 2025, "employer_no": "0000012345",
+        "employer_name": "株式会社 雲村商事",
+        "taxpayer": {"birth_date": "1980-04-01", "salary_revenue": salary,
+                     "pension_revenue": 0, "other_income": 0},
+        "deductions": {"social_insurance": 800_000, "life_insurance": {"old_general": 90_000}},
+        "spouse": {"birth_date": "1982-07-07", **nobody} if spouse else None,
+        "dependents": [{"birth_date": "2015-01-20", "living_together": True, **nobody}]})
+
+
+def _tax_returns(conn: Connection, head: str, wife: str) -> None:
+    """課税資料 with a family, for the inhabitant-tax layouts."""
+    income_data.record_return(conn, CTX, _tax_return(head, 6_000_000))
+    income_data.record_return(conn, CTX, _tax_return(wife, 0, spouse=False))
 
 
 def test_round_trip_is_byte_for_byte(db: Database, yonezawa: Tenant, tmp_path: Path) -> None:
@@ -81,7 +108,12 @@ def test_round_trip_is_byte_for_byte(db: Database, yonezawa: Tenant, tmp_path: P
     first, second = tmp_path / "first", tmp_path / "second"
     files = export_tenant(db, CODE, first, ctx=CTX)
     assert {f.layout for f in files} == {lay.name for lay in all_layouts()}
-    assert next(f for f in files if f.layout == "resident_versions").rows == 4
+    rows = {f.layout: f.rows for f in files}
+    assert rows["resident_versions"] == 4
+    # Two returns with their family, three versions of assessments (one corrected), and
+    # the child's death noted for the tax.
+    assert (rows["income_returns"], rows["income_family"], rows["assessments"],
+            rows["tax_departures"]) == (2, 3, 3, 1)
     refused = import_tenant(db, make_tenant(db, NAGAI).lg_code, first,
                             report_dir=tmp_path / "report")
     assert [p.column for p in refused.problems] == ["lg_code"]  # never into another town
