@@ -59,6 +59,8 @@ class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     quarantined: list[Problem] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    """Layouts without a file: their tables are left as they are."""
     written: bool = False
     current: str = ""  # the file being read or written
 
@@ -68,6 +70,8 @@ class ImportResult:
 
     def summary(self) -> str:
         lines = [f"{name}: {n} 行" for name, n in self.rows.items()]
+        if self.absent:
+            lines.append(f"ファイルなし (取り込まず, 現在のまま): {', '.join(self.absent)}")
         lines.append(f"問題: {len(self.problems)} 件, 隔離: {len(self.quarantined)} 件, "
                      f"書込み: {'済' if self.written else 'なし'}")
         return "\n".join(lines)
@@ -309,7 +313,17 @@ def _fast_read(layout: Layout, path: Path, encoding: str | None) -> _Loaded | No
 def _check_references(item: _Loaded, known: dict[tuple[str, str], set[Any]],
                       problems: list[Problem], quarantine: list[Problem] | None) -> None:
     """Each reference against the values of the layout it names (loaded before this one,
-    or this file itself); a bad row is reported, or set aside."""
+    or this file itself); a bad row is reported, or set aside. Rows set aside take with
+    them the rows of the same file that refer to them, until none is left dangling (rows
+    of later files that refer to them are checked against what is kept)."""
+    while _dangling(item, known, problems, quarantine) and quarantine is not None:
+        pass
+
+
+def _dangling(item: _Loaded, known: dict[tuple[str, str], set[Any]],
+              problems: list[Problem], quarantine: list[Problem] | None) -> bool:
+    """One pass over the references; whether a row was set aside."""
+    removed = False
     for f in item.layout.fields:
         if f.references is None:
             continue
@@ -323,10 +337,12 @@ def _check_references(item: _Loaded, known: dict[tuple[str, str], set[Any]],
                 problem = Problem(item.layout.file, line, f.name,
                                   f"{target_layout}.{target_field} に {value} がありません")
                 (quarantine if quarantine is not None else problems).append(problem)
+                removed = True
                 continue
             keep.append((record, line))
         item.records = [r for r, _ in keep]
         item.lines = [n for _, n in keep]
+    return removed
 
 
 def _load_order(layouts: list[Layout]) -> list[Layout]:
@@ -375,6 +391,7 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
     _check_manifest(source, lg_code, result.problems)
     present = [(lay, fixed.get(lay.name)) for lay in _load_order(all_layouts())
                if (source / (fixed[lay.name].file if lay.name in fixed else lay.file)).exists()]
+    result.absent = sorted({lay.file for lay in all_layouts()} - {lay.file for lay, _ in present})
     try:
         if dry_run or not result.ok:
             _check_files(None, db, lg_code, source, present, encoding, quarantine, result)
@@ -498,6 +515,8 @@ def _report(result: ImportResult, report_dir: Path) -> None:
         for kind, items in (("エラー", result.problems), ("隔離", result.quarantined)):
             for p in items:
                 writer.writerow([kind, p.file, p.line, p.column, p.reason])
+        for name in result.absent:
+            writer.writerow(["ファイルなし", name, 0, "", "取り込みません (この表は現在のまま)"])
 
 
 def upload_area(db: Database, lg_code: str) -> Path:

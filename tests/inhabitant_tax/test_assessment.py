@@ -15,9 +15,9 @@ from kumomura.inhabitant_tax import batch, income_data, service, synthetic
 from kumomura.inhabitant_tax.models import IncomeReturnIn
 from kumomura.inhabitant_tax.tables import assessments, income_family, income_returns
 from kumomura.platform import events, jobs
-from kumomura.platform.frames import continue_sequences, write_frame
 from kumomura.platform.db import Database
 from kumomura.platform.errors import InvalidInput, NotFound
+from kumomura.platform.frames import continue_sequences, write_frame
 from kumomura.platform.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents.models import Death

@@ -249,6 +249,47 @@ def test_quarantine_sets_bad_rows_aside(db: Database, exported: Path) -> None:
     assert _count(db, NAGAI[0]) == 4
 
 
+def test_quarantine_takes_the_rows_that_refer_to_a_row_set_aside(
+        db: Database, exported: Path) -> None:
+    """Across files (a return's family and assessments) and within one (a change that
+    cancels a change set aside)."""
+    _rewrite(exported / "income_returns.csv", [(0, "disability", "blind")])
+    path = exported / "changes.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    change_id, cancels = rows[0].index("change_id"), rows[0].index("cancels_change")
+    # A chain: a third change cancels the second, which cancels the first, which is bad.
+    third = list(rows[2])
+    third[change_id], third[cancels] = "9999", rows[2][change_id]
+    rows[2][cancels] = rows[1][change_id]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows([*rows, third])
+    _rewrite(path, [(0, "effective_on", "2026-02-30")])
+    result = import_tenant(db, NAGAI[0], exported, quarantine=True, dry_run=True)
+    aside = {(p.file, p.line, p.column) for p in result.quarantined}
+    assert ("income_returns.csv", 2, "disability") in aside
+    assert {(f, c) for f, _, c in aside if f in ("income_family.csv", "assessments.csv")} == {
+        ("income_family.csv", "return_id"), ("assessments.csv", "return_id")}
+    assert sum(1 for f, _, _ in aside if f == "income_family.csv") == 2  # spouse and child
+    assert ("changes.csv", 2, "effective_on") in aside
+    assert ("changes.csv", 3, "cancels_change") in aside
+    assert ("changes.csv", 4, "cancels_change") in aside
+
+
+def test_a_missing_file_is_reported_and_its_table_left_alone(
+        db: Database, exported: Path) -> None:
+    for name in ("seal_registrations.csv", "seal_certificate_issues.csv"):
+        (exported / name).unlink()
+    result = import_tenant(db, NAGAI[0], exported)
+    assert result.written, result.problems[:3]
+    assert result.absent == ["seal_certificate_issues.csv", "seal_registrations.csv"]
+    assert "ファイルなし" in result.summary()
+    with (exported / REPORT).open(encoding="utf-8") as handle:
+        report = list(csv.reader(handle))
+    assert ["ファイルなし", "seal_registrations.csv", "0", "",
+            "取り込みません (この表は現在のまま)"] in report
+
+
 def test_an_import_killed_while_writing_leaves_the_tenant_as_it_was(
         pg_db: Database, tmp_path: Path) -> None:
     """A real crash: SIGKILL while the import's transaction is inserting rows."""
