@@ -166,7 +166,7 @@ def test_a_failed_chunk_leaves_nothing_and_the_resume_finishes(
         write_frame(conn, income_family, family_rows)
         continue_sequences(conn, income_returns)
     job_id = batch.start(db, CODE, 2026, actor="tax", chunk_size=100)
-    real = batch.write_frame
+    real = write_frame
 
     def dies_on_the_second(conn: Any, table: Any, frame: pl.DataFrame) -> int:
         if frame.height and frame["return_id"].min() >= 100:  # type: ignore[operator]
