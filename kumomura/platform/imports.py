@@ -31,7 +31,7 @@ from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database, tenant_schema
 from kumomura.platform.errors import InvalidInput
 from kumomura.platform.exports import MANIFEST
-from kumomura.platform.frames import continue_sequences
+from kumomura.platform.frames import continue_sequences, write_frame
 from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, get, parse
 
 REPORT = "import_report.csv"
@@ -110,9 +110,29 @@ def _rows(text: str, name: str, problems: list[Problem]) -> Iterator[tuple[int, 
 
 @dataclass
 class _Loaded:
+    """A file's checked rows: as records (the row path), or as a typed frame (a file in
+    the written form, checked by Polars), which stays a frame through the reference
+    checks and the COPY unless a problem sends it back to records."""
+
     layout: Layout
     records: list[dict[str, Any]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
+    frame: pl.DataFrame | None = None
+
+    def __len__(self) -> int:
+        return self.frame.height if self.frame is not None else len(self.records)
+
+    def as_records(self) -> None:
+        """From a frame to records and line numbers (line 1 is the header)."""
+        if self.frame is not None:
+            self.records = self.frame.to_dicts()
+            self.lines = list(range(2, len(self.records) + 2))
+            self.frame = None
+
+    def values(self, name: str) -> pl.Series:
+        if self.frame is not None:
+            return self.frame[name]
+        return pl.Series(name, [r[name] for r in self.records])
 
 
 def _csv_rows(path: Path, encoding: str | None,
@@ -298,6 +318,8 @@ def _fast_read(layout: Layout, path: Path, encoding: str | None) -> _Loaded | No
             return None
     if typed.select(layout.key).is_duplicated().any():
         return None
+    if not any(f.type in ("json", "binary") for f in layout.fields):
+        return _Loaded(layout, frame=typed)
     records = [dict(zip(names, row, strict=True)) for row in typed.iter_rows()]
     for f in layout.fields:  # JSON and base64 values are few; Python reads them
         if f.type in ("json", "binary"):
@@ -310,17 +332,35 @@ def _fast_read(layout: Layout, path: Path, encoding: str | None) -> _Loaded | No
     return _Loaded(layout, records, list(range(2, len(records) + 2)))
 
 
-def _check_references(item: _Loaded, known: dict[tuple[str, str], set[Any]],
+def _check_references(item: _Loaded, known: dict[tuple[str, str], pl.Series],
                       problems: list[Problem], quarantine: list[Problem] | None) -> None:
     """Each reference against the values of the layout it names (loaded before this one,
     or this file itself); a bad row is reported, or set aside. Rows set aside take with
     them the rows of the same file that refer to them, until none is left dangling (rows
     of later files that refer to them are checked against what is kept)."""
+    if item.frame is not None:
+        if _frame_references_hold(item, known):
+            return
+        item.as_records()  # a dangling reference: the row path names each line
     while _dangling(item, known, problems, quarantine) and quarantine is not None:
         pass
 
 
-def _dangling(item: _Loaded, known: dict[tuple[str, str], set[Any]],
+def _frame_references_hold(item: _Loaded, known: dict[tuple[str, str], pl.Series]) -> bool:
+    assert item.frame is not None
+    for f in item.layout.fields:
+        if f.references is None:
+            continue
+        target_layout, target_field = f.references.split(".")
+        values = (item.frame[target_field] if target_layout == item.layout.name
+                  else known.get((target_layout, target_field), pl.Series([], dtype=pl.String)))
+        column = item.frame[f.name]
+        if (column.is_not_null() & ~column.is_in(values.cast(column.dtype))).any():
+            return False
+    return True
+
+
+def _dangling(item: _Loaded, known: dict[tuple[str, str], pl.Series],
               problems: list[Problem], quarantine: list[Problem] | None) -> bool:
     """One pass over the references; whether a row was set aside."""
     removed = False
@@ -329,7 +369,7 @@ def _dangling(item: _Loaded, known: dict[tuple[str, str], set[Any]],
             continue
         target_layout, target_field = f.references.split(".")
         values = ({r[target_field] for r in item.records} if target_layout == item.layout.name
-                  else known.get((target_layout, target_field), set()))
+                  else set(known.get((target_layout, target_field), pl.Series()).to_list()))
         keep = []
         for record, line in zip(item.records, item.lines, strict=True):
             value = record.get(f.name)
@@ -471,7 +511,7 @@ def _check_files(conn: Connection | None, db: Database, lg_code: str, source: Pa
     aside = result.quarantined if quarantine else None
     wanted = {tuple(f.references.split(".")) for lay, _ in present for f in lay.fields
               if f.references}
-    known: dict[tuple[str, str], set[Any]] = {}
+    known: dict[tuple[str, str], pl.Series] = {}
     for lay, spec in present:
         path = source / (spec.file if spec else lay.file)
         result.current = path.name
@@ -483,25 +523,30 @@ def _check_files(conn: Connection | None, db: Database, lg_code: str, source: Pa
         _check_references(item, known, result.problems, aside)
         for target_layout, target_field in wanted:
             if target_layout == lay.name:
-                known[(target_layout, target_field)] = {r[target_field] for r in item.records}
-        result.rows[lay.name] = len(item.records)
-        if conn is not None and result.ok and item.records:
-            _write_layout(conn, db, lg_code, lay, item.records)
+                known[(target_layout, target_field)] = item.values(target_field)
+        result.rows[lay.name] = len(item)
+        if conn is not None and result.ok and len(item):
+            _write_layout(conn, db, lg_code, lay, item)
 
 
 def _write_layout(conn: Connection, db: Database, lg_code: str, layout: Layout,
-                  records: list[dict[str, Any]]) -> None:
+                  item: _Loaded) -> None:
     if not db.is_postgres:
-        for start in range(0, len(records), 5000):
-            conn.execute(insert(layout.table), records[start:start + 5000])
+        if item.frame is not None:
+            item.as_records()
+        for start in range(0, len(item.records), 5000):
+            conn.execute(insert(layout.table), item.records[start:start + 5000])
         return
     # A large load builds its secondary indexes once, after the rows, in the same
     # transaction (a unique one that fails rolls it all back).
     rebuild = sorted(layout.table.indexes, key=lambda i: str(i.name)) \
-        if len(records) >= REBUILD_INDEXES_FROM else []
+        if len(item) >= REBUILD_INDEXES_FROM else []
     for index in rebuild:
         index.drop(conn)
-    _copy_in(conn, lg_code, layout, records)
+    if item.frame is not None:
+        write_frame(conn, layout.table, item.frame)
+    else:
+        _copy_in(conn, lg_code, layout, item.records)
     for index in rebuild:
         index.create(conn)
     continue_sequences(conn, layout.table)
