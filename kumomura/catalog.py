@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 MODULES = (
     "kumomura.platform.tenants",
     "kumomura.platform.auth",
+    "kumomura.platform.sessions",
     "kumomura.platform.params",
     "kumomura.platform.events",
     "kumomura.platform.audit",

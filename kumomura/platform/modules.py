@@ -1,4 +1,5 @@
-"""What a business module (業務) offers the platform: its API router and its CLI group.
+"""What a business module (業務) offers the platform: its API router, its staff pages and
+its CLI group.
 
 Tables, parameters, event subscribers and job kinds register themselves at import; this
 record is for the pieces the web app and the CLI mount.
@@ -18,6 +19,7 @@ from kumomura.platform.businesses import validate_business
 class BusinessModule:
     code: str
     router: APIRouter | None = None
+    ui: APIRouter | None = None
     cli: typer.Typer | None = None
     cli_name: str | None = None
 

@@ -9,7 +9,8 @@ api.py and cli.py (interfaces).
 from __future__ import annotations
 
 from kumomura.platform.modules import BusinessModule
-from kumomura.residents import api, cli
+from kumomura.residents import api, cli, ui
 from kumomura.residents.params import MODULE as CODE
 
-MODULE = BusinessModule(code=CODE, router=api.router, cli=cli.app, cli_name="residents")
+MODULE = BusinessModule(code=CODE, router=api.router, ui=ui.ui, cli=cli.app,
+                        cli_name="residents")

@@ -9,11 +9,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,9 +68,26 @@ class RequestTiming:
         await self.app(scope, receive, send_with_headers)
 
 
+def _is_page(request: Request) -> bool:
+    """Staff pages answer in HTML; the API (and its docs) in JSON."""
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/healthz", "/readyz", "/openapi.json"))
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    from kumomura.web.pages import LoginRequired, login_redirect, render
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return login_redirect(request, exc.message)
+
     @app.exception_handler(KumomuraError)
     async def _domain(request: Request, exc: KumomuraError) -> Response:
+        if _is_page(request):
+            titles = {404: "見つかりません", 403: "権限がありません", 409: "処理できません",
+                      422: "入力を確認してください"}
+            return render(request, "error.html", status_code=exc.status,
+                          title=titles.get(exc.status, "エラー"), message=exc.message)
         extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
         if exc.problems:
             extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
@@ -94,7 +113,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own Database."""
-    from kumomura.web import api_layouts, api_platform
+    from kumomura.web import api_layouts, api_platform, pages
 
     load_all_tables()
     # Latency before throughput: with the default 5 ms, a request thread running Python
@@ -142,7 +161,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.include_router(api_platform.router)
     app.include_router(api_layouts.router)
+    app.include_router(pages.router)
     for module in business_modules():
         if module.router is not None:
             app.include_router(module.router)
+        if module.ui is not None:
+            app.include_router(module.ui)
+    app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"),
+              name="static")
     return app

@@ -1,0 +1,83 @@
+"""Browser sessions of staff: a random token in an HttpOnly cookie, its hash stored here.
+
+A session ends at logout, after the municipality's idle timeout (``idle_timeout_minutes``,
+read at login), or 12 hours after login whatever the activity. Activity is written at
+most once a minute, so a page view does not cost a write.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, insert, select, update
+
+from kumomura.platform import auth, params
+from kumomura.platform.businesses import PLATFORM_MODULE
+from kumomura.platform.db import Database, platform_metadata
+from kumomura.platform.errors import Unauthenticated
+from kumomura.platform.timeutil import Timestamp, as_utc, utcnow
+
+MAX_AGE = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=1)
+DEFAULT_IDLE_MINUTES = 30
+
+web_sessions = Table(
+    "web_sessions",
+    platform_metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("platform.users.id"), nullable=False, index=True),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("last_seen_at", Timestamp(), nullable=False),
+    Column("idle_minutes", Integer, nullable=False),
+    Column("ended_at", Timestamp()),
+)
+
+
+def _idle_minutes(db: Database, principal: auth.Principal) -> int:
+    if principal.lg_code is None:
+        return DEFAULT_IDLE_MINUTES
+    values = params.get(db, principal.lg_code, PLATFORM_MODULE, date.today())
+    assert isinstance(values, auth.AuthParameters)
+    return values.idle_timeout_minutes
+
+
+def start(db: Database, principal: auth.Principal) -> str:
+    """A new session for a user who has just logged in; the token goes in the cookie."""
+    token = "kms_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    with db.platform_tx() as conn:
+        conn.execute(insert(web_sessions).values(
+            token_hash=auth.token_hash(token), user_id=principal.user_id, created_at=now,
+            last_seen_at=now, idle_minutes=_idle_minutes(db, principal)))
+    return token
+
+
+def principal_of(db: Database, token: str) -> auth.Principal:
+    """The user of a live session; an ended, idle or too old session is refused."""
+    key = auth.token_hash(token)
+    now = utcnow()
+    with db.platform_tx() as conn:
+        row = conn.execute(select(web_sessions, auth.users.c.username)
+                           .join(auth.users, auth.users.c.id == web_sessions.c.user_id)
+                           .where(web_sessions.c.token_hash == key)).mappings().first()
+        if row is None or row["ended_at"] is not None:
+            raise Unauthenticated("ログインしてください")
+        seen = as_utc(row["last_seen_at"])
+        if now - seen > timedelta(minutes=row["idle_minutes"]) or \
+                now - as_utc(row["created_at"]) > MAX_AGE:
+            conn.execute(update(web_sessions).where(web_sessions.c.token_hash == key)
+                         .values(ended_at=now))
+            raise Unauthenticated("一定時間操作がなかったため、ログアウトしました")
+        if now - seen > TOUCH_EVERY:
+            conn.execute(update(web_sessions).where(web_sessions.c.token_hash == key)
+                         .values(last_seen_at=now))
+        username = row["username"]
+    return auth.principal_for(db, username)
+
+
+def end(db: Database, token: str) -> None:
+    with db.platform_tx() as conn:
+        conn.execute(update(web_sessions).where(
+            web_sessions.c.token_hash == auth.token_hash(token),
+            web_sessions.c.ended_at.is_(None)).values(ended_at=utcnow()))

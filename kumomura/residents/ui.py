@@ -1,0 +1,228 @@
+"""The counter's pages (窓口) for the resident registry: search as you type, the record
+with history and household, the change forms, certificates with a PDF preview.
+
+Thin over the service, like the API: each page checks the permission, opens one tenant
+transaction and calls one use case; every look is audited with its purpose.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from kumomura.platform.auth import Permission, Principal, require_tenant
+from kumomura.platform.errors import KumomuraError
+from kumomura.residents import certificates, service
+from kumomura.residents import changes as ch
+from kumomura.residents.models import (
+    RELATIONSHIPS,
+    CertificateRequest,
+    Death,
+    MoveIn,
+    MoveOut,
+    Relocation,
+)
+from kumomura.residents.params import MODULE
+from kumomura.web.deps import DbDep
+from kumomura.web.pages import PagePrincipal, blank_to_none, field_errors, page_audit, render
+
+ui = APIRouter(prefix="/t/{lg_code}/residents", include_in_schema=False)
+PERSON_ROWS = 4
+SEX = (("1", "男"), ("2", "女"))
+
+
+def _gate(principal: Principal, lg_code: str, permission: Permission) -> None:
+    require_tenant(principal, lg_code, MODULE, permission)
+
+
+@ui.get("", response_class=HTMLResponse)
+def search_page(request: Request, lg_code: str, principal: PagePrincipal) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.VIEW)
+    return render(request, "residents/search.html", lg_code=lg_code)
+
+
+@ui.get("/results", response_class=HTMLResponse)
+def results(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
+            kana: str = "", name: str = "", birth_date: str = "", address: str = "",
+            include_removed: bool = False) -> HTMLResponse:
+    """The result table (htmx swaps it in as the clerk types)."""
+    _gate(principal, lg_code, Permission.VIEW)
+    criteria = service.SearchCriteria(
+        kana=kana or None, name=name or None, address=address or None,
+        birth_date=date.fromisoformat(birth_date) if birth_date else None,
+        include_removed=include_removed, limit=50)
+    if not criteria.given():
+        return render(request, "residents/results.html", rows=None, lg_code=lg_code)
+    try:
+        with db.tenant_tx(lg_code) as conn:
+            rows = service.search(conn, page_audit(request, principal, "窓口照会"), criteria)
+    except KumomuraError as exc:
+        return render(request, "residents/results.html", rows=None, lg_code=lg_code,
+                      error=exc.message)
+    return render(request, "residents/results.html", rows=rows, lg_code=lg_code)
+
+
+@ui.get("/move-in", response_class=HTMLResponse)
+def move_in_form(request: Request, lg_code: str, principal: PagePrincipal) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.EDIT)
+    return _move_in_page(request, lg_code, {}, {})
+
+
+def _move_in_page(request: Request, lg_code: str, values: dict[str, Any],
+                  errors: dict[str, str], status: int = 200) -> HTMLResponse:
+    return render(request, "residents/move_in.html", status_code=status, lg_code=lg_code,
+                  v=values, errors=errors, rows=range(PERSON_ROWS), sexes=SEX,
+                  relationships=[("", ""), *((r, r) for r in RELATIONSHIPS)])
+
+
+def _move_in_request(form: dict[str, Any]) -> dict[str, Any]:
+    persons = []
+    for i in range(PERSON_ROWS):
+        fields = ("name", "kana", "birth_date", "sex", "relationship")
+        person = blank_to_none({f: form.get(f"persons.{i}.{f}", "") for f in fields})
+        if any(person[f] for f in ("name", "kana", "birth_date")):  # a row left empty: nobody
+            persons.append(person)
+    address = blank_to_none({k: form.get(f"address.{k}", "")
+                             for k in ("postal_code", "town", "line")})
+    return blank_to_none({"moved_on": form.get("moved_on", ""),
+                          "notified_on": form.get("notified_on", ""),
+                          "previous_address": form.get("previous_address", "")}) | {
+        "address": address, "persons": persons}
+
+
+@ui.post("/move-in", response_model=None)
+async def move_in(request: Request, lg_code: str, db: DbDep,
+                  principal: PagePrincipal) -> Response:
+    """転入届: refused fields come back beside their inputs; nothing is written then."""
+    _gate(principal, lg_code, Permission.EDIT)
+    form = dict(await request.form())
+    try:
+        req = MoveIn.model_validate(_move_in_request(form))
+        with db.tenant_tx(lg_code) as conn:
+            result = ch.move_in(conn, page_audit(request, principal, "転入届"), req)
+    except (ValidationError, KumomuraError) as exc:
+        return _move_in_page(request, lg_code, form, field_errors(exc), status=422)
+    message = quote(f"転入を登録しました ({len(result.atena_nos)}人)")
+    return RedirectResponse(f"/t/{lg_code}/residents/{result.atena_nos[0]}?message={message}",
+                            status_code=303)
+
+
+@ui.get("/{atena_no}", response_class=HTMLResponse)
+def record_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                principal: PagePrincipal, message: str | None = None) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.VIEW)
+    with db.tenant_tx(lg_code) as conn:
+        found = service.record(conn, page_audit(request, principal, "窓口照会"), atena_no)
+    return render(request, "residents/record.html", lg_code=lg_code, r=found,
+                  message=message, can_edit=principal.can(MODULE, Permission.EDIT),
+                  can_issue=principal.can(MODULE, Permission.ISSUE),
+                  can_tax=principal.can("inhabitant_tax", Permission.VIEW))
+
+
+CHANGES: dict[str, tuple[str, type[MoveOut] | type[Relocation] | type[Death]]] = {
+    "move-out": ("転出届", MoveOut),
+    "relocation": ("転居届", Relocation),
+    "death": ("死亡", Death),
+}
+
+
+def _change_request(kind: str, atena_no: str, form: dict[str, Any]) -> dict[str, Any]:
+    values = blank_to_none(form)
+    if kind == "death":
+        return {k: values.get(k) for k in ("died_on", "notified_on", "new_householder")} | {
+            "atena_no": atena_no}
+    base = {"atena_nos": [atena_no], "notified_on": values.get("notified_on"),
+            "new_householder": values.get("new_householder")}
+    if kind == "move-out":
+        return base | {"planned_on": values.get("planned_on"),
+                       "destination": values.get("destination")}
+    return base | {"moved_on": values.get("moved_on"), "address": {
+        "postal_code": values.get("address.postal_code"), "town": values.get("address.town"),
+        "line": values.get("address.line")}}
+
+
+@ui.get("/{atena_no}/change/{kind}", response_class=HTMLResponse)
+def change_form(request: Request, lg_code: str, atena_no: str, kind: str, db: DbDep,
+                principal: PagePrincipal) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.EDIT)
+    title, _ = _change_kind(kind)
+    with db.tenant_tx(lg_code) as conn:
+        person = service.current(conn, atena_no)
+    return render(request, "residents/change.html", lg_code=lg_code, kind=kind, title=title,
+                  person=person, v={}, errors={})
+
+
+def _change_kind(kind: str) -> tuple[str, Any]:
+    if kind not in CHANGES:
+        from kumomura.platform.errors import NotFound
+
+        raise NotFound(f"{kind}: そのような異動はありません", field="kind")
+    return CHANGES[kind]
+
+
+@ui.post("/{atena_no}/change/{kind}", response_model=None)
+async def change(request: Request, lg_code: str, atena_no: str, kind: str, db: DbDep,
+                 principal: PagePrincipal) -> Response:
+    _gate(principal, lg_code, Permission.EDIT)
+    title, model = _change_kind(kind)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    office = service.office_of(db, lg_code)
+    try:
+        req = model.model_validate(_change_request(kind, atena_no, form))
+        with db.tenant_tx(lg_code) as conn:
+            ch.apply(conn, page_audit(request, principal, title), office, req)
+    except (ValidationError, KumomuraError) as exc:
+        with db.tenant_tx(lg_code) as conn:
+            person = service.current(conn, atena_no)
+        return render(request, "residents/change.html", status_code=422, lg_code=lg_code,
+                      kind=kind, title=title, person=person, v=form,
+                      errors={k.replace("atena_nos.0", "atena_no"): m
+                              for k, m in field_errors(exc).items()})
+    return RedirectResponse(f"/t/{lg_code}/residents/{atena_no}?message="
+                            f"{quote(title + 'を登録しました')}", status_code=303)
+
+
+@ui.get("/{atena_no}/certificate", response_class=HTMLResponse)
+def certificate_form(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                     principal: PagePrincipal) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.ISSUE)
+    with db.tenant_tx(lg_code) as conn:
+        person = service.current(conn, atena_no)
+    return render(request, "residents/certificate.html", lg_code=lg_code, person=person,
+                  v={"purpose": "", "applicant_kind": "self", "scope": "person"}, errors={})
+
+
+@ui.post("/{atena_no}/certificate", response_model=None)
+async def certificate(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                      principal: PagePrincipal) -> Response:
+    """The certificate as a PDF, shown in the browser (the clerk previews, then prints)."""
+    _gate(principal, lg_code, Permission.ISSUE)
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items()}
+    with db.tenant_tx(lg_code) as conn:
+        person = service.current(conn, atena_no)
+    whole = values.get("scope") == "household"
+    try:
+        req = CertificateRequest.model_validate(blank_to_none({
+            "kind": values.get("kind", "copy"),
+            "applicant_kind": values.get("applicant_kind", "self"),
+            "applicant_name": values.get("applicant_name", ""),
+            "purpose": values.get("purpose", "")}) | {
+            "atena_nos": [] if whole else [atena_no],
+            "household_no": person["household_no"] if whole else None,
+            "items": [str(i) for i in form.getlist("items")]})
+        office = service.office_of(db, lg_code)
+        with db.tenant_tx(lg_code) as conn:
+            issued = certificates.issue(conn, page_audit(request, principal, req.purpose),
+                                        office, req, may_override=False)
+    except (ValidationError, KumomuraError) as exc:
+        return render(request, "residents/certificate.html", status_code=422,
+                      lg_code=lg_code, person=person, v=values, errors=field_errors(exc))
+    return Response(issued.pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{issued.issue_no}.pdf"',
+        "X-Issue-No": issued.issue_no, "X-Fee": str(issued.fee)})

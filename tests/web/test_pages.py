@@ -1,0 +1,139 @@
+"""Staff pages through HTTP: login, sessions that end, the counter's forms with errors
+beside the fields, and another municipality's staff kept out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from kumomura.platform import auth, params
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.auth import Scope
+from kumomura.platform.db import Database
+from kumomura.platform.sessions import web_sessions
+from kumomura.platform.tenants import Tenant
+from kumomura.platform.timeutil import utcnow
+from kumomura.web.app import create_app
+from tests.conftest import NAGAI, make_tenant
+
+PW = "correct horse battery staple"
+
+
+def _user(db: Database, name: str, roles: list[str], code: str | None = "062022",
+          scope: Scope = Scope.TENANT) -> None:
+    auth.create_user(db, username=name, password=PW, display_name=name, scope=scope,
+                     lg_code=code, role_names=roles)
+
+
+@pytest.fixture
+def client(db: Database, yonezawa: Tenant) -> Iterator[TestClient]:
+    make_tenant(db, NAGAI)
+    _user(db, "clerk", ["counter_clerk"])
+    with db.tenant_tx("062022") as conn:
+        for name, value in (("mayor_title", "米沢市長"), ("mayor_name", "上杉 鷹雄")):
+            params.set_value(conn, "residents", name, value, effective_from=date(2026, 4, 1),
+                             ctx=AuditContext(actor="test"), reason="設定")
+    with TestClient(create_app(db=db)) as c:
+        yield c
+
+
+def _login(client: TestClient, name: str = "clerk", password: str = PW) -> None:
+    r = client.post("/login", data={"username": name, "password": password, "next": "/"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+MOVE_IN = {
+    "moved_on": "2026-04-01", "notified_on": "2026-04-03",
+    "previous_address": "宮城県仙台市青葉区国分町三丁目7番1号",
+    "address.postal_code": "992-0012", "address.town": "金池三丁目1番55号",
+    "persons.0.name": "佐藤 健一", "persons.0.kana": "サトウ ケンイチ",
+    "persons.0.birth_date": "1975-05-05", "persons.0.sex": "1",
+    "persons.0.relationship": "世帯主",
+    "persons.1.name": "佐藤 由美", "persons.1.kana": "サトウ ユミ",
+    "persons.1.birth_date": "1978-08-08", "persons.1.sex": "2", "persons.1.relationship": "妻",
+}
+
+
+def test_login_search_move_in_record_and_certificate(client: TestClient) -> None:
+    r = client.get("/t/062022/residents", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login?next=/t/062022/residents")
+    bad = client.post("/login", data={"username": "clerk", "password": "nope"})
+    assert bad.status_code == 401
+    assert "ユーザー名またはパスワードが正しくありません" in bad.text
+    _login(client)
+    home = client.get("/")
+    assert "米沢市" in home.text
+    assert "住民記録" in home.text
+
+    refused = client.post("/t/062022/residents/move-in",
+                          data={**MOVE_IN, "persons.1.kana": "Sato", "moved_on": ""})
+    assert refused.status_code == 422
+    assert 'id="persons-1-kana-error"' in refused.text
+    assert 'id="moved_on-error"' in refused.text
+    assert "佐藤 由美" in refused.text  # what was typed stays in the form
+
+    done = client.post("/t/062022/residents/move-in", data=MOVE_IN, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    record = client.get(done.headers["location"])
+    assert "転入を登録しました (2人)" in record.text
+    assert "佐藤 由美" in record.text
+    atena_no = done.headers["location"].split("/")[4].split("?")[0]
+
+    found = client.get("/t/062022/residents/results", params={"kana": "ｻﾄｳ"})
+    assert found.text.count("/t/062022/residents/0") == 2
+    none = client.get("/t/062022/residents/results", params={"kana": "abc"})
+    assert "フリガナはカタカナ・ひらがなで入力してください" in none.text
+
+    pdf = client.post(f"/t/062022/residents/{atena_no}/certificate",
+                      data={"kind": "copy", "scope": "household", "applicant_kind": "self",
+                            "purpose": "就職", "items": ["householder"]})
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    no_purpose = client.post(f"/t/062022/residents/{atena_no}/certificate",
+                             data={"kind": "copy", "scope": "person", "applicant_kind": "self",
+                                   "purpose": ""})
+    assert no_purpose.status_code == 422
+    assert 'id="purpose-error"' in no_purpose.text
+
+
+def test_sessions_end_at_logout_and_when_idle(client: TestClient, db: Database) -> None:
+    _login(client)
+    assert client.get("/").status_code == 200
+    client.post("/logout")
+    assert client.get("/", follow_redirects=False).status_code == 303
+    _login(client)
+    with db.platform_tx() as conn:
+        conn.execute(update(web_sessions).values(last_seen_at=utcnow() - timedelta(hours=1)))
+    idle = client.get("/", follow_redirects=False)
+    assert idle.status_code == 303
+    assert "%E4%B8%80%E5%AE%9A%E6%99%82%E9%96%93" in idle.headers["location"]  # 一定時間
+
+
+def test_lock_out_after_repeated_failures(client: TestClient) -> None:
+    for _ in range(5):
+        client.post("/login", data={"username": "clerk", "password": "wrong"})
+    locked = client.post("/login", data={"username": "clerk", "password": PW})
+    assert locked.status_code == 401
+    assert "ロックされています" in locked.text
+
+
+def test_another_municipality_cannot_reach_a_resident_by_url(client: TestClient,
+                                                             db: Database) -> None:
+    _login(client)
+    done = client.post("/t/062022/residents/move-in", data=MOVE_IN, follow_redirects=False)
+    atena_no = done.headers["location"].split("/")[4].split("?")[0]
+    client.post("/logout")
+    _user(db, "nagai_clerk", ["counter_clerk"], code="062090")
+    _login(client, "nagai_clerk")
+    for path in (f"/t/062022/residents/{atena_no}", f"/t/062090/residents/{atena_no}",
+                 "/t/062022/residents/results?kana=サトウ"):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert "佐藤" not in r.text
