@@ -8,8 +8,9 @@ case through the rules), income_data.py (課税資料), service.py (simulate, as
 
 from __future__ import annotations
 
-from kumomura.inhabitant_tax import api, cli
+from kumomura.inhabitant_tax import api, cli, ui
 from kumomura.inhabitant_tax.params import MODULE as CODE
 from kumomura.platform.modules import BusinessModule
 
-MODULE = BusinessModule(code=CODE, router=api.router, cli=cli.app, cli_name="inhabitant-tax")
+MODULE = BusinessModule(code=CODE, router=api.router, ui=ui.ui, cli=cli.app,
+                        cli_name="inhabitant-tax")

@@ -119,8 +119,9 @@ def _header(conn: Connection, p: dict[str, Any]) -> NoticeHeader:
                         due_dates=tuple(due_dates(service.tenant_parameters(conn, year), year)))
 
 
-def _with_addresses(conn: Connection, p: dict[str, Any], rows: pl.DataFrame) -> pl.DataFrame:
-    ctx = AuditContext(actor=f"job:{p['job_id']}", purpose="個人住民税の通知書の作成")
+def _with_addresses(conn: Connection, p: dict[str, Any], rows: pl.DataFrame,
+                    ctx: AuditContext | None = None) -> pl.DataFrame:
+    ctx = ctx or AuditContext(actor=f"job:{p['job_id']}", purpose="個人住民税の通知書の作成")
     office = Office("", f"{p['prefecture']}{p['municipality']}")
     people = residents.mailing_list(conn, ctx, office, rows["atena_no"].to_list())
     return rows.join(people, on="atena_no", how="left").with_columns(
@@ -222,3 +223,17 @@ jobs.register(jobs.JobKind(name=KIND, title="個人住民税 通知書の一括�
                            plan=plan, run_chunk=run_chunk))
 
 
+
+
+def single(db: Database, lg_code: str, ctx: AuditContext, atena_no: str, fiscal_year: int,
+           issued_on: date) -> bytes:
+    """One taxpayer's 納税通知書 (a reissue at the counter), audited."""
+    tenant = get_tenant(db, lg_code)
+    p = {"fiscal_year": fiscal_year, "issued_on": issued_on.isoformat(), "job_id": 0,
+         "municipality": tenant.name, "prefecture": tenant.prefecture}
+    with db.tenant_tx(lg_code) as conn:
+        current = service.current(conn, ctx, atena_no, fiscal_year)
+        row = pl.DataFrame([{n: current[n] for n in FIGURES}], schema=SCHEMA)
+        record = _with_addresses(conn, p, row, ctx).to_dicts()[0]
+        header = _header(conn, p)
+    return ordinary_notices(header, [record])

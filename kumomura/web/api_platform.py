@@ -44,7 +44,7 @@ def _member(db: Database, principal: Principal, lg_code: str, module: str,
     return get_tenant(db, lg_code)
 
 
-def _params_reader(db: Database, principal: Principal, lg_code: str) -> None:
+def params_reader(db: Database, principal: Principal, lg_code: str) -> None:
     """Parameters are no personal data: the tenant's own staff and the secretariat read them."""
     if principal.scope == Scope.TENANT:
         if principal.lg_code != lg_code:
@@ -63,7 +63,7 @@ def tenants_index(db: DbDep, principal: PrincipalDep) -> list[dict[str, Any]]:
 
 @router.get("/tenants/{lg_code}", tags=["tenants"])
 def tenant_detail(lg_code: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
-    _params_reader(db, principal, lg_code)
+    params_reader(db, principal, lg_code)
     return _tenant_json(get_tenant(db, lg_code))
 
 
@@ -71,7 +71,7 @@ def tenant_detail(lg_code: str, db: DbDep, principal: PrincipalDep) -> dict[str,
 def params_show(lg_code: str, module: str, db: DbDep, principal: PrincipalDep,
                 on: date | None = None) -> dict[str, Any]:
     """Values in force on a date, with the national defaults beside them."""
-    _params_reader(db, principal, lg_code)
+    params_reader(db, principal, lg_code)
     day = on or date.today()
     values = params.get(db, lg_code, module, day).model_dump(mode="json")
     national = params.declaration(module).national_for(day).model_dump(mode="json")
@@ -83,7 +83,7 @@ def params_show(lg_code: str, module: str, db: DbDep, principal: PrincipalDep,
 @router.get("/t/{lg_code}/params/{module}/history", tags=["parameters"])
 def params_history(lg_code: str, module: str, db: DbDep, principal: PrincipalDep,
                    name: str | None = None) -> list[dict[str, Any]]:
-    _params_reader(db, principal, lg_code)
+    params_reader(db, principal, lg_code)
     return [{"id": c.id, "name": c.name, "effective_from": c.effective_from.isoformat(),
              "value": None if c.is_reset else c.value, "reset": c.is_reset,
              "changed_by": c.changed_by, "changed_at": c.changed_at.isoformat(),
@@ -144,7 +144,7 @@ def job_json(j: jobs.Job) -> dict[str, Any]:
             "progress": round(j.progress, 4), "created_by": j.created_by, "error": j.error}
 
 
-def _job_reader(db: Database, principal: Principal, lg_code: str) -> None:
+def job_reader(db: Database, principal: Principal, lg_code: str) -> None:
     if principal.scope == Scope.OPERATOR:
         require_platform(principal, Permission.VIEW)
         get_tenant(db, lg_code)
@@ -152,7 +152,7 @@ def _job_reader(db: Database, principal: Principal, lg_code: str) -> None:
         raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
 
 
-def _may_see(principal: Principal, job: jobs.Job) -> bool:
+def may_see_job(principal: Principal, job: jobs.Job) -> bool:
     return principal.scope == Scope.OPERATOR or principal.can(
         jobs.kind_of(job.kind).module, Permission.VIEW) or principal.can(
         PLATFORM_MODULE, Permission.ADMIN)
@@ -160,16 +160,17 @@ def _may_see(principal: Principal, job: jobs.Job) -> bool:
 
 @router.get("/t/{lg_code}/jobs", tags=["jobs"])
 def jobs_index(lg_code: str, db: DbDep, principal: PrincipalDep) -> list[dict[str, Any]]:
-    _job_reader(db, principal, lg_code)
-    return [job_json(j) for j in jobs.list_jobs(db, lg_code=lg_code) if _may_see(principal, j)]
+    job_reader(db, principal, lg_code)
+    return [job_json(j) for j in jobs.list_jobs(db, lg_code=lg_code)
+            if may_see_job(principal, j)]
 
 
 @router.get("/t/{lg_code}/jobs/{job_id}", tags=["jobs"])
 def jobs_detail(lg_code: str, job_id: int, db: DbDep,
                 principal: PrincipalDep) -> dict[str, Any]:
-    _job_reader(db, principal, lg_code)
+    job_reader(db, principal, lg_code)
     job = jobs.get_job(db, job_id, lg_code=lg_code)
-    if not _may_see(principal, job):
+    if not may_see_job(principal, job):
         raise NotFound(f"job {job_id} does not exist", field="job_id")
     lines = [{"at": r["at"].isoformat(), "level": r["level"], "message": r["message"]}
              for r in jobs.job_log_lines(db, job_id)]

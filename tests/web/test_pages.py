@@ -10,7 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from kumomura.platform import auth, params
+from kumomura.inhabitant_tax import income_data
+from kumomura.inhabitant_tax.models import IncomeReturnIn
+from kumomura.platform import auth, jobs, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Scope
 from kumomura.platform.db import Database
@@ -137,3 +139,86 @@ def test_another_municipality_cannot_reach_a_resident_by_url(client: TestClient,
         r = client.get(path)
         assert r.status_code == 404, path
         assert "佐藤" not in r.text
+
+
+def _finish(db: Database, location: str) -> int:
+    """The job the page started (on PostgreSQL this test is the worker)."""
+    job_id = int(location.rstrip("/").split("/")[-1])
+    if jobs.get_job(db, job_id).status != jobs.JobStatus.DONE:
+        jobs.run_in_process(db, job_id)
+    return job_id
+
+
+def test_tax_office_pages(client: TestClient, db: Database) -> None:
+    _user(db, "tax", ["tax_officer"])
+    _user(db, "clerk2", ["counter_clerk"])
+    _login(client)
+    done = client.post("/t/062022/residents/move-in", data={
+        **MOVE_IN, "moved_on": "2024-04-01", "notified_on": "2024-04-01"},
+        follow_redirects=False)
+    atena_no = done.headers["location"].split("/")[4].split("?")[0]
+    client.post("/logout")
+    _login(client, "tax")
+    with db.tenant_tx("062022") as conn:
+        income_data.record_return(conn, AuditContext(actor="test"), IncomeReturnIn.model_validate({
+            "atena_no": atena_no, "income_year": 2025,
+            "taxpayer": {"birth_date": "1975-05-05", "salary_revenue": 5_000_000,
+                         "pension_revenue": 0, "other_income": 0},
+            "deductions": {"social_insurance": 750_000}}))
+    simulated = client.post("/t/062022/tax/simulate", data={
+        "fiscal_year": "2026", "birth_date": "1975-05-05", "salary_revenue": "5000000",
+        "pension_revenue": "0", "other_income": "0", "social_insurance": "750000",
+        "spouse_income": "", "dependents": ""})
+    assert simulated.status_code == 200
+    assert '<span id="total">240,500円</span>' in simulated.text
+    wrong = client.post("/t/062022/tax/simulate", data={
+        "fiscal_year": "2026", "birth_date": "1975-02-30", "salary_revenue": "-1",
+        "pension_revenue": "0", "other_income": "0"})
+    assert wrong.status_code == 422
+    assert 'id="salary_revenue-error"' in wrong.text
+    assert 'id="birth_date-error"' in wrong.text
+
+    started = client.post("/t/062022/tax/assess", data={"year": "2026"},
+                          follow_redirects=False)
+    job_id = _finish(db, started.headers["location"])
+    progress = client.get(f"/t/062022/jobs/{job_id}/progress")
+    assert 'data-status="done"' in progress.text
+    assert "hx-trigger" not in progress.text  # finished: the page stops asking
+    page = client.get(f"/t/062022/tax/{atena_no}?year=2026")
+    assert '<strong id="total">240,500円</strong>' in page.text
+    fixed = client.post(f"/t/062022/tax/{atena_no}/correction",
+                        data={"year": "2026", "note": "確認"}, follow_redirects=True)
+    assert "変更はありません" in fixed.text
+    pdf = client.get(f"/t/062022/tax/{atena_no}/notice.pdf?year=2026")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert client.get("/t/062022/jobs").status_code == 200
+    client.post("/logout")
+    _login(client, "clerk2")  # a counter clerk has no tax rights
+    assert client.get(f"/t/062022/tax/{atena_no}").status_code == 403
+
+
+def test_parameters_and_the_console(client: TestClient, db: Database) -> None:
+    _user(db, "it", ["municipal_it"])
+    _user(db, "sec", ["secretariat"], code=None, scope=Scope.CONSORTIUM)
+    _login(client, "it")
+    page = client.get("/t/062022/params")
+    assert "idle_timeout_minutes" in page.text
+    changed = client.post("/t/062022/params", data={
+        "module": "inhabitant_tax", "name": "prefectural_per_capita", "value": "2000",
+        "effective_from": "2024-04-01", "reason": "やまがた緑環境税"}, follow_redirects=True)
+    assert "inhabitant_tax.prefectural_per_capita を変更しました" in changed.text
+    assert "<strong>2000</strong>" in changed.text
+    refused = client.post("/t/062022/params", data={
+        "module": "inhabitant_tax", "name": "grade", "value": "7",
+        "effective_from": "2024-04-01"}, follow_redirects=True)
+    assert "変更できません" in refused.text
+    assert client.get("/console").status_code == 403
+    client.post("/logout")
+    _login(client, "sec")
+    console = client.get("/console")
+    assert "米沢市" in console.text
+    assert "長井市" in console.text
+    diff = client.get("/console/params")
+    assert "inhabitant_tax.prefectural_per_capita" in diff.text
+    assert client.get("/t/062022/residents").status_code == 404  # no personal data

@@ -1,0 +1,208 @@
+"""The tax office's pages (個人住民税): a person's income, assessment with its history,
+correction and notice; the annual assessment and the bulk notices as jobs; a simulator."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from kumomura.inhabitant_tax import batch, income_data, notices, service
+from kumomura.inhabitant_tax.models import Case
+from kumomura.inhabitant_tax.params import MODULE
+from kumomura.platform import jobs
+from kumomura.platform.auth import Permission, Principal, require_tenant
+from kumomura.platform.errors import KumomuraError, NotFound
+from kumomura.platform.params import fiscal_year
+from kumomura.residents import service as residents
+from kumomura.web.api_platform import start_job
+from kumomura.web.deps import DbDep
+from kumomura.web.pages import PagePrincipal, blank_to_none, field_errors, page_audit, render
+
+ui = APIRouter(prefix="/t/{lg_code}/tax", include_in_schema=False)
+
+
+def _gate(principal: Principal, lg_code: str, permission: Permission) -> None:
+    require_tenant(principal, lg_code, MODULE, permission)
+
+
+def _this_year() -> int:
+    return fiscal_year(date.today())
+
+
+@ui.get("", response_class=HTMLResponse)
+def overview(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
+             year: int | None = None) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.VIEW)
+    year = year or _this_year()
+    with db.tenant_tx(lg_code) as conn:
+        count = service.count_current(conn, year)
+        tenant = service.tenant_parameters(conn, year)
+    return render(request, "tax/overview.html", lg_code=lg_code, year=year, count=count,
+                  tenant=tenant, can_admin=principal.can(MODULE, Permission.ADMIN))
+
+
+@ui.post("/assess", response_model=None)
+def assess(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
+           background: BackgroundTasks, year: Annotated[int, Form()]) -> Response:
+    """当初課税 as a job; the browser follows its progress on the job's page."""
+    _gate(principal, lg_code, Permission.ADMIN)
+    job_id = batch.start(db, lg_code, year, actor=principal.username)
+    start_job(db, job_id, background)
+    return RedirectResponse(f"/t/{lg_code}/jobs/{job_id}", status_code=303)
+
+
+@ui.post("/notices", response_model=None)
+def bulk_notices(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
+                 background: BackgroundTasks, year: Annotated[int, Form()],
+                 issued_on: Annotated[date, Form()]) -> Response:
+    _gate(principal, lg_code, Permission.ISSUE)
+    job_id = notices.start(db, lg_code, year, actor=principal.username, issued_on=issued_on)
+    start_job(db, job_id, background)
+    return RedirectResponse(f"/t/{lg_code}/jobs/{job_id}", status_code=303)
+
+
+def _notice_dir(db: Any, lg_code: str, job_id: int) -> Any:
+    job = jobs.get_job(db, job_id, lg_code=lg_code)
+    if job.kind != notices.KIND:
+        raise NotFound(f"ジョブ {job_id} は通知書の作成ではありません", field="job_id")
+    return notices.run_directory({**job.params, "lg_code": lg_code,
+                                  "data_dir": str(db.data_dir)})
+
+
+@ui.get("/notices/{job_id}", response_class=HTMLResponse)
+def notice_files(request: Request, lg_code: str, job_id: int, db: DbDep,
+                 principal: PagePrincipal) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.ISSUE)
+    directory = _notice_dir(db, lg_code, job_id)
+    files = sorted(p.name for p in directory.glob("*") if p.suffix in (".pdf", ".csv"))
+    return render(request, "tax/notice_files.html", lg_code=lg_code, job_id=job_id,
+                  files=files)
+
+
+@ui.get("/notices/{job_id}/{name}", response_class=FileResponse)
+def notice_file(request: Request, lg_code: str, job_id: int, name: str, db: DbDep,
+                principal: PagePrincipal) -> FileResponse:
+    _gate(principal, lg_code, Permission.ISSUE)
+    path = _notice_dir(db, lg_code, job_id) / name
+    if path.name != name or path.suffix not in (".pdf", ".csv") or not path.is_file():
+        raise NotFound(f"{name} はありません", field="name")
+    media = "application/pdf" if path.suffix == ".pdf" else "text/csv; charset=utf-8"
+    return FileResponse(path, media_type=media, filename=name, content_disposition_type="inline")
+
+
+@ui.get("/jobs/{job_id}/problems", response_class=HTMLResponse)
+def problems(request: Request, lg_code: str, job_id: int, db: DbDep,
+             principal: PagePrincipal) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.VIEW)
+    jobs.get_job(db, job_id, lg_code=lg_code)
+    with db.tenant_tx(lg_code) as conn:
+        rows = batch.problem_rows(conn, job_id)
+    return render(request, "tax/problems.html", lg_code=lg_code, job_id=job_id, rows=rows)
+
+
+SIMULATE_FIELDS = ("birth_date", "salary_revenue", "pension_revenue", "other_income",
+                   "social_insurance", "spouse_income", "dependents")
+
+
+@ui.get("/simulate", response_class=HTMLResponse)
+def simulate_form(request: Request, lg_code: str, principal: PagePrincipal) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.VIEW)
+    return render(request, "tax/simulate.html", lg_code=lg_code, v={
+        "fiscal_year": str(_this_year()), "birth_date": "1980-04-01",
+        "salary_revenue": "5000000", "pension_revenue": "0", "other_income": "0",
+        "social_insurance": "750000", "spouse_income": "", "dependents": ""},
+        errors={}, out=None)
+
+
+def _case(v: dict[str, str], year: int) -> dict[str, Any]:
+    nobody = {"salary_revenue": 0, "pension_revenue": 0, "other_income": 0}
+    ages = [a.strip() for a in v.get("dependents", "").replace("、", ",").split(",")
+            if a.strip()]
+    return {
+        "fiscal_year": v.get("fiscal_year") or None,
+        "taxpayer": blank_to_none({k: v.get(k, "") for k in (
+            "birth_date", "salary_revenue", "pension_revenue", "other_income")}),
+        "deductions": {"social_insurance": v.get("social_insurance") or 0},
+        "spouse": None if v.get("spouse_income", "") == "" else {
+            "birth_date": f"{year - 41}-06-01", **nobody,
+            "salary_revenue": v["spouse_income"]},
+        "dependents": [{"birth_date": f"{year - 1 - int(a)}-06-01", **nobody}
+                       if a.isdigit() else {"birth_date": a, **nobody} for a in ages]}
+
+
+@ui.post("/simulate", response_class=HTMLResponse)
+async def simulate(request: Request, lg_code: str, db: DbDep,
+                   principal: PagePrincipal) -> HTMLResponse:
+    """試算: the whole calculation for the figures typed in; nothing is stored."""
+    _gate(principal, lg_code, Permission.VIEW)
+    v = {k: str(x) for k, x in (await request.form()).items()}
+    year = int(v["fiscal_year"]) if v.get("fiscal_year", "").isdigit() else _this_year()
+    try:
+        case = Case.model_validate(_case(v, year))
+        with db.tenant_tx(lg_code) as conn:
+            out = service.simulate(conn, case)
+    except (ValidationError, KumomuraError) as exc:
+        errors = {k.removeprefix("taxpayer.").removeprefix("deductions."): m
+                  for k, m in field_errors(exc).items()}
+        return render(request, "tax/simulate.html", status_code=422, lg_code=lg_code, v=v,
+                      errors=errors, out=None)
+    return render(request, "tax/simulate.html", lg_code=lg_code, v=v, errors={}, out=out)
+
+
+@ui.get("/{atena_no}", response_class=HTMLResponse)
+def person(request: Request, lg_code: str, atena_no: str, db: DbDep,
+           principal: PagePrincipal, year: int | None = None,
+           message: str | None = None) -> HTMLResponse:
+    _gate(principal, lg_code, Permission.VIEW)
+    year = year or _this_year()
+    ctx = page_audit(request, principal, "個人住民税の照会")
+    with db.tenant_tx(lg_code) as conn:
+        who = residents.addressee(conn, ctx, atena_no)
+        try:
+            income = income_data.get_return(conn, ctx, atena_no, year - 1)
+        except NotFound:
+            income = None
+        try:
+            versions = service.history(conn, ctx, atena_no, year)
+        except NotFound:
+            versions = []
+    return render(request, "tax/person.html", lg_code=lg_code, who=who, year=year,
+                  income=income, versions=versions,
+                  current=next((v for v in versions if v["current"]), None),
+                  message=message, can_admin=principal.can(MODULE, Permission.ADMIN),
+                  can_issue=principal.can(MODULE, Permission.ISSUE))
+
+
+@ui.post("/{atena_no}/correction", response_model=None)
+def correction(request: Request, lg_code: str, atena_no: str, db: DbDep,
+               principal: PagePrincipal, year: Annotated[int, Form()],
+               note: Annotated[str, Form()] = "") -> Response:
+    """更正 from the return as it now stands."""
+    _gate(principal, lg_code, Permission.ADMIN)
+    try:
+        with db.tenant_tx(lg_code) as conn:
+            result = service.correct(conn, page_audit(request, principal, "更正"), atena_no,
+                                     year, note)
+        message = (f"第{result['version']}版に更正しました (年税額 {result['total_before']:,}円 → "
+                   f"{result['total_after']:,}円)" if result["changed"]
+                   else "課税資料から計算し直しましたが、変更はありません")
+    except KumomuraError as exc:
+        message = f"更正できません: {exc.message}"
+    return RedirectResponse(f"/t/{lg_code}/tax/{atena_no}?year={year}&message={quote(message)}",
+                            status_code=303)
+
+
+@ui.get("/{atena_no}/notice.pdf", response_model=None)
+def notice(request: Request, lg_code: str, atena_no: str, db: DbDep,
+           principal: PagePrincipal, year: int) -> Response:
+    """The person's 納税通知書 (再発行), shown in the browser."""
+    _gate(principal, lg_code, Permission.ISSUE)
+    pdf = notices.single(db, lg_code, page_audit(request, principal, "納税通知書の再発行"),
+                         atena_no, year, date.today())
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="notice-{year}-{atena_no}.pdf"'})

@@ -1,0 +1,198 @@
+"""Back-office and consortium pages: jobs with live progress, parameters with their
+history, data migration uploads with the report, and the secretariat's console."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from kumomura.platform import jobs, params
+from kumomura.platform.auth import Permission, Scope, require_platform, require_tenant
+from kumomura.platform.businesses import PLATFORM_MODULE
+from kumomura.platform.errors import InvalidInput, KumomuraError, NotFound
+from kumomura.platform.imports import IMPORT_JOB, REPORT, in_upload_area, upload_area
+from kumomura.platform.tenants import business_name, list_tenants
+from kumomura.web.api_platform import job_reader, may_see_job, params_reader, start_job
+from kumomura.web.deps import DbDep
+from kumomura.web.pages import PagePrincipal, field_errors, page_audit, render
+
+router = APIRouter(include_in_schema=False)
+STATUS = {"queued": "待機中", "running": "実行中", "done": "完了", "failed": "失敗"}
+
+
+def _job(db: Any, principal: Any, lg_code: str, job_id: int) -> jobs.Job:
+    job_reader(db, principal, lg_code)
+    job = jobs.get_job(db, job_id, lg_code=lg_code)
+    if not may_see_job(principal, job):
+        raise NotFound(f"ジョブ {job_id} はありません", field="job_id")
+    return job
+
+
+@router.get("/t/{lg_code}/jobs", response_class=HTMLResponse)
+def jobs_page(request: Request, lg_code: str, db: DbDep,
+              principal: PagePrincipal) -> HTMLResponse:
+    job_reader(db, principal, lg_code)
+    rows = [j for j in jobs.list_jobs(db, lg_code=lg_code) if may_see_job(principal, j)]
+    return render(request, "jobs.html", lg_code=lg_code, rows=rows, status=STATUS,
+                  titles={k.name: k.title for k in jobs.kinds()})
+
+
+@router.get("/t/{lg_code}/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, lg_code: str, job_id: int, db: DbDep,
+             principal: PagePrincipal) -> HTMLResponse:
+    job = _job(db, principal, lg_code, job_id)
+    return render(request, "job.html", lg_code=lg_code, job=job,
+                  title=jobs.kind_of(job.kind).title, **_progress(db, job))
+
+
+def _progress(db: Any, job: jobs.Job) -> dict[str, Any]:
+    lines = jobs.job_log_lines(db, job.id)[-8:]
+    return {"job": job, "status": STATUS, "lines": lines,
+            "finished": job.status in (jobs.JobStatus.DONE, jobs.JobStatus.FAILED)}
+
+
+@router.get("/t/{lg_code}/jobs/{job_id}/progress", response_class=HTMLResponse)
+def job_progress(request: Request, lg_code: str, job_id: int, db: DbDep,
+                 principal: PagePrincipal) -> HTMLResponse:
+    """The progress block; htmx polls it every second until the job has finished."""
+    job = _job(db, principal, lg_code, job_id)
+    return render(request, "job_progress.html", lg_code=lg_code, **_progress(db, job))
+
+
+@router.get("/t/{lg_code}/params", response_class=HTMLResponse)
+def params_page(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
+                message: str | None = None) -> HTMLResponse:
+    params_reader(db, principal, lg_code)
+    today = date.today()
+    modules = []
+    for module in params.declared_modules():
+        decl = params.declaration(module)
+        values = params.get(db, lg_code, module, today).model_dump(mode="json")
+        national = decl.national_for(today).model_dump(mode="json")
+        modules.append({
+            "module": module, "title": business_name(module) if module != PLATFORM_MODULE
+            else "共通 (ログイン)",
+            "fields": [{"name": n, "label": decl.model.model_fields[n].description or n,
+                        "value": values[n], "national": national[n]}
+                       for n in decl.field_names()],
+            "history": params.history(db, lg_code, module)})
+    can_edit = principal.scope == Scope.TENANT and principal.can(PLATFORM_MODULE,
+                                                                  Permission.ADMIN)
+    return render(request, "params.html", lg_code=lg_code, modules=modules,
+                  can_edit=can_edit, message=message, errors={}, v={})
+
+
+@router.post("/t/{lg_code}/params", response_model=None)
+def params_change(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
+                  module: Annotated[str, Form()], name: Annotated[str, Form()],
+                  value: Annotated[str, Form()], effective_from: Annotated[str, Form()],
+                  reason: Annotated[str, Form()] = "") -> Response:
+    """Override one value from a date (情報主管課); a refused value is shown with its rule."""
+    require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
+    try:
+        day = date.fromisoformat(effective_from)
+    except ValueError:
+        day = None
+    try:
+        if day is None:
+            raise InvalidInput("日付を入力してください", field="effective_from")
+        with db.tenant_tx(lg_code) as conn:
+            params.set_value(conn, module, name, value, effective_from=day,
+                             ctx=page_audit(request, principal, "パラメータ変更"),
+                             reason=reason or None)
+    except (KumomuraError, ValidationError) as exc:
+        errors = field_errors(exc)
+        message = "; ".join(errors.values())
+        return RedirectResponse(f"/t/{lg_code}/params?message={_q('変更できません: ' + message)}",
+                                status_code=303)
+    return RedirectResponse(f"/t/{lg_code}/params?message={_q(f'{module}.{name} を変更しました')}",
+                            status_code=303)
+
+
+def _q(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text)
+
+
+@router.get("/t/{lg_code}/imports", response_class=HTMLResponse)
+def imports_page(request: Request, lg_code: str, principal: PagePrincipal) -> HTMLResponse:
+    require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
+    return render(request, "imports.html", lg_code=lg_code)
+
+
+@router.post("/t/{lg_code}/imports", response_model=None)
+async def imports_upload(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
+                         background: BackgroundTasks) -> Response:
+    """Upload the files and start the import job (a dry run unless unticked)."""
+    require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
+    form = await request.form()
+    target = upload_area(db, lg_code) / uuid.uuid4().hex
+    target.mkdir(parents=True)
+    for item in form.getlist("files"):
+        if isinstance(item, UploadFile) and item.filename:
+            (target / Path(item.filename).name).write_bytes(await item.read())
+    job_id = jobs.submit(db, lg_code, IMPORT_JOB.name, {
+        "directory": str(target), "dry_run": form.get("dry_run") == "true",
+        "quarantine": form.get("quarantine") == "true", "encoding": None},
+        actor=principal.username)
+    start_job(db, job_id, background)
+    return RedirectResponse(f"/t/{lg_code}/jobs/{job_id}", status_code=303)
+
+
+@router.get("/t/{lg_code}/imports/{job_id}/report", response_class=HTMLResponse)
+def import_report(request: Request, lg_code: str, job_id: int, db: DbDep,
+                  principal: PagePrincipal) -> HTMLResponse:
+    require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
+    job = jobs.get_job(db, job_id, lg_code=lg_code)
+    directory = Path(str(job.params.get("directory", "")))
+    path = directory / REPORT
+    if job.kind != IMPORT_JOB.name or not in_upload_area(db, lg_code, directory) \
+            or not path.exists():
+        raise NotFound(f"ジョブ {job_id} の取込み結果はまだありません", field="job_id")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    return render(request, "import_report.html", lg_code=lg_code, job=job,
+                  header=rows[0], rows=rows[1:])
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console(request: Request, db: DbDep, principal: PagePrincipal) -> HTMLResponse:
+    """Members, their state and each business's go-live on one timeline."""
+    require_platform(principal, Permission.VIEW)
+    members = list_tenants(db)
+    start, end = date(2024, 4, 1), date(2029, 4, 1)
+    span = (end - start).days
+    businesses = sorted({b for t in members for b in t.go_live})
+    rows = []
+    for t in members:
+        bars = {b: round(100 * max(0, (d - start).days) / span, 1)
+                for b, d in t.go_live.items()}
+        rows.append({"tenant": t, "bars": bars})
+    years = [(y, round(100 * (date(y, 4, 1) - start).days / span, 1))
+             for y in range(start.year, end.year)]
+    today = round(100 * (date.today() - start).days / span, 1)
+    return render(request, "console.html", rows=rows, businesses=businesses, years=years,
+                  today_at=today, names={b: business_name(b) for b in businesses},
+                  population=sum(t.population for t in members))
+
+
+@router.get("/console/params", response_class=HTMLResponse)
+def console_params(request: Request, db: DbDep, principal: PagePrincipal) -> HTMLResponse:
+    """Where members depart from the national defaults, side by side."""
+    require_platform(principal, Permission.VIEW)
+    members = list_tenants(db, include_left=False)
+    found = params.diff(db, [t.lg_code for t in members], date.today())
+    keys = sorted({(d.module, d.name) for d in found})
+    cells = {(d.lg_code, d.module, d.name): d.value for d in found}
+    national = {(d.module, d.name): d.national for d in found}
+    return render(request, "console_params.html", members=members, keys=keys, cells=cells,
+                  national=national)
+
