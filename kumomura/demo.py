@@ -8,7 +8,6 @@ nothing: what exists is kept.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import date
 
 from faker import Faker
@@ -66,16 +65,23 @@ WAVES: dict[str, list[tuple[str, date]]] = {
 
 # Where members depart from the national defaults, as real members do.
 DEPARTURES: dict[str, list[tuple[str, object]]] = {
-    "062022": [("mfa_required_for_personal_data", True), ("idle_timeout_minutes", 20)],
-    "062138": [("idle_timeout_minutes", 60)],
+    "062022": [("idle_timeout_minutes", 20)],
+    "062138": [("mfa_required_for_personal_data", True), ("idle_timeout_minutes", 60)],
 }
+MFA_MEMBERS = {"062138"}
+"""Members whose staff log in with a second factor: the demo enrolls TOTP for them."""
 
 
 def _ensure_user(db: Database, username: str, display: str, scope: Scope, code: str | None,
-                 roles: list[str]) -> None:
-    with suppress(Conflict):  # kept from an earlier run
+                 roles: list[str]) -> str | None:
+    """Create a demo user (kept from an earlier run otherwise); where the member requires a
+    second factor, enroll TOTP and return the authenticator URI to print."""
+    try:
         auth.create_user(db, username=username, password=DEMO_PASSWORD, display_name=display,
                          scope=scope, lg_code=code, role_names=roles)
+    except Conflict:
+        return None
+    return auth.enable_totp(db, username) if code in MFA_MEMBERS else None
 
 
 DEMO = AuditContext(actor="demo")
@@ -117,8 +123,8 @@ def _inhabitant_tax(db: Database, code: str, name: str, progress: Progress) -> N
         if adults.height == 0:
             return
         returns, family = tax_synthetic.returns(adults.height, 2025, seed=int(code),
-                                                atena_nos=adults["atena_no"].to_list())
-        returns = returns.with_columns(birth_date=adults["birth_date"])
+                                                atena_nos=adults["atena_no"].to_list(),
+                                                birth_dates=adults["birth_date"].to_list())
     with db.tenant_admin_tx(code) as conn:  # explicit ids: the sequence is moved past them
         write_frame(conn, income_returns, returns)
         write_frame(conn, income_family, family)

@@ -36,21 +36,28 @@ def atena_numbers(first: int, count: int) -> list[str]:
 
 
 def returns(count: int, income_year: int, *, seed: int = 1, first_id: int = 1,
-            atena_nos: list[str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(income_returns rows, income_family rows) with ids from ``first_id``."""
+            atena_nos: list[str] | None = None, birth_dates: list[date] | None = None,
+            ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(income_returns rows, income_family rows) with ids from ``first_id``; with
+    ``birth_dates`` (of real registry entries) incomes and families follow their ages."""
     atena = atena_nos or atena_numbers(first_id, count)
     base = pl.DataFrame({"id": pl.int_range(first_id, first_id + count, eager=True),
                          "atena_no": atena[:count]})
-    age = _between(seed, 1, 18, 96)
     year_end = date(income_year, 12, 31)
+    if birth_dates is not None:
+        base = base.with_columns(_born=pl.Series(birth_dates[:count], dtype=pl.Date))
+        age = pl.lit(income_year, pl.Int64) - pl.col("_born").dt.year().cast(pl.Int64)
+    else:
+        age = _between(seed, 1, 18, 96)
     frame = base.with_columns(
         _age=age,
         _u_salary=_u(seed, 2),
         _u_pension=_u(seed, 3),
     ).with_columns(
         income_year=pl.lit(income_year),
-        birth_date=(pl.lit(year_end) - pl.duration(days=pl.col("_age") * 365
-                                                   + _between(seed, 4, 0, 364))),
+        birth_date=pl.col("_born") if birth_dates is not None else
+        (pl.lit(year_end) - pl.duration(days=pl.col("_age") * 365
+                                        + _between(seed, 4, 0, 364))),
         salary_revenue=pl.when(pl.col("_age") < 65)
         .then(pl.when(_chance(seed, 5, 0.1)).then(0).otherwise(
             (1_000_000 + pl.col("_u_salary") ** 2 * 11_000_000).cast(pl.Int64)))
@@ -98,7 +105,7 @@ def returns(count: int, income_year: int, *, seed: int = 1, first_id: int = 1,
         received_at=pl.lit(utcnow()),
     )
     family = _family(frame, seed, year_end)
-    return frame.drop("_age", "_u_salary", "_u_pension"), family
+    return frame.drop("_age", "_u_salary", "_u_pension", "_born", strict=False), family
 
 
 def _family(frame: pl.DataFrame, seed: int, year_end: date) -> pl.DataFrame:

@@ -107,6 +107,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error in %s", request.url.path)
+        if _is_page(request):
+            request_id = request.state.request_id
+            return render(request, "error.html", status_code=500, title="内部エラー",
+                          message="内部エラーが発生しました。画面の時刻と操作を添えて"
+                                  f"運用者に連絡してください (request_id {request_id})。")
         return problem(request, 500, "Internal error",
                        "内部エラーが発生しました。request_id を添えて運用者に連絡してください。")
 

@@ -48,8 +48,8 @@ def jobs_page(request: Request, lg_code: str, db: DbDep,
 def job_page(request: Request, lg_code: str, job_id: int, db: DbDep,
              principal: PagePrincipal) -> HTMLResponse:
     job = _job(db, principal, lg_code, job_id)
-    return render(request, "job.html", lg_code=lg_code, job=job,
-                  title=jobs.kind_of(job.kind).title, **_progress(db, job))
+    return render(request, "job.html", lg_code=lg_code, title=jobs.kind_of(job.kind).title,
+                  **_progress(db, job))
 
 
 def _progress(db: Any, job: jobs.Job) -> dict[str, Any]:

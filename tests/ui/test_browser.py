@@ -1,0 +1,225 @@
+"""The staff pages in a real browser (headless Chromium through Playwright) against a
+real server on the demo consortium (embedded SQLite, as ``./dev demo`` runs it).
+
+With KUMOMURA_SCREENSHOTS=<dir> the main pages are also saved as PNG there (that is how
+docs/screenshots/ is made).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from kumomura.catalog import load_all_tables
+from kumomura.clikit import progress
+from kumomura.demo import DEMO_PASSWORD, build_demo
+from kumomura.platform import auth
+from kumomura.platform.config import Settings
+from kumomura.platform.db import Database
+from kumomura.residents.tables import certificate_issues, resident_versions
+from kumomura.web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = os.environ.get("KUMOMURA_SCREENSHOTS")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
+    """The demo consortium served on a free port for the module's tests."""
+    load_all_tables()
+    data = tmp_path_factory.mktemp("demo")
+    db = Database(None, data)
+    build_demo(db, progress=progress(), scale=0.002)
+    settings = Settings(database_url=None, data_dir=data)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings=settings, db=db),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", db
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: ./dev installs Debian's chromium")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+    yield context.new_page()
+    context.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)
+
+
+def _login(page: Page, base: str, user: str, then: str = "/") -> None:
+    page.goto(f"{base}{then}")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.get_by_label("ユーザー名").fill(user)
+    page.get_by_label("パスワード").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    expect(page.get_by_role("button", name="ログアウト")).to_be_visible()
+
+
+def _a_resident(db: Database) -> tuple[str, str]:
+    with db.tenant_tx("062022") as conn:
+        row = conn.execute(select(resident_versions.c.atena_no, resident_versions.c.kana)
+                           .where(resident_versions.c.valid_to.is_(None))
+                           .order_by(resident_versions.c.atena_no).limit(1)).one()
+    return str(row.atena_no), str(row.kana)
+
+
+def test_login_with_the_keyboard_only(demo: tuple[str, Database], page: Page) -> None:
+    base, _ = demo
+    page.goto(f"{base}/")
+    _shot(page, "01-login")
+    page.keyboard.type("clerk_062022")  # the user name field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="米沢市")).to_be_visible()
+
+
+def test_search_move_in_and_certificate(demo: tuple[str, Database], page: Page) -> None:
+    base, db = demo
+    atena_no, kana = _a_resident(db)
+    _login(page, base, "clerk_062022", "/t/062022/residents")
+    page.get_by_label("フリガナ (前方一致)").press_sequentially(kana.split()[0][:2], delay=60)
+    result = page.get_by_role("link", name=atena_no)
+    expect(result).to_be_visible()  # the results came while typing, without a submit
+    _shot(page, "02-search")
+    result.click()
+    expect(page.get_by_role("heading", name=re.compile("世帯"))).to_be_visible()
+    _shot(page, "03-record")
+
+    page.goto(f"{base}/t/062022/residents/move-in")
+    page.get_by_label("住所を定めた日").fill("2026-11-20")
+    page.get_by_label("転入前の住所").fill("宮城県仙台市青葉区国分町三丁目7番1号")
+    page.get_by_label("町字・番地").fill("金池三丁目1番55号")
+    first = page.get_by_role("group", name="1人目 (世帯主)")
+    first.get_by_label("氏名").fill("雲村 太郎")
+    first.get_by_label("フリガナ").fill("kumomura")
+    first.get_by_label("生年月日").fill("1980-04-01")
+    page.get_by_role("button", name="登録する").click()
+    error = page.locator("#persons-0-kana-error")
+    expect(error).to_contain_text("フリガナ")  # beside the field, and the rest kept
+    expect(first.get_by_label("氏名")).to_have_value("雲村 太郎")
+    _shot(page, "04-move-in-error")
+    first.get_by_label("フリガナ").fill("クモムラ タロウ")
+    page.get_by_role("button", name="登録する").click()
+    expect(page.get_by_role("status")).to_contain_text("転入を登録しました (1人)")
+
+    page.get_by_role("link", name="証明書の交付").click()
+    page.get_by_label("請求の目的").fill("就職")
+    with page.expect_popup() as popup_info, page.context.expect_event(
+            "response", lambda r: r.url.endswith("/certificate")) as response_info:
+        page.get_by_role("button", name="交付する (PDFを開く)").click()
+    response = response_info.value
+    # The browser shows the PDF in its own viewer (the preview the clerk prints from).
+    assert response.headers["content-type"] == "application/pdf"
+    issue_no = response.headers["x-issue-no"]
+    with db.tenant_tx("062022") as conn:
+        issued = conn.execute(select(certificate_issues.c.purpose).where(
+            certificate_issues.c.issue_no == issue_no)).scalar_one()
+    assert issued == "就職"
+    popup = popup_info.value
+    expect(popup).to_have_url(re.compile(r"/certificate$"))
+    popup.close()
+
+
+def test_assessment_job_runs_to_the_end(demo: tuple[str, Database], page: Page) -> None:
+    base, db = demo
+    atena_no, _ = _a_resident(db)
+    _login(page, base, "tax_062022", "/t/062022/tax?year=2026")
+    _shot(page, "05-tax-overview")
+    page.get_by_role("button", name="当初課税を実行").click()
+    expect(page).to_have_url(re.compile(r"/t/062022/jobs/\d+$"))
+    expect(page.locator("[data-status]")).to_have_attribute("data-status", "done",
+                                                             timeout=30_000)
+    expect(page.get_by_text("完了")).to_be_visible()
+    _shot(page, "06-job-done")
+    page.goto(f"{base}/t/062022/tax/simulate")
+    page.get_by_role("button", name="試算する").click()
+    # 5,000,000 of salary, 750,000 of social insurance: 240,500 at the standard 均等割,
+    # 1,000 more with やまがた緑環境税 on the prefecture's part.
+    expect(page.locator("#total")).to_have_text("241,500円")
+    _shot(page, "07-simulate")
+    page.goto(f"{base}/t/062022/tax/{atena_no}?year=2026")
+    expect(page.get_by_role("heading", name=re.compile("個人住民税 2026年度"))).to_be_visible()
+    _shot(page, "08-tax-person")
+
+
+def test_another_municipality_cannot_open_the_record(demo: tuple[str, Database],
+                                                     page: Page) -> None:
+    base, db = demo
+    atena_no, _ = _a_resident(db)
+    _login(page, base, "clerk_062090")
+    response = page.goto(f"{base}/t/062022/residents/{atena_no}")
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="見つかりません")).to_be_visible()
+
+
+def test_secretariat_console(demo: tuple[str, Database], page: Page) -> None:
+    base, _ = demo
+    _login(page, base, "secretariat", "/console")
+    expect(page.get_by_role("cell", name="小国町")).to_be_visible()
+    _shot(page, "09-console")
+    page.goto(f"{base}/console/params")
+    expect(page.get_by_role("heading", name="構成団体のパラメータ比較")).to_be_visible()
+    _shot(page, "10-console-params")
+
+
+def test_second_factor_where_the_member_requires_it(demo: tuple[str, Database],
+                                                    page: Page) -> None:
+    """南陽市 requires TOTP for staff who see personal data: the password alone is not
+    enough, the code from the authenticator is."""
+    base, db = demo
+    with db.platform_tx() as conn:
+        secret = conn.execute(select(auth.users.c.totp_secret).where(
+            auth.users.c.username == "clerk_062138")).scalar_one()
+    page.goto(f"{base}/login")
+    page.get_by_label("ユーザー名").fill("clerk_062138")
+    page.get_by_label("パスワード").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    expect(page.get_by_role("alert")).to_contain_text("正しくありません")
+    page.get_by_label("パスワード").fill(DEMO_PASSWORD)
+    page.get_by_label(re.compile("確認コード")).fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="ログイン").click()
+    expect(page.get_by_role("heading", name="南陽市")).to_be_visible()
