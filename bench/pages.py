@@ -1,0 +1,83 @@
+"""Server time of the staff pages on the demo consortium (embedded SQLite, as
+``./dev demo`` builds it), read from each response's Server-Timing header, beside the
+floor of a page that does nothing (/healthz) in the same run. Goal: every page under
+200 ms.
+
+    .venv/bin/python -m bench.pages [--scale 0.02] [--repeat 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from rich.console import Console
+from sqlalchemy import select
+
+from kumomura.catalog import load_all_tables
+from kumomura.clikit import progress
+from kumomura.demo import DEMO_PASSWORD, build_demo
+from kumomura.platform.config import Settings
+from kumomura.platform.db import Database
+from kumomura.residents.tables import resident_versions
+from kumomura.web.app import create_app
+
+console = Console(width=120)
+
+
+def server_ms(client: TestClient, path: str, repeat: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        timing = response.headers["server-timing"]
+        times.append(float(timing.split("dur=")[1]))
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=0.02)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    load_all_tables()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(None, Path(tmp))
+        build_demo(db, progress=progress(), scale=args.scale)
+        with db.tenant_tx("062022") as conn:
+            atena_no, kana = conn.execute(select(resident_versions.c.atena_no,
+                                                 resident_versions.c.kana)
+                                          .where(resident_versions.c.valid_to.is_(None))
+                                          .limit(1)).one()
+        app = create_app(settings=Settings(database_url=None, data_dir=Path(tmp)), db=db)
+        rows = []
+        with TestClient(app) as client:
+            floor = server_ms(client, "/healthz", args.repeat)
+            for user, paths in (
+                ("clerk_062022", ["/", "/t/062022/residents",
+                                  f"/t/062022/residents/results?kana={kana[:2]}",
+                                  f"/t/062022/residents/{atena_no}",
+                                  "/t/062022/residents/move-in",
+                                  f"/t/062022/residents/{atena_no}/certificate"]),
+                ("tax_062022", ["/t/062022/tax", f"/t/062022/tax/{atena_no}?year=2026",
+                                "/t/062022/tax/simulate", "/t/062022/jobs"]),
+                ("it_062022", ["/t/062022/params"]),
+                ("secretariat", ["/console", "/console/params"]),
+            ):
+                client.cookies.clear()
+                client.post("/login", data={"username": user, "password": DEMO_PASSWORD})
+                rows += [(user, path, *server_ms(client, path, args.repeat)) for path in paths]
+        db.dispose()
+    console.print(f"floor /healthz: p50 {floor[0]:.1f} ms, p95 {floor[1]:.1f} ms "
+                  f"(scale {args.scale}, {args.repeat} requests each)")
+    for user, path, p50, p95 in rows:
+        mark = "" if p95 < 200 else "  OVER 200 ms"
+        console.print(f"{path[:58]:58} {user:13} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms{mark}")
+
+
+if __name__ == "__main__":
+    main()
