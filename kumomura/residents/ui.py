@@ -20,9 +20,12 @@ from kumomura.platform.errors import KumomuraError
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (
+    HOUSEHOLDER,
     RELATIONSHIPS,
+    Birth,
     CertificateRequest,
     Death,
+    HouseholdChange,
     MoveIn,
     MoveOut,
     Relocation,
@@ -124,15 +127,26 @@ def record_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
                   can_tax=principal.can("inhabitant_tax", Permission.VIEW))
 
 
-CHANGES: dict[str, tuple[str, type[MoveOut] | type[Relocation] | type[Death]]] = {
+CHANGES: dict[str, tuple[str, Any]] = {
     "move-out": ("転出届", MoveOut),
     "relocation": ("転居届", Relocation),
     "death": ("死亡", Death),
+    "birth": ("出生届", Birth),
+    "household": ("世帯変更届", HouseholdChange),
 }
 
 
-def _change_request(kind: str, atena_no: str, form: dict[str, Any]) -> dict[str, Any]:
+def _change_request(kind: str, person: dict[str, Any], form: dict[str, Any],
+                    members: list[dict[str, Any]]) -> dict[str, Any]:
+    """The change's request document from the form, for the person whose record it is."""
     values = blank_to_none(form)
+    atena_no = person["atena_no"]
+    if kind == "birth":
+        return {"household_no": person["household_no"], "notified_on": values.get("notified_on"),
+                "person": {k: values.get(f"person.{k}") for k in (
+                    "name", "kana", "birth_date", "sex", "relationship")}}
+    if kind == "household":
+        return _household_request(person, values, members)
     if kind == "death":
         return {k: values.get(k) for k in ("died_on", "notified_on", "new_householder")} | {
             "atena_no": atena_no}
@@ -146,6 +160,30 @@ def _change_request(kind: str, atena_no: str, form: dict[str, Any]) -> dict[str,
         "line": values.get("address.line")}}
 
 
+def _household_request(person: dict[str, Any], values: dict[str, Any],
+                       members: list[dict[str, Any]]) -> dict[str, Any]:
+    """世帯分離 (this person into a new household), 世帯主変更 (this person becomes the
+    householder; the former one takes the relationship given) or 世帯合併 (this household
+    into another; its householder takes the relationship given)."""
+    kind = values.get("kind") or "split"
+    base = {"kind": kind, "effective_on": values.get("effective_on"),
+            "notified_on": values.get("notified_on")}
+    head = next((m["atena_no"] for m in members if m["relationship"] == HOUSEHOLDER), None)
+    former = values.get("former_relationship")
+    if kind == "split":
+        return base | {"atena_nos": [person["atena_no"]],
+                       "relationships": {person["atena_no"]: HOUSEHOLDER}}
+    if kind == "new_householder":
+        relationships = {person["atena_no"]: HOUSEHOLDER}
+        if head and head != person["atena_no"] and former:
+            relationships[head] = former
+        return base | {"household_no": person["household_no"],
+                       "new_householder": person["atena_no"], "relationships": relationships}
+    return base | {"household_no": person["household_no"],
+                   "into_household_no": values.get("into_household_no"),
+                   "relationships": {head: former} if head and former else {}}
+
+
 @ui.get("/{atena_no}/change/{kind}", response_class=HTMLResponse)
 def change_form(request: Request, lg_code: str, atena_no: str, kind: str, db: DbDep,
                 principal: PagePrincipal) -> HTMLResponse:
@@ -154,7 +192,11 @@ def change_form(request: Request, lg_code: str, atena_no: str, kind: str, db: Db
     with db.tenant_tx(lg_code) as conn:
         person = service.current(conn, atena_no)
     return render(request, "residents/change.html", lg_code=lg_code, kind=kind, title=title,
-                  person=person, v={}, errors={})
+                  person=person, v={}, errors={}, **_choices())
+
+
+def _choices() -> dict[str, Any]:
+    return {"sexes": SEX, "relationships": [("", ""), *((r, r) for r in RELATIONSHIPS)]}
 
 
 def _change_kind(kind: str) -> tuple[str, Any]:
@@ -172,17 +214,18 @@ async def change(request: Request, lg_code: str, atena_no: str, kind: str, db: D
     title, model = _change_kind(kind)
     form = {k: str(v) for k, v in (await request.form()).items()}
     office = service.office_of(db, lg_code)
+    with db.tenant_tx(lg_code) as conn:
+        person = service.current(conn, atena_no)
+        members = service.living_members(conn, person["household_no"])
     try:
-        req = model.model_validate(_change_request(kind, atena_no, form))
+        req = model.model_validate(_change_request(kind, person, form, members))
         with db.tenant_tx(lg_code) as conn:
             ch.apply(conn, page_audit(request, principal, title), office, req)
     except (ValidationError, KumomuraError) as exc:
-        with db.tenant_tx(lg_code) as conn:
-            person = service.current(conn, atena_no)
         return render(request, "residents/change.html", status_code=422, lg_code=lg_code,
                       kind=kind, title=title, person=person, v=form,
                       errors={k.replace("atena_nos.0", "atena_no"): m
-                              for k, m in field_errors(exc).items()})
+                              for k, m in field_errors(exc).items()}, **_choices())
     return RedirectResponse(f"/t/{lg_code}/residents/{atena_no}?message="
                             f"{quote(title + 'を登録しました')}", status_code=303)
 

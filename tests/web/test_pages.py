@@ -222,3 +222,33 @@ def test_parameters_and_the_console(client: TestClient, db: Database) -> None:
     diff = client.get("/console/params")
     assert "inhabitant_tax.prefectural_per_capita" in diff.text
     assert client.get("/t/062022/residents").status_code == 404  # no personal data
+
+
+def test_birth_and_household_changes_at_the_counter(client: TestClient) -> None:
+    _login(client)
+    done = client.post("/t/062022/residents/move-in", data=MOVE_IN, follow_redirects=False)
+    head = done.headers["location"].split("/")[4].split("?")[0]
+    page = client.get(f"/t/062022/residents/{head}")
+    wife = next(a for a in page.text.split('href="/t/062022/residents/')[1:]
+                if "佐藤 由美" in a).split('"')[0]
+    base = f"/t/062022/residents/{head}/change"
+    missing = client.post(f"{base}/birth", data={"notified_on": "2026-11-10",
+                                                 "person.birth_date": "2026-11-01"})
+    assert missing.status_code == 422
+    assert 'id="person-name-error"' in missing.text
+    born = client.post(f"{base}/birth", data={
+        "notified_on": "2026-11-10", "person.name": "佐藤 花", "person.kana": "サトウ ハナ",
+        "person.birth_date": "2026-11-01", "person.sex": "2", "person.relationship": "子"},
+        follow_redirects=True)
+    assert "出生届を登録しました" in born.text
+    assert "佐藤 花" in born.text
+    changed = client.post(f"/t/062022/residents/{wife}/change/household", data={
+        "kind": "new_householder", "effective_on": "2026-11-15", "notified_on": "2026-11-16",
+        "former_relationship": "夫"}, follow_redirects=True)
+    assert "世帯変更届を登録しました" in changed.text
+    assert "<th>続柄</th><td>世帯主</td>" in changed.text
+    split = client.post(f"{base}/household", data={
+        "kind": "split", "effective_on": "2026-11-20", "notified_on": "2026-11-20"},
+        follow_redirects=True)
+    assert "世帯変更届を登録しました" in split.text
+    assert "世帯 (1人)" in split.text
