@@ -77,8 +77,7 @@ def params_page(request: Request, lg_code: str, db: DbDep, principal: PagePrinci
         values = params.get(db, lg_code, module, today).model_dump(mode="json")
         national = decl.national_for(today).model_dump(mode="json")
         modules.append({
-            "module": module, "title": business_name(module) if module != PLATFORM_MODULE
-            else "共通 (ログイン)",
+            "module": module, "title": _title(module),
             "fields": [{"name": n, "label": decl.model.model_fields[n].description or n,
                         "value": values[n], "national": national[n]}
                        for n in decl.field_names()],
@@ -87,6 +86,16 @@ def params_page(request: Request, lg_code: str, db: DbDep, principal: PagePrinci
                                                                   Permission.ADMIN)
     return render(request, "params.html", lg_code=lg_code, modules=modules,
                   can_edit=can_edit, message=message, errors={}, v={})
+
+
+def _title(module: str) -> str:
+    """A module's Japanese name (a parameter set of no business shows its code)."""
+    if module == PLATFORM_MODULE:
+        return "共通 (ログイン)"
+    try:
+        return business_name(module)
+    except KeyError:
+        return module
 
 
 @router.post("/t/{lg_code}/params", response_model=None)
