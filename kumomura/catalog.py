@@ -16,6 +16,7 @@ MODULES = (
     "kumomura.platform.tenants",
     "kumomura.platform.auth",
     "kumomura.platform.sessions",
+    "kumomura.costs.tables",
     "kumomura.platform.params",
     "kumomura.platform.events",
     "kumomura.platform.audit",

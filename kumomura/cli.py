@@ -20,6 +20,7 @@ from kumomura.clikit import actor as _actor
 from kumomura.clikit import open_db as _db
 from kumomura.clikit import parse_date as _date
 from kumomura.clikit import progress as _progress
+from kumomura.costs import cli as costs_cli
 from kumomura.platform import audit, events, jobs, params
 from kumomura.platform import auth as auth_service
 from kumomura.platform import tenants as tenant_service
@@ -460,6 +461,7 @@ def demo(
 
 layouts_app = typer.Typer(no_args_is_help=True, help="Standard layouts for import and export.")
 app.add_typer(layouts_app, name="layouts")
+app.add_typer(costs_cli.app, name="costs")
 
 
 @layouts_app.command("list")

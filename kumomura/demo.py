@@ -136,6 +136,30 @@ def _inhabitant_tax(db: Database, code: str, name: str, progress: Progress) -> N
                                                                              completed=done))
 
 
+DEMO_COSTS = """code,name,kind,amount,businesses,first_year,years,equal,population,usage,metric
+R01,住民記録システム利用料,running,30000000,residents,2026,1,0.3,0.7,0,
+T01,個人住民税システム利用料,running,24000000,inhabitant_tax,2026,1,0.3,0.7,0,
+D01,データセンター・ネットワーク,running,12000000,residents inhabitant_tax,2026,1,0.5,0.5,0,
+P01,納税通知書の印刷・封入,running,6000000,inhabitant_tax,2026,1,0,0,1,notices
+S01,移行・構築・研修 (5年で按分),initial,90000000,residents inhabitant_tax,2026,5,0.3,0.7,0,
+"""
+"""The demo's shared bill for 令和8年度 (synthetic figures, not any consortium's)."""
+
+
+def _costs(db: Database) -> None:
+    """Cost items, usage and standalone costs (synthetic: 12 million yen plus 450 yen a
+    resident, as a member alone would pay), unless the secretariat has them already."""
+    from kumomura.costs import service as costs
+
+    if costs.inputs(db, 2026).items:
+        return
+    costs.store_items(db, costs.parse_items(DEMO_COSTS), actor="demo")
+    costs.meter(db, 2026)
+    for code, _name, population in OKITAMA:
+        costs.set_standalone(db, code, 2026, 12_000_000 + 450 * population,
+                             basis="単独で導入した場合の見積 (合成)", actor="demo")
+
+
 def build_demo(db: Database, *, progress: Progress, scale: float = 0.02) -> list[str]:
     """Create (or complete) the demo consortium, with synthetic residents at ``scale`` of
     each member's population; return the login lines to print."""
@@ -171,6 +195,7 @@ def build_demo(db: Database, *, progress: Progress, scale: float = 0.02) -> list
             logins.append(f"{name}: clerk_{code} (窓口), tax_{code} (税務), "
                           f"it_{code} (情報主管課)")
             progress.advance(task)
+    _costs(db)
     _ensure_user(db, "secretariat", "置賜 事務局", Scope.CONSORTIUM, None, ["secretariat"])
     _ensure_user(db, "operator", "データセンター運用", Scope.OPERATOR, None, ["operator"])
     logins.append("consortium: secretariat (事務局), operator (運用者)")

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from kumomura.catalog import load_all_tables
 from kumomura.platform.config import get_settings
-from kumomura.platform.db import Database
+from kumomura.platform.db import Database, platform_metadata
 from kumomura.platform.migrate import drop_tenant_storage, tenant_codes, upgrade_platform
 from kumomura.platform.tenants import Tenant, add_tenant
 
@@ -76,11 +76,11 @@ def backend(request: pytest.FixtureRequest) -> str:
 def _empty_postgres(db: Database) -> None:
     for code in tenant_codes(db):
         drop_tenant_storage(db, code)
+    kept = {"roles", "role_permissions"}  # built in, seeded by the upgrade
+    tables = [t.name for t in platform_metadata.sorted_tables if t.name not in kept]
     with db.platform_tx() as conn:
-        conn.exec_driver_sql(
-            "TRUNCATE platform.job_log, platform.jobs, platform.api_tokens, platform.user_roles,"
-            " platform.users, platform.tenant_state_changes, platform.tenant_businesses,"
-            " platform.tenants RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql("TRUNCATE " + ", ".join(f"platform.{t}" for t in tables)
+                             + " RESTART IDENTITY CASCADE")
         conn.exec_driver_sql("TRUNCATE procrastinate.procrastinate_jobs CASCADE")
 
 

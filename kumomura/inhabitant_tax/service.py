@@ -129,6 +129,13 @@ def correct(conn: Connection, ctx: AuditContext, atena_no: str, fiscal_year: int
     return {"changed": True, **change}
 
 
+def notices_of(conn: Connection, fiscal_year: int) -> int:
+    """How many 納税通知書 (普通徴収) the year's assessments call for (usage metering)."""
+    return int(conn.execute(select(func.count()).select_from(assessments).where(
+        a.fiscal_year == fiscal_year, a.current, a.total > 0,
+        ~a.special_collection)).scalar_one())
+
+
 def count_current(conn: Connection, fiscal_year: int) -> int:
     return int(conn.execute(select(func.count()).select_from(assessments).where(
         a.fiscal_year == fiscal_year, a.current)).scalar_one())

@@ -127,6 +127,8 @@ params.declare(PLATFORM_MODULE, AuthParameters, {
 
 
 LINKAGE_MODULE = "linkage"
+COSTS_MODULE = "costs"
+"""Permission module of the consortium's cost sharing (the secretariat's)."""
 """Permission module of the change feed that other systems read."""
 
 COUNTER = (Permission.EDIT, Permission.ISSUE)
@@ -144,7 +146,7 @@ BUILTIN_ROLES: dict[str, tuple[Scope, str, dict[str, tuple[Permission, ...]]]] =
     "municipal_it": (Scope.TENANT, "情報主管課: 利用者・パラメータ・移行",
                      {PLATFORM_MODULE: (Permission.ADMIN,)}),
     "secretariat": (Scope.CONSORTIUM, "事務局: 構成団体・パラメータ差異・費用按分",
-                    {PLATFORM_MODULE: (Permission.VIEW,)}),
+                    {PLATFORM_MODULE: (Permission.VIEW,), COSTS_MODULE: (Permission.ADMIN,)}),
     "linkage_client": (Scope.TENANT, "連携先システム: 異動イベントの取得",
                        {LINKAGE_MODULE: (Permission.VIEW,)}),
     "operator": (Scope.OPERATOR, "運用者: テナント・ジョブ・バックアップ",

@@ -30,6 +30,7 @@ from kumomura.residents.models import HOUSEHOLDER, NonResidentIn, ProtectionOrde
 from kumomura.residents.params import MODULE, ResidentsParameters
 from kumomura.residents.tables import (
     atena,
+    certificate_issues,
     changes,
     households,
     protection_orders,
@@ -226,6 +227,13 @@ def addressee(conn: Connection, ctx: AuditContext, atena_no: str) -> dict[str, A
                 "status": entry["status"], "household_no": entry["household_no"],
                 "address_town": entry["address_town"], "address_line": entry["address_line"]}
     return {k: v for k, v in row.items() if k not in ("kana_key", "created_at")}
+
+
+def certificates_issued(conn: Connection, since: date, until: date) -> int:
+    """How many certificates were issued in a period (for usage-based cost sharing)."""
+    issued = certificate_issues.c.issued_at
+    return int(conn.execute(select(func.count()).select_from(certificate_issues).where(
+        issued >= since, issued < until)).scalar_one())
 
 
 def adults_on(conn: Connection, day: date, age: int = 18) -> pl.DataFrame:

@@ -118,6 +118,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own Database."""
+    from kumomura.costs import api as costs_api
     from kumomura.web import api_layouts, api_platform, pages, platform_pages
 
     load_all_tables()
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.include_router(api_platform.router)
     app.include_router(api_layouts.router)
+    app.include_router(costs_api.router)
     app.include_router(pages.router)
     app.include_router(platform_pages.router)
     for module in business_modules():

@@ -90,7 +90,8 @@ def page_audit(request: Request, principal: Principal, purpose: str | None = Non
 def _nav(principal: Principal) -> list[tuple[str, str]]:
     """The menu: what this user may open."""
     if principal.scope != Scope.TENANT:
-        return [("/console", "構成団体"), ("/console/params", "パラメータ比較")]
+        return [("/console", "構成団体"), ("/console/params", "パラメータ比較"),
+                ("/console/costs", "費用負担")]
     lg = principal.lg_code
     items = []
     if principal.can("residents", Permission.VIEW):

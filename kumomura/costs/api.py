@@ -1,0 +1,137 @@
+"""JSON API of the cost sharing under ``/api/v1/consortium/costs`` (the secretariat)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, Field
+
+from kumomura.costs import service
+from kumomura.costs.forms import report_pdf
+from kumomura.costs.rules import Member, Weights
+from kumomura.platform.auth import COSTS_MODULE, Permission, Principal, Scope
+from kumomura.platform.errors import Forbidden
+from kumomura.web.deps import DbDep, PrincipalDep
+
+router = APIRouter(prefix="/api/v1/consortium/costs", tags=["costs"])
+
+
+def gate(principal: Principal, permission: Permission) -> None:
+    if principal.scope == Scope.TENANT or not principal.can(COSTS_MODULE, permission):
+        raise Forbidden(f"{principal.username} lacks {permission} on the consortium's costs",
+                        field=COSTS_MODULE)
+
+
+class WeightsIn(BaseModel):
+    equal: Decimal = Field(ge=0, le=1)
+    population: Decimal = Field(ge=0, le=1)
+    usage: Decimal = Field(Decimal(0), ge=0, le=1)
+    metric: str | None = None
+    from_year: int
+    reason: str | None = None
+
+    def weights(self) -> Weights:
+        return Weights(Fraction(self.equal), Fraction(self.population), Fraction(self.usage),
+                       self.metric)
+
+
+class StandaloneIn(BaseModel):
+    amount: int = Field(gt=0)
+    basis: str = "発注前年間経費"
+
+
+class NewMember(BaseModel):
+    lg_code: str = Field(pattern=r"^\d{6}$")
+    name: str
+    population: int = Field(gt=0)
+    go_live: date
+    standalone: int | None = Field(None, gt=0)
+
+
+class WhatIfIn(BaseModel):
+    add: list[NewMember] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+    weights: dict[str, WeightsIn] = Field(default_factory=dict)
+    amounts: dict[str, int] = Field(default_factory=dict)
+
+    def change(self) -> service.Change:
+        return service.Change(
+            add=tuple(Member(m.lg_code, m.name, m.population,
+                             {"residents": m.go_live, "inhabitant_tax": m.go_live},
+                             standalone=m.standalone) for m in self.add),
+            remove=tuple(self.remove),
+            weights=tuple((k, v.weights()) for k, v in self.weights.items()),
+            amounts=tuple(self.amounts.items()))
+
+
+@router.post("/items", status_code=201)
+def load_items(db: DbDep, principal: PrincipalDep,
+               csv_text: str = Body(..., media_type="text/csv")) -> dict[str, int]:
+    """Cost items as CSV (see docs/costs.md); all or none, problems by line and column."""
+    gate(principal, Permission.ADMIN)
+    items = service.parse_items(csv_text)
+    return {"stored": service.store_items(db, items, actor=principal.username)}
+
+
+@router.put("/items/{code}/weights")
+def set_weights(code: str, body: WeightsIn, db: DbDep, principal: PrincipalDep,
+                ) -> list[dict[str, Any]]:
+    gate(principal, Permission.ADMIN)
+    service.set_weights(db, code, body.weights(), from_year=body.from_year,
+                        actor=principal.username, reason=body.reason)
+    return service.weights_history(db, code)
+
+
+@router.put("/standalone/{lg_code}/{fiscal_year}")
+def set_standalone(lg_code: str, fiscal_year: int, body: StandaloneIn, db: DbDep,
+                   principal: PrincipalDep) -> dict[str, Any]:
+    gate(principal, Permission.ADMIN)
+    service.set_standalone(db, lg_code, fiscal_year, body.amount, basis=body.basis,
+                           actor=principal.username)
+    return {"lg_code": lg_code, "fiscal_year": fiscal_year, "amount": body.amount}
+
+
+@router.get("/{fiscal_year}")
+def allocation(fiscal_year: int, db: DbDep, principal: PrincipalDep,
+               guarantee: Decimal | None = None) -> dict[str, Any]:
+    """The year's split: per member the charge by item, the guarantee's adjustment,
+    standalone cost, saving and rate; the totals; whether the guarantee can be met."""
+    gate(principal, Permission.VIEW)
+    inputs = service.inputs(db, fiscal_year)
+    if guarantee is not None:
+        inputs = service.apply_change(inputs, service.Change(
+            guarantee=Fraction(guarantee) / 100))
+    s = service.summary(service.run(inputs))
+    return {**s, "rows": [{**r, "rate": None if r["rate"] is None else str(r["rate"])}
+                          for r in s["rows"]],
+            "rate_total": None if s["rate_total"] is None else str(s["rate_total"])}
+
+
+@router.post("/{fiscal_year}/what-if")
+def what_if(fiscal_year: int, body: WhatIfIn, db: DbDep,
+            principal: PrincipalDep) -> dict[str, Any]:
+    """Each member's charge before and after the change (nothing is stored)."""
+    gate(principal, Permission.VIEW)
+    return service.what_if(service.inputs(db, fiscal_year), body.change())
+
+
+@router.get("/{fiscal_year}/report.csv")
+def report_csv(fiscal_year: int, db: DbDep, principal: PrincipalDep) -> Response:
+    gate(principal, Permission.VIEW)
+    s = service.summary(service.run(service.inputs(db, fiscal_year)))
+    disposition = f'attachment; filename="costs-{fiscal_year}.csv"'
+    return Response(service.report_csv(s), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": disposition})
+
+
+@router.get("/{fiscal_year}/report.pdf")
+def report_pdf_(fiscal_year: int, db: DbDep, principal: PrincipalDep,
+                consortium: str = "置賜自治体クラウド") -> Response:
+    gate(principal, Permission.VIEW)
+    s = service.summary(service.run(service.inputs(db, fiscal_year)))
+    return Response(report_pdf(s, consortium), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="costs-{fiscal_year}.pdf"'})

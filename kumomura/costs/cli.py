@@ -1,0 +1,147 @@
+"""`kumomura costs ...`: the secretariat's cost sharing from the command line."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kumomura.clikit import TenantOpt, actor, console, open_db, parse_date
+from kumomura.costs import service
+from kumomura.costs.forms import report_pdf
+from kumomura.costs.rules import Member, Weights
+from kumomura.platform.errors import InvalidInput
+
+app = typer.Typer(no_args_is_help=True,
+                  help="割り勘: cost items, weights, standalone costs, allocation, reports.")
+YearOpt = Annotated[int, typer.Option("--year", "-y", help="年度 (fiscal year)")]
+
+
+@app.command("items")
+def items(source: Annotated[Path, typer.Argument(help="CSV of cost items")]) -> None:
+    """Load cost items (all or none; each problem names its line and column)."""
+    parsed = service.parse_items(source.read_text(encoding="utf-8"))
+    with open_db() as db:
+        count = service.store_items(db, parsed, actor=actor())
+    console.print(f"{count} 費目を登録しました")
+
+
+@app.command("weights")
+def weights(code: str, equal: Annotated[str, typer.Option()],
+            population: Annotated[str, typer.Option()], year: YearOpt,
+            usage: Annotated[str, typer.Option()] = "0",
+            metric: Annotated[str | None, typer.Option()] = None,
+            reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Change an item's weights from a fiscal year (the history is kept)."""
+    w = Weights(Fraction(Decimal(equal)), Fraction(Decimal(population)),
+                Fraction(Decimal(usage)), metric)
+    with open_db() as db:
+        service.set_weights(db, code, w, from_year=year, actor=actor(), reason=reason)
+    console.print(f"{code}: {year}年度から 均等 {equal} / 人口 {population} / 利用 {usage}")
+
+
+@app.command("standalone")
+def standalone(tenant: TenantOpt, year: YearOpt, amount: int,
+               basis: Annotated[str, typer.Option(help="根拠")] = "発注前年間経費") -> None:
+    """A member's standalone cost for a year (what it would pay alone)."""
+    with open_db() as db:
+        service.set_standalone(db, tenant, year, amount, basis=basis, actor=actor())
+    console.print(f"{tenant} {year}年度 発注前年間経費 {amount:,}円")
+
+
+@app.command("guarantee")
+def guarantee(year: YearOpt, percent: Annotated[str, typer.Argument(help="% or none")],
+              reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Require every member to save at least this much (or `none`)."""
+    value = None if percent == "none" else Decimal(percent)
+    with open_db() as db:
+        service.set_guarantee(db, year, value, actor=actor(), reason=reason)
+    console.print(f"{year}年度 削減率の保証: {percent}")
+
+
+@app.command("meter")
+def meter(year: YearOpt) -> None:
+    """Measure each member's usage of the year (residents, certificates, notices)."""
+    with open_db() as db:
+        measured = service.meter(db, year)
+    table = Table("団体", "住民", "証明書", "通知書")
+    for code, v in measured.items():
+        table.add_row(code, f"{v['residents']:,}", f"{v['certificates']:,}",
+                      f"{v['notices']:,}")
+    console.print(table)
+
+
+def _print(s: dict[str, object]) -> None:
+    table = Table("団体名", "発注前年間経費", "発注後年間経費", "削減額", "削減率(%)", "保証調整")
+    rows = s["rows"]
+    assert isinstance(rows, list)
+    for r in rows:
+        table.add_row(r["name"] + (" ※" if r["bound"] else ""),
+                      f"{r['standalone']:,}" if r["standalone"] else "", f"{r['charge']:,}",
+                      f"{r['saving']:,}" if r["saving"] is not None else "",
+                      str(r["rate"] or ""), f"{r['adjustment']:,}")
+    table.add_row("合計", f"{s['standalone_total']:,}", f"{s['total']:,}",
+                  f"{s['saving_total']:,}", str(s["rate_total"] or ""), "")
+    console.print(table)
+    if s["guarantee"] is not None and not s["feasible"]:
+        console.print(f"[red]削減率 {s['guarantee']}% の保証はどの按分でも満たせません。"
+                      f"満たせる最大は {s['best_guarantee']}% です[/red]")
+
+
+@app.command("allocate")
+def allocate(year: YearOpt,
+             guarantee: Annotated[str | None, typer.Option(help="% (this run only)")] = None,
+             ) -> None:
+    """Split the year's bill and show the table the consortia publish."""
+    with open_db() as db:
+        inputs = service.inputs(db, year)
+    if guarantee is not None:
+        inputs = service.apply_change(inputs, service.Change(
+            guarantee=Fraction(Decimal(guarantee)) / 100))
+    _print(service.summary(service.run(inputs)))
+
+
+def _member(spec: str) -> Member:
+    try:
+        code, name, population, go_live, alone = spec.split(":")
+        day = parse_date(go_live, "add")
+        return Member(code, name, int(population), {"residents": day, "inhabitant_tax": day},
+                      standalone=int(alone) if alone else None)
+    except ValueError:
+        raise InvalidInput("--add は 団体コード:団体名:人口:稼働日:発注前年間経費 です",
+                           field="add") from None
+
+
+@app.command("what-if")
+def what_if(year: YearOpt,
+            add: Annotated[list[str] | None, typer.Option(help="CODE:NAME:POP:GOLIVE:ALONE")]
+            = None,
+            remove: Annotated[list[str] | None, typer.Option()] = None) -> None:
+    """Each member's charge before and after members join or leave (割り勘効果)."""
+    change = service.Change(add=tuple(_member(a) for a in add or []),
+                            remove=tuple(remove or []))
+    with open_db() as db:
+        result = service.what_if(service.inputs(db, year), change)
+    table = Table("団体", "変更前", "変更後", "差")
+    for r in result["members"]:
+        table.add_row(r["name"], f"{r['before']:,}" if r["before"] is not None else "—",
+                      f"{r['after']:,}" if r["after"] is not None else "—",
+                      f"{r['difference']:+,}" if r["difference"] is not None else "")
+    console.print(table)
+
+
+@app.command("report")
+def report(year: YearOpt, out: Annotated[Path, typer.Option(help="directory")],
+           consortium: Annotated[str, typer.Option(help="名称")] = "置賜自治体クラウド",
+           ) -> None:
+    """Write the table as CSV and PDF."""
+    with open_db() as db:
+        s = service.summary(service.run(service.inputs(db, year)))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"costs-{year}.csv").write_text(service.report_csv(s), encoding="utf-8")
+    (out / f"costs-{year}.pdf").write_bytes(report_pdf(s, consortium))
+    console.print(f"costs-{year}.csv, costs-{year}.pdf → {out}")

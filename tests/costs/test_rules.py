@@ -1,0 +1,167 @@
+"""割り勘 rules: exact totals, pro-rated go-live, the newcomer effect, the guarantee."""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kumomura.costs.rules import (
+    CostItem,
+    Member,
+    Weights,
+    allocate,
+    exact_shares,
+    months_live,
+    to_yen,
+)
+from kumomura.platform.errors import InvalidInput
+
+YEAR = 2026
+
+
+def member(code: str, population: int, live: date = date(2025, 4, 1),
+           businesses: tuple[str, ...] = ("residents", "inhabitant_tax"),
+           standalone: int | None = None, usage: int = 0) -> Member:
+    return Member(lg_code=code, name=f"団体{code}", population=population,
+                  go_live={b: live for b in businesses}, standalone=standalone,
+                  usage={"certificates": usage})
+
+
+def item(code: str = "run", amount: int = 10_000_000, equal: str = "0.3",
+         population: str = "0.7", usage: str = "0", businesses: tuple[str, ...] = ("residents",),
+         kind: str = "running", years: int = 1, first_year: int = YEAR) -> CostItem:
+    return CostItem(code=code, name=code, kind=kind, amount=amount, businesses=businesses,
+                    weights=Weights(Fraction(equal), Fraction(population), Fraction(usage),
+                                    "certificates" if usage != "0" else None),
+                    first_year=first_year, years=years)
+
+
+def test_months_from_the_month_of_go_live() -> None:
+    m = member("062022", 1, live=date(2026, 10, 1))
+    assert months_live(m, ["residents"], 2026) == 6  # October to March
+    assert months_live(member("1", 1, live=date(2026, 4, 1)), ["residents"], 2026) == 12
+    assert months_live(member("1", 1, live=date(2027, 3, 31)), ["residents"], 2026) == 1
+    assert months_live(member("1", 1, live=date(2027, 4, 1)), ["residents"], 2026) == 0
+    assert months_live(m, ["nhi"], 2026) == 0
+
+
+def test_equal_and_population_keys_with_a_half_year_member() -> None:
+    a, b = member("000001", 30_000), member("000002", 10_000, live=date(2026, 10, 1))
+    shares = exact_shares(item(equal="0.5", population="0.5"), [a, b], YEAR)
+    # Equal: 12 : 6 months; population: 30,000 × 12 : 10,000 × 6.
+    assert shares["000001"] == Fraction(1, 2) * Fraction(2, 3) + Fraction(1, 2) * Fraction(6, 7)
+    assert sum(shares.values()) == 1
+
+
+def test_initial_cost_spread_with_the_odd_yen_first() -> None:
+    setup = item(kind="initial", amount=10_000_001, years=5, first_year=2024)
+    assert [setup.charge_for(y) for y in range(2023, 2030)] == [
+        0, 2_000_001, 2_000_000, 2_000_000, 2_000_000, 2_000_000, 0]
+
+
+def test_odd_yen_go_to_the_largest_remainders() -> None:
+    assert to_yen(10, {"a": Fraction(1, 3), "b": Fraction(1, 3), "c": Fraction(1, 3)}) == {
+        "a": 4, "b": 3, "c": 3}  # ties: the lower code
+    assert to_yen(100, {"a": Fraction(1, 8), "b": Fraction(7, 8)}) == {"a": 13, "b": 87}
+
+
+@pytest.mark.parametrize(("bad", "field"), [
+    (item(equal="0.3", population="0.6"), "items.run.weights"),
+    (item(amount=-1), "items.run.amount"),
+    (item(businesses=("nhi",)), "items.run.businesses"),
+    (item(usage="0.5", equal="0.5", population="0"), "items.run.metric"),
+])
+def test_bad_items_are_refused_naming_the_item(bad: CostItem, field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        allocate([bad], [member("000001", 100), member("000002", 200)], YEAR)
+    assert field in [p.field for p in refused.value.problems]
+
+
+def test_a_member_without_population_is_named() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        allocate([item()], [member("000001", 100), member("000002", 0)], YEAR)
+    assert [p.field for p in refused.value.problems] == ["members.000002.population"]
+
+
+members_st = st.lists(
+    st.builds(member, code=st.from_regex(r"0[0-9]{5}", fullmatch=True),
+              population=st.integers(1, 500_000),
+              live=st.dates(date(2024, 1, 1), date(2027, 3, 31)),
+              usage=st.integers(0, 50_000)),
+    min_size=1, max_size=12, unique_by=lambda m: m.lg_code)
+weights_st = st.tuples(st.integers(0, 10), st.integers(0, 10), st.integers(0, 10)).filter(
+    lambda t: sum(t) > 0)
+
+
+def _item(weights: tuple[int, int, int], amount: int) -> CostItem:
+    e, p, u = (Fraction(w, sum(weights)) for w in weights)
+    return CostItem(code="x", name="x", kind="running", amount=amount, businesses=("residents",),
+                    weights=Weights(e, p, u, "certificates"), first_year=YEAR)
+
+
+@settings(max_examples=200, deadline=None)
+@given(members=members_st, weights=weights_st, amount=st.integers(0, 10**10))
+def test_shares_add_up_to_the_item_exactly(members: list[Member], weights: tuple[int, int, int],
+                                           amount: int) -> None:
+    live = [m for m in members if months_live(m, ["residents"], YEAR)]
+    if not live or (weights[2] and not any(m.usage["certificates"] for m in live)):
+        return
+    result = allocate([_item(weights, amount)], members, YEAR)
+    charges = result.charges.get("x", {})
+    assert sum(charges.values()) == amount
+    assert all(v >= 0 for v in charges.values())
+    for m in members:  # nobody pays for a business before it goes live
+        if not months_live(m, ["residents"], YEAR) and amount:
+            assert charges[m.lg_code] == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(members=members_st, weights=weights_st, amount=st.integers(1, 10**10),
+       newcomer=st.builds(member, code=st.just("099999"), population=st.integers(1, 500_000),
+                          live=st.dates(date(2025, 1, 1), date(2027, 3, 31)),
+                          usage=st.integers(0, 50_000)))
+def test_a_newcomer_never_raises_another_members_share(
+        members: list[Member], weights: tuple[int, int, int], amount: int,
+        newcomer: Member) -> None:
+    live = [m for m in members if months_live(m, ["residents"], YEAR)]
+    if not live or not months_live(newcomer, ["residents"], YEAR) or (
+            weights[2] and not any(m.usage["certificates"] for m in live)):
+        return
+    cost = _item(weights, amount)
+    before = allocate([cost], members, YEAR)
+    after = allocate([cost], [*members, newcomer], YEAR)
+    for m in members:
+        assert after.exact["x"][m.lg_code] <= before.exact["x"][m.lg_code]
+        # The yen can move by the one yen of rounding, never more.
+        assert after.charges["x"][m.lg_code] <= before.charges["x"][m.lg_code] + 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(members=members_st, weights=weights_st, amount=st.integers(10**6, 10**9),
+       margin=st.integers(100, 300), guarantee=st.integers(0, 60))
+def test_the_guarantee_is_met_or_said_to_be_impossible(
+        members: list[Member], weights: tuple[int, int, int], amount: int, margin: int,
+        guarantee: int) -> None:
+    live = [m for m in members if months_live(m, ["residents"], YEAR)]
+    if not live or (weights[2] and not any(m.usage["certificates"] for m in live)):
+        return
+    # Standalone costs around each member's population share, some far from it.
+    total_pop = sum(m.population for m in members)
+    alone = [Member(m.lg_code, m.name, m.population, m.go_live,
+                    standalone=max(1, amount * m.population * margin // (100 * total_pop)),
+                    usage=m.usage) for m in members]
+    rate = Fraction(guarantee, 100)
+    result = allocate([_item(weights, amount)], alone, YEAR, guarantee=rate)
+    assert sum(result.adjustments.values()) == 0
+    assert result.best_guarantee is not None
+    if result.feasible:
+        for m in alone:
+            assert m.standalone is not None
+            assert result.member_total(m.lg_code) <= (1 - rate) * m.standalone
+    else:
+        assert rate > result.best_guarantee
+        assert all(v == 0 for v in result.adjustments.values())

@@ -1,0 +1,164 @@
+"""Cost sharing on a real database: items from CSV (all or none), weights with history,
+standalone costs, usage metered from the members' own data, the guarantee, what-if,
+reports (CSV and PDF), the API and the console page, and who may see them."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kumomura.costs import service
+from kumomura.costs.forms import report_pdf
+from kumomura.costs.rules import Weights
+from kumomura.platform.auth import Scope
+from kumomura.platform.db import Database
+from kumomura.platform.errors import InvalidInput
+from kumomura.platform.tenants import Tenant, set_go_live
+from kumomura.web.app import create_app
+from tests.conftest import NAGAI, make_tenant
+from tests.web.test_api_platform import _token
+
+ITEMS = """code,name,kind,amount,businesses,first_year,years,equal,population,usage,metric
+R01,住民記録システム利用料,running,30000000,residents,2026,1,0.3,0.7,0,
+S01,移行・構築,initial,50000001,residents,2026,5,0.5,0.5,0,
+"""
+
+
+@pytest.fixture
+def members(db: Database, yonezawa: Tenant) -> list[str]:
+    make_tenant(db, NAGAI)
+    set_go_live(db, "062022", "residents", date(2026, 1, 4))
+    set_go_live(db, "062090", "residents", date(2026, 10, 1))  # half of 令和8年度
+    service.store_items(db, service.parse_items(ITEMS), actor="secretariat")
+    service.set_standalone(db, "062022", 2026, 60_000_000, basis="発注前年間経費",
+                           actor="secretariat")
+    service.set_standalone(db, "062090", 2026, 12_000_000, basis="見積", actor="secretariat")
+    return ["062022", "062090"]
+
+
+def test_allocation_from_the_stored_inputs(db: Database, members: list[str]) -> None:
+    s = service.summary(service.run(service.inputs(db, 2026)))
+    rows = {r["lg_code"]: r for r in s["rows"]}
+    assert s["total"] == 30_000_000 + 10_000_001  # the odd yen of S01 in its first year
+    assert sum(r["charge"] for r in rows.values()) == s["total"]
+    # 米沢 (90,990, 12 months) against 長井 (25,000, 6 months): equal 12:6, population
+    # 90,990×12 : 25,000×6.
+    eq, pop = Fraction(12, 18), Fraction(90_990 * 12, 90_990 * 12 + 25_000 * 6)
+    exact = 30_000_000 * (Fraction(3, 10) * eq + Fraction(7, 10) * pop)
+    assert abs(rows["062022"]["items"]["R01"] - exact) < 1
+    assert rows["062022"]["rate"] == service.saving_rate(60_000_000, rows["062022"]["charge"])
+    csv_text = service.report_csv(s)
+    assert csv_text.startswith("\ufeff団体名,団体コード,発注前年間経費,発注後年間経費")
+    assert f"合計,,72000000,{s['total']},{72_000_000 - s['total']}," in csv_text
+
+
+def test_weights_history_and_the_guarantee(db: Database, members: list[str]) -> None:
+    service.set_weights(db, "R01", Weights(Fraction(1), Fraction(0)), from_year=2027,
+                        actor="secretariat", reason="均等割のみに")
+    assert [h["equal"] for h in service.weights_history(db, "R01")] == ["0.3", "1"]
+    # Before 2027 the old weights hold.
+    r01 = next(i for i in service.inputs(db, 2026).items if i.code == "R01")
+    assert r01.weights.equal == Fraction(3, 10)
+    # 2027 charges only S01's second part, with its own weights.
+    assert [(i.code, i.charge_for(2027)) for i in service.inputs(db, 2027).items] == [
+        ("S01", 10_000_000)]
+    with pytest.raises(InvalidInput):
+        service.set_weights(db, "R01", Weights(Fraction(1, 2), Fraction(1, 3)),
+                            from_year=2027, actor="x", reason=None)
+    base = service.summary(service.run(service.inputs(db, 2026)))
+    service.set_guarantee(db, 2026, Decimal(30), actor="secretariat")
+    bound = service.summary(service.run(service.inputs(db, 2026)))
+    nagai = next(r for r in bound["rows"] if r["lg_code"] == "062090")
+    assert bound["feasible"]
+    assert nagai["rate"] >= Decimal(30)
+    assert sum(r["adjustment"] for r in bound["rows"]) == 0
+    assert bound["total"] == base["total"]
+    service.set_guarantee(db, 2026, Decimal(80), actor="secretariat")
+    impossible = service.summary(service.run(service.inputs(db, 2026)))
+    assert not impossible["feasible"]
+    best = Decimal(impossible["best_guarantee"])
+    # Paying in proportion to standalone costs, everyone saves 1 − 40,000,001 / 72,000,000.
+    assert best == Decimal("44.4")
+    assert base["total"] == 40_000_001
+
+
+def test_bad_item_files_store_nothing(db: Database, members: list[str]) -> None:
+    bad = ITEMS.replace("0.3,0.7", "0.3,0.6").replace("50000001", "-5") + \
+        "X01,なし,running,100,nhi_unknown,2026,1,1,0,0,\n"
+    with pytest.raises(InvalidInput) as refused:
+        service.parse_items(bad)
+    fields = {p.field for p in refused.value.problems}
+    assert {"line 2.weights", "line 3.amount", "line 4.businesses"} <= fields
+    unused = ITEMS + "N01,国保システム,running,1000,nhi,2026,1,1,0,0,\n"
+    service.store_items(db, service.parse_items(unused), actor="x")
+    with pytest.raises(InvalidInput) as nobody:
+        service.run(service.inputs(db, 2026))
+    assert "items.N01.businesses" in [p.field for p in nobody.value.problems]
+
+
+def test_what_if_a_member_joins(db: Database, members: list[str]) -> None:
+    from kumomura.costs.rules import Member
+
+    newcomer = Member("062103", "南陽市", 31_000, {"residents": date(2026, 4, 1)},
+                      standalone=15_000_000)
+    result = service.what_if(service.inputs(db, 2026), service.Change(add=(newcomer,)))
+    rows = {r["lg_code"]: r for r in result["members"]}
+    assert rows["062022"]["difference"] < 0
+    assert rows["062090"]["difference"] < 0
+    assert rows["062103"]["before"] is None
+    assert result["total_before"] == result["total_after"]
+
+
+def test_usage_metered_from_the_members_data(db: Database, members: list[str]) -> None:
+    measured = service.meter(db, 2026)
+    assert measured["062022"] == {"residents": 0, "certificates": 0, "notices": 0}
+    assert service.inputs(db, 2026).members[0].usage == {"residents": 0, "certificates": 0,
+                                                         "notices": 0}
+
+
+def test_report_pdf_reads_back(db: Database, members: list[str], tmp_path: Path) -> None:
+    s = service.summary(service.run(service.inputs(db, 2026)))
+    path = tmp_path / "costs.pdf"
+    path.write_bytes(report_pdf(s, "置賜自治体クラウド"))
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    for expected in ("令和8年度 置賜自治体クラウド 共同利用の費用負担と削減効果", "米沢市",
+                     "長井市", f"{s['total']:,}", "発注前年間経費"):
+        assert expected in text, expected
+
+
+@pytest.fixture
+def client(db: Database, members: list[str]) -> Iterator[TestClient]:
+    with TestClient(create_app(db=db)) as c:
+        yield c
+
+
+def test_api_and_who_may_see(client: TestClient, db: Database) -> None:
+    secretariat = _token(db, "sec", ["secretariat"], code=None, scope=Scope.CONSORTIUM)
+    clerk = _token(db, "clerk", ["counter_clerk"])
+    r = client.get("/api/v1/consortium/costs/2026", headers=secretariat)
+    assert r.status_code == 200, r.text
+    assert r.json()["total"] == 40_000_001
+    assert client.get("/api/v1/consortium/costs/2026", headers=clerk).status_code == 403
+    guaranteed = client.get("/api/v1/consortium/costs/2026", params={"guarantee": "30"},
+                            headers=secretariat).json()
+    assert guaranteed["feasible"]
+    what = client.post("/api/v1/consortium/costs/2026/what-if", headers=secretariat, json={
+        "add": [{"lg_code": "062103", "name": "南陽市", "population": 31000,
+                 "go_live": "2026-04-01"}]})
+    assert what.status_code == 200
+    bad = client.post("/api/v1/consortium/costs/items", headers={
+        **secretariat, "Content-Type": "text/csv"}, content=ITEMS.replace("0.3,0.7", "0.2,0.7"))
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "line 2.weights"
+    csv_response = client.get("/api/v1/consortium/costs/2026/report.csv", headers=secretariat)
+    assert csv_response.text.startswith("\ufeff団体名")
+    pdf = client.get("/api/v1/consortium/costs/2026/report.pdf", headers=secretariat)
+    assert pdf.content.startswith(b"%PDF")
