@@ -223,8 +223,10 @@ def console_costs(request: Request, db: DbDep, principal: PagePrincipal,
         s, problem = None, exc.message
     largest = max([max(r["standalone"] or 0, r["charge"]) for r in s["rows"]] or [1]) \
         if s else 1
+    from kumomura.platform.businesses import BUSINESSES
+
     return render(request, "console_costs.html", year=year, s=s, problem=problem,
-                  largest=largest or 1)
+                  largest=largest or 1, names=BUSINESSES)
 
 
 @router.get("/console/costs/{year}/report.{kind}", response_model=None)

@@ -204,6 +204,13 @@ def test_secretariat_console(demo: tuple[str, Database], page: Page) -> None:
     page.goto(f"{base}/console/params")
     expect(page.get_by_role("heading", name="構成団体のパラメータ比較")).to_be_visible()
     _shot(page, "10-console-params")
+    page.goto(f"{base}/console/costs?year=2026")
+    expect(page.get_by_role("heading", name=re.compile("費用負担と削減効果"))).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("発注前"))).to_have_count(8)
+    _shot(page, "11-console-costs")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    assert download.value.suggested_filename == "costs-2026.csv"
 
 
 def test_second_factor_where_the_member_requires_it(demo: tuple[str, Database],
