@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from kumomura import backup_cli
 from kumomura.catalog import business_modules
 from kumomura.clikit import OnOpt, TenantOpt, console, err
 from kumomura.clikit import actor as _actor
@@ -462,6 +463,7 @@ def demo(
 layouts_app = typer.Typer(no_args_is_help=True, help="Standard layouts for import and export.")
 app.add_typer(layouts_app, name="layouts")
 app.add_typer(costs_cli.app, name="costs")
+app.add_typer(backup_cli.app, name="backup")
 
 
 @layouts_app.command("list")

@@ -30,9 +30,16 @@ class Settings(BaseSettings):
     event_max_attempts: int = Field(default=5, ge=1, description="deliveries before dead letter")
     login_max_failures: int = Field(default=5, ge=1)
     login_lock_minutes: int = Field(default=15, ge=1)
+    backup_key_dir: Path | None = Field(
+        default=None, description="where each municipality's backup key is kept (apart from "
+        "the backups); unset: data_dir/keys")
     font_dir: Path | None = Field(
         default=None, description="directory holding ipaexm.ttf and ipaexg.ttf; unset: the "
         "Debian font packages' paths")
+
+
+def backup_keys(settings: Settings) -> Path:
+    return settings.backup_key_dir or settings.data_dir / "keys"
 
 
 @lru_cache(maxsize=1)

@@ -428,7 +428,7 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
         if path.name not in layouts and path.name != REPORT:
             result.problems.append(Problem(path.name, 0, "", "どのレイアウトのファイルでも"
                                                             "ありません"))
-    _check_manifest(source, lg_code, result.problems)
+    check_manifest(source, lg_code, result.problems)
     present = [(lay, fixed.get(lay.name)) for lay in _load_order(all_layouts())
                if (source / (fixed[lay.name].file if lay.name in fixed else lay.file)).exists()]
     result.absent = sorted({lay.file for lay in all_layouts()} - {lay.file for lay, _ in present})
@@ -456,7 +456,7 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
     return result
 
 
-def _check_manifest(source: Path, lg_code: str, problems: list[Problem]) -> None:
+def check_manifest(source: Path, lg_code: str, problems: list[Problem]) -> None:
     """With an export's manifest beside the files: each file's layout version must be the
     current one, and its SHA-256 the one written (a changed or damaged file is refused)."""
     path = source / MANIFEST

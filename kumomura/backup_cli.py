@@ -1,0 +1,73 @@
+"""`kumomura backup ...`: per-municipality backups, their check, and restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kumomura.clikit import audit_context, console, err, open_db, progress
+from kumomura.platform import backup
+from kumomura.platform.config import backup_keys, get_settings
+from kumomura.platform.errors import InvalidInput
+from kumomura.platform.tenants import list_tenants
+
+app = typer.Typer(no_args_is_help=True,
+                  help="Backups per municipality: run, list, verify, restore.")
+TargetOpt = Annotated[Path, typer.Option("--to", help="backup directory (or mount)")]
+
+
+@app.command("run")
+def run(target: TargetOpt, tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="every municipality")] = False,
+        keep: Annotated[int, typer.Option(help="generations kept per municipality")] = 7,
+        ) -> None:
+    """Back up one municipality (or all), encrypted with its own key."""
+    if bool(tenant) == all_:
+        raise InvalidInput("--tenant か --all のどちらかを指定してください", field="tenant")
+    keys = backup_keys(get_settings())
+    with open_db() as db:
+        codes = [tenant] if tenant else [t.lg_code for t in list_tenants(db, include_left=False)]
+        with progress() as bar:
+            task = bar.add_task("backup", total=len(codes))
+            for code in codes:
+                info = backup.run(db, code, target, key_dir=keys, keep=keep,
+                                  ctx=audit_context("バックアップ"))
+                bar.advance(task)
+                console.print(f"{code}: {info.path.name} ({info.size:,} bytes)")
+
+
+@app.command("list")
+def list_(target: TargetOpt,
+          tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None) -> None:
+    table = Table("団体", "作成日時 (UTC)", "ファイル", "大きさ", "経過 (時間)")
+    for info in backup.listing(target, tenant):
+        table.add_row(info.lg_code, info.created_at[:19], info.path.name, f"{info.size:,}",
+                      f"{backup.age(info):.1f}")
+    console.print(table)
+
+
+@app.command("verify")
+def verify(file: Path) -> None:
+    """Decrypt and check every file of a backup against its manifest."""
+    result = backup.verify(file, key_dir=backup_keys(get_settings()))
+    rows = result["rows"]
+    assert isinstance(rows, dict)
+    console.print(f"{result['lg_code']} {result['created_at']}: OK, "
+                  f"{sum(rows.values()):,} rows in {len(rows)} tables")
+
+
+@app.command("restore")
+def restore(file: Path, tenant: Annotated[str, typer.Option("--tenant", "-t")],
+            report: Annotated[Path | None, typer.Option(help="report directory")] = None,
+            ) -> None:
+    """Put a municipality back as it was in the backup (one transaction)."""
+    with open_db() as db:
+        result = backup.restore(db, tenant, file, key_dir=backup_keys(get_settings()),
+                                report_dir=report)
+    if not result.written:
+        err.print(result.summary())
+        raise typer.Exit(2)
+    console.print(f"{tenant}: restored from {file.name}")

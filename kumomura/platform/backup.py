@@ -1,0 +1,240 @@
+"""Backups of one municipality: its standard-layout export, packed, compressed and
+encrypted with a key of its own, checked and restored without touching any other tenant.
+
+A backup is the export (one consistent snapshot, every table, a manifest of SHA-256
+checksums) in a gzip'd tar, encrypted in chunks with AES-256-GCM. Each chunk's nonce
+carries its number and its additional data the file's header and whether it is the last,
+so a changed byte, a reordered, missing or cut-off chunk, another tenant's header or the
+wrong key all fail authentication: such a file is refused before anything is restored.
+A restore is the import of the export (one transaction), so one that fails or is killed
+leaves the municipality as it was.
+
+Keys: one random 256-bit key per municipality, in ``KUMOMURA_BACKUP_KEY_DIR`` (by default
+``data_dir/keys``), created on the first backup. Keep that directory apart from the
+backups (another site, a safe): a backup is as good as its key.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import struct
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.db import Database
+from kumomura.platform.errors import InvalidInput, NotFound
+from kumomura.platform.exports import MANIFEST, export_tenant
+from kumomura.platform.imports import ImportResult, Problem, check_manifest, import_tenant
+from kumomura.platform.japanese import validate_lg_code
+from kumomura.platform.timeutil import utcnow
+
+MAGIC = b"KMB1"
+FORMAT = "kumomura-backup/1"
+CHUNK = 1 << 20
+SUFFIX = ".kmb"
+
+
+class BadBackup(InvalidInput):
+    """A backup that cannot be trusted: damaged, cut off, another tenant's, wrong key."""
+
+
+def key_for(key_dir: Path, lg_code: str, *, create: bool = False) -> bytes:
+    path = key_dir / f"{validate_lg_code(lg_code)}.key"
+    if not path.exists():
+        if not create:
+            raise NotFound(f"{lg_code} のバックアップ鍵がありません ({key_dir})", field="key")
+        key_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise BadBackup(f"{path.name} は鍵ではありません (32バイトではない)", field="key")
+    return key
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    lg_code: str
+    created_at: str
+    size: int
+
+
+def _aad(header: bytes, index: int, last: bool) -> bytes:
+    return header + struct.pack(">I?", index, last)
+
+
+def _encrypt(plain: BinaryIO, out: BinaryIO, key: bytes, header: dict[str, object]) -> None:
+    raw = json.dumps(header, sort_keys=True).encode()
+    out.write(MAGIC + struct.pack(">I", len(raw)) + raw)
+    prefix = secrets.token_bytes(8)
+    out.write(prefix)
+    aead = AESGCM(key)
+    index = 0
+    block = plain.read(CHUNK)
+    while True:
+        following = plain.read(CHUNK)
+        last = not following
+        sealed = aead.encrypt(prefix + struct.pack(">I", index), block,
+                              _aad(raw, index, last))
+        out.write(struct.pack(">I", len(sealed)) + sealed)
+        if last:
+            return
+        block, index = following, index + 1
+
+
+def read_header(path: Path) -> dict[str, object]:
+    with path.open("rb") as handle:
+        return _header(handle)[0]
+
+
+def _header(handle: BinaryIO) -> tuple[dict[str, object], bytes]:
+    if handle.read(4) != MAGIC:
+        raise BadBackup("バックアップファイルではありません", field="file")
+    (size,) = struct.unpack(">I", handle.read(4))
+    raw = handle.read(size)
+    try:
+        header = json.loads(raw)
+    except ValueError:
+        raise BadBackup("バックアップの見出しが壊れています", field="file") from None
+    if header.get("format") != FORMAT:
+        raise BadBackup(f"形式 {header.get('format')} は読めません", field="file")
+    return header, raw
+
+
+def _decrypt(path: Path, key: bytes) -> Iterator[bytes]:
+    """The plaintext chunks; any damage raises BadBackup (before the chunk is used)."""
+    with path.open("rb") as handle:
+        _, raw = _header(handle)
+        prefix = handle.read(8)
+        aead = AESGCM(key)
+        index, last = 0, False
+        while not last:
+            length = handle.read(4)
+            if len(length) < 4:
+                raise BadBackup("バックアップが途中で切れています", field="file")
+            (size,) = struct.unpack(">I", length)
+            sealed = handle.read(size)
+            nonce = prefix + struct.pack(">I", index)
+            try:
+                plain = aead.decrypt(nonce, sealed, _aad(raw, index, False))
+            except InvalidTag:
+                try:
+                    plain = aead.decrypt(nonce, sealed, _aad(raw, index, True))
+                    last = True
+                except InvalidTag:
+                    raise BadBackup("バックアップが壊れているか、鍵が違います (認証に失敗)",
+                                    field="file") from None
+            yield plain
+            index += 1
+        if handle.read(1):
+            raise BadBackup("バックアップの末尾に余分なデータがあります", field="file")
+
+
+def run(db: Database, lg_code: str, target: Path, *, key_dir: Path, ctx: AuditContext,
+        keep: int = 7) -> BackupInfo:
+    """Back up one municipality into ``target/lg_code/``; keep the newest ``keep``."""
+    key = key_for(key_dir, lg_code, create=True)
+    directory = target / lg_code
+    directory.mkdir(parents=True, exist_ok=True)
+    created = utcnow()
+    name = f"{lg_code}-{created:%Y%m%dT%H%M%S%fZ}{SUFFIX}"
+    with tempfile.TemporaryDirectory() as tmp:
+        files = Path(tmp) / "export"
+        export_tenant(db, lg_code, files, ctx=ctx)
+        packed = Path(tmp) / "export.tar.gz"
+        with tarfile.open(packed, "w:gz", compresslevel=6) as tar:
+            for path in sorted(files.iterdir()):
+                tar.add(path, arcname=path.name)
+        partial = directory / (name + ".part")
+        with packed.open("rb") as plain, partial.open("wb") as out:
+            _encrypt(plain, out, key, {"format": FORMAT, "lg_code": lg_code,
+                                       "created_at": created.isoformat()})
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(directory / name)  # a backup killed half-way leaves only a .part
+    _prune(directory, keep)
+    final = directory / name
+    return BackupInfo(final, lg_code, created.isoformat(), final.stat().st_size)
+
+
+def _prune(directory: Path, keep: int) -> None:
+    backups = sorted(directory.glob(f"*{SUFFIX}"))
+    for old in backups[:-keep] if keep > 0 else []:
+        old.unlink()
+    for stale in directory.glob(f"*{SUFFIX}.part"):
+        stale.unlink()
+
+
+def listing(target: Path, lg_code: str | None = None) -> list[BackupInfo]:
+    found = []
+    for path in sorted(target.glob(f"{lg_code or '*'}/*{SUFFIX}")):
+        header = read_header(path)
+        found.append(BackupInfo(path, str(header["lg_code"]), str(header["created_at"]),
+                                path.stat().st_size))
+    return found
+
+
+def _unpack(path: Path, key: bytes, into: Path) -> None:
+    buffer = io.BytesIO()
+    for chunk in _decrypt(path, key):
+        buffer.write(chunk)
+    buffer.seek(0)
+    try:
+        with tarfile.open(fileobj=buffer, mode="r:gz") as tar:
+            tar.extractall(into, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise BadBackup(f"バックアップの中身が読めません: {exc}", field="file") from None
+
+
+def extract(path: Path, *, key_dir: Path, into: Path) -> str:
+    """The backup's files (the export as it was), checked by the decryption; its tenant."""
+    lg_code = str(read_header(path)["lg_code"])
+    _unpack(path, key_for(key_dir, lg_code), into)
+    return lg_code
+
+
+def verify(path: Path, *, key_dir: Path) -> dict[str, object]:
+    """Decrypt, unpack and check every file against the manifest; the rows per table."""
+    header = read_header(path)
+    lg_code = str(header["lg_code"])
+    with tempfile.TemporaryDirectory() as tmp:
+        _unpack(path, key_for(key_dir, lg_code), Path(tmp))
+        problems: list[Problem] = []
+        check_manifest(Path(tmp), lg_code, problems)
+        if problems:
+            raise BadBackup("; ".join(f"{p.file}: {p.reason}" for p in problems), field="file")
+        manifest = json.loads((Path(tmp) / MANIFEST).read_text(encoding="utf-8"))
+    return {"lg_code": lg_code, "created_at": header["created_at"],
+            "rows": {f["layout"]: f["rows"] for f in manifest["files"]}}
+
+
+def restore(db: Database, lg_code: str, path: Path, *, key_dir: Path,
+            report_dir: Path | None = None) -> ImportResult:
+    """Put a municipality back as it was in a backup, in one transaction; another
+    tenant's backup is refused whatever its key."""
+    header = read_header(path)
+    if header.get("lg_code") != lg_code:
+        raise BadBackup(f"{header.get('lg_code')} のバックアップは {lg_code} に戻せません",
+                        field="lg_code")
+    with tempfile.TemporaryDirectory() as tmp:
+        _unpack(path, key_for(key_dir, lg_code), Path(tmp))
+        return import_tenant(db, lg_code, Path(tmp), report_dir=report_dir or Path(tmp))
+
+
+def age(info: BackupInfo) -> float:
+    """Hours since the backup was taken (what an RPO is measured in)."""
+    return (utcnow() - datetime.fromisoformat(info.created_at)).total_seconds() / 3600
