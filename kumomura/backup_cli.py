@@ -71,3 +71,21 @@ def restore(file: Path, tenant: Annotated[str, typer.Option("--tenant", "-t")],
         err.print(result.summary())
         raise typer.Exit(2)
     console.print(f"{tenant}: restored from {file.name}")
+
+
+@app.command("drill")
+def drill(target: TargetOpt,
+          tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None) -> None:
+    """Restore each municipality's latest backup into a scratch deployment, compare it
+    with the backup's manifest, and record the drill with its restore time."""
+    with open_db() as db:
+        results = backup.drill(db, target, key_dir=backup_keys(get_settings()),
+                               ctx=audit_context("バックアップ訓練"),
+                               lg_codes=[tenant] if tenant else None)
+    table = Table("団体", "バックアップ", "復元 (秒)", "結果", "内容")
+    for r in results:
+        table.add_row(str(r["lg_code"]), str(r["backup_file"]), f"{r['restore_seconds']}",
+                      "OK" if r["result"] == "ok" else "[red]失敗[/red]", str(r["detail"])[:60])
+    console.print(table)
+    if any(r["result"] != "ok" for r in results):
+        raise typer.Exit(1)

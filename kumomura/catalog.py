@@ -17,6 +17,7 @@ MODULES = (
     "kumomura.platform.auth",
     "kumomura.platform.sessions",
     "kumomura.costs.tables",
+    "kumomura.platform.backup",
     "kumomura.platform.params",
     "kumomura.platform.events",
     "kumomura.platform.audit",

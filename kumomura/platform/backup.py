@@ -23,7 +23,9 @@ import secrets
 import struct
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,14 +33,42 @@ from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    make_url,
+    select,
+    text,
+)
 
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database
+from kumomura.platform.db import Database, platform_metadata
 from kumomura.platform.errors import InvalidInput, NotFound
 from kumomura.platform.exports import MANIFEST, export_tenant
 from kumomura.platform.imports import ImportResult, Problem, check_manifest, import_tenant
 from kumomura.platform.japanese import validate_lg_code
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.timeutil import Timestamp, utcnow
+
+backup_drills = Table(
+    "backup_drills",
+    platform_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lg_code", String(6), nullable=False, index=True),
+    Column("backup_file", Text, nullable=False),
+    Column("backup_taken_at", Text, nullable=False),
+    Column("drilled_at", Timestamp(), nullable=False),
+    Column("restore_seconds", Float, nullable=False),
+    Column("result", String(8), nullable=False),  # ok | failed
+    Column("detail", JSON, nullable=False),
+)
+"""Every drill: which backup, when, how long the restore took, and what it found."""
 
 MAGIC = b"KMB1"
 FORMAT = "kumomura-backup/1"
@@ -238,3 +268,112 @@ def restore(db: Database, lg_code: str, path: Path, *, key_dir: Path,
 def age(info: BackupInfo) -> float:
     """Hours since the backup was taken (what an RPO is measured in)."""
     return (utcnow() - datetime.fromisoformat(info.created_at)).total_seconds() / 3600
+
+
+@contextmanager
+def scratch(db: Database) -> Iterator[Database]:
+    """An empty deployment beside the live one (a database of its own on the same
+    PostgreSQL server, or a temporary directory of SQLite files), dropped afterwards."""
+    from kumomura.platform.migrate import upgrade_platform
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if not db.is_postgres:
+            other = Database(None, Path(tmp))
+            try:
+                upgrade_platform(other)
+                yield other
+            finally:
+                other.dispose()
+            return
+        assert db.url is not None
+        name = f"kumomura_drill_{secrets.token_hex(4)}"
+        admin = create_engine(make_url(db.url).set(database="postgres"),
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        other = Database(make_url(db.url).set(database=name).render_as_string(
+            hide_password=False), Path(tmp), pool_size=2)
+        try:
+            upgrade_platform(other)
+            yield other
+        finally:
+            other.dispose()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                for role in conn.execute(text(
+                        "SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
+                        {"p": f"{name}_t_%"}).scalars().all():
+                    conn.execute(text(f'DROP ROLE "{role}"'))
+            admin.dispose()
+
+
+def drill(db: Database, target: Path, *, key_dir: Path, ctx: AuditContext,
+          lg_codes: list[str] | None = None) -> list[dict[str, object]]:
+    """Restore the latest backup of each municipality into a scratch deployment, export
+    it again and compare every file with the backup's manifest (row counts and SHA-256:
+    the data as it was when the backup was taken); record each drill."""
+    from kumomura.platform.tenants import add_tenant, get_tenant, list_tenants
+
+    codes = lg_codes or [t.lg_code for t in list_tenants(db, include_left=False)]
+    results = []
+    for code in codes:
+        found = listing(target, code)
+        if not found:
+            missing: dict[str, object] = {"problem": "バックアップがありません"}
+            results.append(_record(db, code, None, 0.0, False, missing))
+            continue
+        latest = found[-1]
+        tenant = get_tenant(db, code)
+        started = time.perf_counter()
+        detail: dict[str, object] = {}
+        ok = False
+        try:
+            with scratch(db) as other, tempfile.TemporaryDirectory() as tmp:
+                add_tenant(other, code=code, name=tenant.name, prefecture=tenant.prefecture,
+                           population=tenant.population, actor=ctx.actor)
+                result = restore(other, code, latest.path, key_dir=key_dir)
+                seconds = time.perf_counter() - started
+                if not result.written:
+                    detail = {"problems": [f"{p.file}: {p.reason}"
+                                           for p in result.problems[:20]]}
+                else:
+                    export_tenant(other, code, Path(tmp) / "again", ctx=ctx)
+                    original = Path(tmp) / "original"
+                    extract(latest.path, key_dir=key_dir, into=original)
+                    detail = _compare(original, Path(tmp) / "again")
+                    ok = not detail["differences"]
+        except InvalidInput as exc:
+            seconds = time.perf_counter() - started
+            detail = {"problem": exc.message}
+        results.append(_record(db, code, latest, seconds, ok, detail))
+    return results
+
+
+def _compare(original: Path, again: Path) -> dict[str, object]:
+    first = json.loads((original / MANIFEST).read_text(encoding="utf-8"))["files"]
+    second = {f["file"]: f for f in json.loads(
+        (again / MANIFEST).read_text(encoding="utf-8"))["files"]}
+    differences = [f["file"] for f in first
+                   if (second.get(f["file"], {}).get("sha256"), second.get(f["file"], {})
+                       .get("rows")) != (f["sha256"], f["rows"])]
+    return {"files": len(first), "rows": sum(f["rows"] for f in first),
+            "differences": differences}
+
+
+def _record(db: Database, code: str, info: BackupInfo | None, seconds: float, ok: bool,
+            detail: dict[str, object]) -> dict[str, object]:
+    row = {"lg_code": code, "backup_file": info.path.name if info else "",
+           "backup_taken_at": info.created_at if info else "", "drilled_at": utcnow(),
+           "restore_seconds": round(seconds, 3), "result": "ok" if ok else "failed",
+           "detail": detail}
+    with db.platform_tx() as conn:
+        conn.execute(insert(backup_drills).values(**row))
+    return row
+
+
+def drills(db: Database, lg_code: str | None = None) -> list[dict[str, object]]:
+    with db.platform_tx() as conn:
+        q = select(backup_drills).order_by(backup_drills.c.id.desc()).limit(100)
+        if lg_code:
+            q = q.where(backup_drills.c.lg_code == lg_code)
+        return [dict(r) for r in conn.execute(q).mappings()]

@@ -136,3 +136,19 @@ def test_a_backup_killed_half_way_leaves_no_backup(pg_db: Database, tmp_path: Pa
     info = backup.run(pg_db, CODE, target, key_dir=tmp_path / "keys", ctx=CTX)
     assert not list((target / CODE).glob("*.part"))
     assert backup.verify(info.path, key_dir=tmp_path / "keys")["lg_code"] == CODE
+
+
+def test_drill_restores_into_a_scratch_deployment(populated: Database, tmp_path: Path) -> None:
+    db, keys, target = populated, tmp_path / "keys", tmp_path / "b"
+    backup.run(db, CODE, target, key_dir=keys, ctx=CTX)
+    with db.tenant_tx(CODE) as conn:  # live data moves on after the backup
+        ch.move_in(conn, CTX, family(address={"town": "丸の内一丁目1番1号"}))
+    results = backup.drill(db, target, key_dir=keys, ctx=CTX)
+    by_code = {r["lg_code"]: r for r in results}
+    assert by_code[CODE]["result"] == "ok", by_code[CODE]["detail"]
+    assert by_code[CODE]["detail"]["differences"] == []  # type: ignore[index]
+    assert by_code[NAGAI[0]]["result"] == "failed"  # 長井市 has no backup yet
+    assert _count(db, CODE) == 6  # the live municipality is untouched by the drill
+    recorded = backup.drills(db, CODE)
+    assert recorded[0]["result"] == "ok"
+    assert float(recorded[0]["restore_seconds"]) > 0  # type: ignore[arg-type]
