@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kumomura import backup_cli
+from kumomura import backup_cli, degraded_cli
 from kumomura.catalog import business_modules
 from kumomura.clikit import OnOpt, TenantOpt, console, err
 from kumomura.clikit import actor as _actor
@@ -464,6 +464,8 @@ layouts_app = typer.Typer(no_args_is_help=True, help="Standard layouts for impor
 app.add_typer(layouts_app, name="layouts")
 app.add_typer(costs_cli.app, name="costs")
 app.add_typer(backup_cli.app, name="backup")
+app.add_typer(degraded_cli.app, name="degraded")
+backup_cli.app.command("municipal")(degraded_cli.package)
 
 
 @layouts_app.command("list")

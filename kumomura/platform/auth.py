@@ -254,6 +254,16 @@ def create_user(db: Database, *, username: str, password: str, display_name: str
     return int(user_id)
 
 
+def set_password(db: Database, username: str, password: str) -> None:
+    """A new password (and the lock and failure count cleared)."""
+    _validate_password(password)
+    with db.platform_tx() as conn:
+        found = conn.execute(update(users).where(users.c.username == username).values(
+            password_hash=_hasher.hash(password), failed_logins=0, locked_until=None)).rowcount
+    if not found:
+        raise NotFound(f"user {username} does not exist", field="username")
+
+
 def _principal(conn: Connection, user_id: int) -> Principal:
     row = conn.execute(select(users).where(users.c.id == user_id)).mappings().one()
     grants = conn.execute(

@@ -175,8 +175,10 @@ def _decrypt(path: Path, key: bytes) -> Iterator[bytes]:
 
 
 def run(db: Database, lg_code: str, target: Path, *, key_dir: Path, ctx: AuditContext,
-        keep: int = 7) -> BackupInfo:
-    """Back up one municipality into ``target/lg_code/``; keep the newest ``keep``."""
+        keep: int = 7, only: frozenset[str] | None = None,
+        extra: dict[str, object] | None = None) -> BackupInfo:
+    """Back up one municipality into ``target/lg_code/``; keep the newest ``keep``.
+    ``only``: just these layouts (a municipal package); ``extra``: more header fields."""
     key = key_for(key_dir, lg_code, create=True)
     directory = target / lg_code
     directory.mkdir(parents=True, exist_ok=True)
@@ -185,6 +187,8 @@ def run(db: Database, lg_code: str, target: Path, *, key_dir: Path, ctx: AuditCo
     with tempfile.TemporaryDirectory() as tmp:
         files = Path(tmp) / "export"
         export_tenant(db, lg_code, files, ctx=ctx)
+        if only is not None:
+            _keep_only(files, only)
         packed = Path(tmp) / "export.tar.gz"
         with tarfile.open(packed, "w:gz", compresslevel=6) as tar:
             for path in sorted(files.iterdir()):
@@ -192,13 +196,25 @@ def run(db: Database, lg_code: str, target: Path, *, key_dir: Path, ctx: AuditCo
         partial = directory / (name + ".part")
         with packed.open("rb") as plain, partial.open("wb") as out:
             _encrypt(plain, out, key, {"format": FORMAT, "lg_code": lg_code,
-                                       "created_at": created.isoformat()})
+                                       "created_at": created.isoformat(), **(extra or {})})
             out.flush()
             os.fsync(out.fileno())
         partial.replace(directory / name)  # a backup killed half-way leaves only a .part
     _prune(directory, keep)
     final = directory / name
     return BackupInfo(final, lg_code, created.isoformat(), final.stat().st_size)
+
+
+def _keep_only(files: Path, layouts: frozenset[str]) -> None:
+    """Drop the other layouts' files and their manifest entries."""
+    manifest = json.loads((files / MANIFEST).read_text(encoding="utf-8"))
+    kept = [f for f in manifest["files"] if f["layout"] in layouts]
+    for entry in manifest["files"]:
+        if entry["layout"] not in layouts:
+            (files / entry["file"]).unlink()
+    manifest["files"] = kept
+    (files / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2,
+                                             sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _prune(directory: Path, keep: int) -> None:

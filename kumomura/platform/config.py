@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     event_max_attempts: int = Field(default=5, ge=1, description="deliveries before dead letter")
     login_max_failures: int = Field(default=5, ge=1)
     login_lock_minutes: int = Field(default=15, ge=1)
+    degraded: bool = Field(
+        default=False, description="縮退運用: a town hall's local, read-only counter service "
+        "from its municipal package; certificates get their own numbering (D...)")
     backup_key_dir: Path | None = Field(
         default=None, description="where each municipality's backup key is kept (apart from "
         "the backups); unset: data_dir/keys")

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, insert
 
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
+from kumomura.platform.config import get_settings
 from kumomura.platform.errors import FieldProblem, Forbidden, invalid
 from kumomura.platform.numbering import next_value
 from kumomura.platform.params import fiscal_year
@@ -44,9 +45,17 @@ def _fee_and_text(settings: ResidentsParameters, kind: str) -> tuple[int, str]:
     return settings.entries_certificate_fee, settings.certification_entries
 
 
+DEGRADED_PREFIX = "D"
+"""Numbers issued in degraded operation (縮退運用) at the town hall: their own series,
+which never meets the cloud's when the log is brought back."""
+
+
 def issue_number(conn: Connection, on: date) -> str:
-    """発行番号: the fiscal year and a serial that starts again each April."""
+    """発行番号: the fiscal year and a serial that starts again each April (in degraded
+    operation, ``D`` and a series of its own)."""
     year = fiscal_year(on)
+    if get_settings().degraded:
+        return f"{DEGRADED_PREFIX}{year}-{next_value(conn, f'degraded:{year}'):06d}"
     return f"{year}-{next_value(conn, f'certificate:{year}'):06d}"
 
 

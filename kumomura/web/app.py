@@ -68,6 +68,26 @@ class RequestTiming:
         await self.app(scope, receive, send_with_headers)
 
 
+class DegradedOnly:
+    """縮退運用: reads, logins and certificate issues only; every other write is refused,
+    so nothing is changed at the town hall that the cloud would not know of."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
+            path: str = scope["path"]
+            if path not in ("/login", "/logout") and not (
+                    path.startswith("/t/") and path.endswith("/certificate")):
+                detail = "縮退運用中は照会と証明書の交付だけができます"
+                response = JSONResponse(status_code=403,
+                                        content={"title": "縮退運用中", "detail": detail})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _is_page(request: Request) -> bool:
     """Staff pages answer in HTML; the API (and its docs) in JSON."""
     path = request.url.path
@@ -147,6 +167,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
 
     app.add_middleware(RequestTiming)
+    if settings.degraded:
+        app.add_middleware(DegradedOnly)
+    app.state.degraded = settings.degraded
     app.state.principals = PrincipalCache(ttl=settings.auth_cache_seconds)
 
     _install_error_handlers(app)
