@@ -3,12 +3,13 @@ the data center or the line is down.
 
 ``package`` writes the municipal package: a backup (same encryption, same checks) of the
 registry, households, seal registrations and assessments, with the certifier's settings,
-and nothing else (no logs; the returns only as the assessments point to them). ``open_local`` puts it into a local SQLite
-deployment; the web app in degraded mode (``KUMOMURA_DEGRADED=1``) then answers only
-reads, logins and certificate issues, and numbers certificates in a series of their own
-(``D2026-000001``). When the cloud is back, ``issuance_log`` and ``bring_back`` carry the
-certificates issued in the meantime into the municipality's own log in the cloud, each
-with an audit entry, so numbering and audit stay whole.
+and nothing else (no logs; the returns only as the assessments point to them).
+``open_local`` puts it into a local SQLite deployment; the web app in degraded mode
+(``KUMOMURA_DEGRADED=1``) then answers only reads, logins and certificate issues, and
+numbers certificates in a series of their own (``D2026-000001``). When the cloud is back,
+``issuance_log`` and ``bring_back`` carry the certificates issued in the meantime into the
+municipality's own log in the cloud, each with an audit entry, so numbering and audit
+stay whole.
 """
 
 from __future__ import annotations
