@@ -16,7 +16,8 @@ from kumomura.platform.tenants import list_tenants
 
 app = typer.Typer(no_args_is_help=True,
                   help="Backups per municipality: run, list, verify, restore.")
-TargetOpt = Annotated[Path, typer.Option("--to", help="backup directory (or mount)")]
+TargetOpt = Annotated[str, typer.Option(
+    "--to", help="backup directory, or postgresql://... of the second data center")]
 
 
 @app.command("run")
@@ -89,3 +90,13 @@ def drill(target: TargetOpt,
     console.print(table)
     if any(r["result"] != "ok" for r in results):
         raise typer.Exit(1)
+
+
+@app.command("fetch")
+def fetch(source: Annotated[str, typer.Option("--from", help="postgresql://...")], name: str,
+          into: Annotated[Path, typer.Option("--to")]) -> None:
+    """A backup from the second data center back into a directory (to verify or restore)."""
+    from kumomura.platform import backup_remote
+
+    path = backup_remote.fetch(source, name, into)
+    console.print(f"{path}")

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 import struct
 import tarfile
 import tempfile
@@ -48,6 +49,7 @@ from sqlalchemy import (
     text,
 )
 
+from kumomura.platform import backup_remote
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.db import Database, platform_metadata
 from kumomura.platform.errors import InvalidInput, NotFound
@@ -174,11 +176,20 @@ def _decrypt(path: Path, key: bytes) -> Iterator[bytes]:
             raise BadBackup("バックアップの末尾に余分なデータがあります", field="file")
 
 
-def run(db: Database, lg_code: str, target: Path, *, key_dir: Path, ctx: AuditContext,
-        keep: int = 7, only: frozenset[str] | None = None,
+def run(db: Database, lg_code: str, target: Path | str, *, key_dir: Path,
+        ctx: AuditContext, keep: int = 7, only: frozenset[str] | None = None,
         extra: dict[str, object] | None = None) -> BackupInfo:
-    """Back up one municipality into ``target/lg_code/``; keep the newest ``keep``.
-    ``only``: just these layouts (a municipal package); ``extra``: more header fields."""
+    """Back up one municipality into ``target/lg_code/`` (or a second PostgreSQL cluster
+    given by its URL); keep the newest ``keep``. ``only``: just these layouts (a municipal
+    package); ``extra``: more header fields."""
+    if backup_remote.is_remote(target):
+        with tempfile.TemporaryDirectory() as tmp:
+            local = run(db, lg_code, Path(tmp), key_dir=key_dir, ctx=ctx, keep=keep,
+                        only=only, extra=extra)
+            backup_remote.put(str(target), local.path, lg_code=lg_code,
+                              created_at=local.created_at, keep=keep)
+        return BackupInfo(Path(local.path.name), lg_code, local.created_at, local.size)
+    target = Path(target)
     key = key_for(key_dir, lg_code, create=True)
     directory = target / lg_code
     directory.mkdir(parents=True, exist_ok=True)
@@ -225,7 +236,12 @@ def _prune(directory: Path, keep: int) -> None:
         stale.unlink()
 
 
-def listing(target: Path, lg_code: str | None = None) -> list[BackupInfo]:
+def listing(target: Path | str, lg_code: str | None = None) -> list[BackupInfo]:
+    """Backups oldest first (on a second cluster, ``path`` is the stored file's name)."""
+    if backup_remote.is_remote(target):
+        return [BackupInfo(Path(name), code, created, size)
+                for code, name, created, size in backup_remote.listing(str(target), lg_code)]
+    target = Path(target)
     found = []
     for path in sorted(target.glob(f"{lg_code or '*'}/*{SUFFIX}")):
         header = read_header(path)
@@ -323,7 +339,7 @@ def scratch(db: Database) -> Iterator[Database]:
             admin.dispose()
 
 
-def drill(db: Database, target: Path, *, key_dir: Path, ctx: AuditContext,
+def drill(db: Database, target: Path | str, *, key_dir: Path, ctx: AuditContext,
           lg_codes: list[str] | None = None) -> list[dict[str, object]]:
     """Restore the latest backup of each municipality into a scratch deployment, export
     it again and compare every file with the backup's manifest (row counts and SHA-256:
@@ -339,6 +355,11 @@ def drill(db: Database, target: Path, *, key_dir: Path, ctx: AuditContext,
             results.append(_record(db, code, None, 0.0, False, missing))
             continue
         latest = found[-1]
+        cache = None
+        if backup_remote.is_remote(target):  # from the second data center, as in a disaster
+            cache = Path(tempfile.mkdtemp())
+            latest = BackupInfo(backup_remote.fetch(str(target), latest.path.name, cache),
+                                latest.lg_code, latest.created_at, latest.size)
         tenant = get_tenant(db, code)
         started = time.perf_counter()
         detail: dict[str, object] = {}
@@ -362,6 +383,8 @@ def drill(db: Database, target: Path, *, key_dir: Path, ctx: AuditContext,
             seconds = time.perf_counter() - started
             detail = {"problem": exc.message}
         results.append(_record(db, code, latest, seconds, ok, detail))
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
     return results
 
 
