@@ -216,6 +216,15 @@ def run(db: Database, lg_code: str, target: Path | str, *, key_dir: Path,
     return BackupInfo(final, lg_code, created.isoformat(), final.stat().st_size)
 
 
+def run_all(db: Database, target: Path | str, *, key_dir: Path, keep: int,
+            ctx: AuditContext) -> list[BackupInfo]:
+    """Every member municipality, one after another (the scheduled backup)."""
+    from kumomura.platform.tenants import list_tenants
+
+    return [run(db, t.lg_code, target, key_dir=key_dir, ctx=ctx, keep=keep)
+            for t in list_tenants(db, include_left=False)]
+
+
 def _keep_only(files: Path, layouts: frozenset[str]) -> None:
     """Drop the other layouts' files and their manifest entries."""
     manifest = json.loads((files / MANIFEST).read_text(encoding="utf-8"))

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     degraded: bool = Field(
         default=False, description="縮退運用: a town hall's local, read-only counter service "
         "from its municipal package; certificates get their own numbering (D...)")
+    backup_target: str | None = Field(
+        default=None, description="where the workers' scheduled backups go: a directory or "
+        "postgresql://... of the second data center; unset: no scheduled backups")
+    backup_cron: str = Field(
+        default="30 2 * * *", description="when the scheduled backups run (cron, the "
+        "workers' time zone): nightly keeps the RPO within the previous business day")
+    backup_keep: int = Field(default=14, ge=1, le=400, description="generations kept")
     backup_key_dir: Path | None = Field(
         default=None, description="where each municipality's backup key is kept (apart from "
         "the backups); unset: data_dir/keys")

@@ -13,12 +13,15 @@ import procrastinate
 from procrastinate.types import JSONValue
 from sqlalchemy import make_url
 
-from kumomura.platform import events, jobs
+from kumomura.platform import backup, events, jobs
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.config import backup_keys, get_settings
 from kumomura.platform.db import Database
 
 QUEUE = "kumomura"
 SCHEMA = "procrastinate"
 CHUNK_TASK = "kumomura.run_chunk"
+BACKUP_TASK = "kumomura.backup_all"
 
 
 def _conninfo(db: Database) -> str:
@@ -46,6 +49,18 @@ def build_app(db: Database) -> procrastinate.App:
         to the queue; running them again is safe."""
         for job in await context.app.job_manager.get_stalled_jobs():
             await context.app.job_manager.retry_job(job)
+
+    settings = get_settings()
+    if settings.backup_target:
+        target = settings.backup_target
+
+        @app.periodic(cron=settings.backup_cron)
+        @app.task(name=BACKUP_TASK, queue=QUEUE, queueing_lock="backup_all")
+        def backup_all(timestamp: int) -> None:
+            """The scheduled backup of every municipality (one worker takes it)."""
+            backup.run_all(db, target, key_dir=backup_keys(settings),
+                           keep=settings.backup_keep,
+                           ctx=AuditContext(actor="system:backup", purpose="定期バックアップ"))
 
     return app
 

@@ -152,3 +152,23 @@ def test_drill_restores_into_a_scratch_deployment(populated: Database, tmp_path:
     recorded = backup.drills(db, CODE)
     assert recorded[0]["result"] == "ok"
     assert float(recorded[0]["restore_seconds"]) > 0  # type: ignore[arg-type]
+
+
+def test_the_workers_back_up_every_municipality_on_schedule(
+        pg_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kumomura.platform.config import get_settings
+    from kumomura.platform.worker import BACKUP_TASK, build_app
+
+    make_tenant(pg_db)
+    make_tenant(pg_db, NAGAI)
+    monkeypatch.setenv("KUMOMURA_BACKUP_TARGET", str(tmp_path / "nightly"))
+    monkeypatch.setenv("KUMOMURA_BACKUP_KEY_DIR", str(tmp_path / "keys"))
+    get_settings.cache_clear()
+    app = build_app(pg_db)
+    task = app.tasks[BACKUP_TASK]
+    assert [p.cron for p in app.periodic_registry.periodic_tasks.values()
+            if p.task.name == BACKUP_TASK] == ["30 2 * * *"]
+    task.func(timestamp=0)  # what the worker runs at the scheduled time
+    assert sorted(info.lg_code for info in backup.listing(tmp_path / "nightly")) == [
+        CODE, NAGAI[0]]
+    get_settings.cache_clear()
