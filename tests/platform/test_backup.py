@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -172,3 +173,44 @@ def test_the_workers_back_up_every_municipality_on_schedule(
     assert sorted(info.lg_code for info in backup.listing(tmp_path / "nightly")) == [
         CODE, NAGAI[0]]
     get_settings.cache_clear()
+
+
+def test_a_restore_killed_half_way_leaves_the_municipality_as_it_was(
+        pg_db: Database, tmp_path: Path) -> None:
+    """SIGKILL while the restore writes: the municipality keeps what it had; a second
+    restore goes to the end."""
+    from kumomura.residents import bulk
+    from kumomura.residents.synthetic import Population
+
+    make_tenant(pg_db)
+    day = date(2026, 11, 1)
+    bulk.load(pg_db, CODE, Population(seed=3, pool=300).households(
+        10_000, day, office="山形県米沢市"), on=day, ctx=CTX, source="test")
+    keys = tmp_path / "keys"
+    info = backup.run(pg_db, CODE, tmp_path / "b", key_dir=keys, ctx=CTX)
+    with pg_db.tenant_tx(CODE) as conn:  # what the municipality has now
+        ch.move_in(conn, CTX, family())
+    before = _count(pg_db, CODE)
+    env = {**os.environ, "KUMOMURA_DATABASE_URL": str(pg_db.url),
+           "KUMOMURA_BACKUP_KEY_DIR": str(keys)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from kumomura.cli import main; main()", "backup", "restore",
+         "--tenant", CODE, str(info.path)], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    writing = False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        with pg_db.engine.connect() as conn:
+            writing = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query ~ "
+                f"'^COPY \"?t_{CODE}\"?.resident_versions'").first() is not None
+        if writing:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert writing, "the restore finished before it could be interrupted"
+    assert _count(pg_db, CODE) == before
+    result = backup.restore(pg_db, CODE, info.path, key_dir=keys)
+    assert result.written
+    assert _count(pg_db, CODE) == before - 3  # as in the backup, without the later family
