@@ -165,3 +165,27 @@ def test_the_guarantee_is_met_or_said_to_be_impossible(
     else:
         assert rate > result.best_guarantee
         assert all(v == 0 for v in result.adjustments.values())
+
+
+@pytest.mark.parametrize(("before", "after", "printed"), [
+    # 三条市・十日町市・見附市・魚沼市・湯沢町・粟島浦村, 財務会計システム共同利用 (万円):
+    # "6億7,846万円 → 2億3,852万円、約65%の経費削減", https://kenoh.com/2015/10/20_system.html
+    (67_846, 23_852, 65),
+    # 三条市・長岡市・見附市・魚沼市・粟島浦村, 住民情報系 10年間 (億円): "93億円 → 47億円、約50%",
+    # https://www.projectdesign.jp/201904/smartcity-future/006172.php
+    (93, 47, 50),
+    # 周南・下松・光・柳井市・阿武町, 10年間 (億円): "60億円 → 30億円、50%",
+    # https://www.shinshunan.co.jp/info/2016/08/03?cat=1
+    (60, 30, 50),
+])
+def test_published_consortium_totals_give_their_printed_rates(before: int, after: int,
+                                                               printed: int) -> None:
+    """The reduction rate of the consortia's published totals, as the report computes it
+    (to one decimal), comes to the rate they printed (rounded to a whole percent there)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from kumomura.costs.service import saving_rate
+
+    rate = saving_rate(before, after)
+    assert rate is not None
+    assert rate.quantize(Decimal(1), rounding=ROUND_HALF_UP) == printed
