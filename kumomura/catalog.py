@@ -18,6 +18,7 @@ MODULES = (
     "kumomura.platform.sessions",
     "kumomura.costs.tables",
     "kumomura.platform.backup",
+    "kumomura.platform.usage",
     "kumomura.platform.params",
     "kumomura.platform.events",
     "kumomura.platform.audit",

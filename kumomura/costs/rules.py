@@ -25,7 +25,7 @@ from fractions import Fraction
 from kumomura.platform.errors import FieldProblem, invalid
 
 KEYS = ("equal", "population", "usage")
-METRICS = ("residents", "certificates", "notices")
+METRICS = ("residents", "certificates", "notices", "api_calls")
 
 
 @dataclass(frozen=True)

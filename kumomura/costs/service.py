@@ -340,8 +340,10 @@ def report_csv(s: dict[str, Any]) -> str:
 
 def meter(db: Database, fiscal_year: int) -> dict[str, dict[str, int]]:
     """Measure each member's usage of the year from its own data: residents on file,
-    certificates issued in the year, tax notices of the year; stored and returned."""
+    certificates issued in the year, tax notices of the year, and the API calls the
+    platform counted; stored and returned."""
     from kumomura.inhabitant_tax import service as tax
+    from kumomura.platform.usage import calls_in_year
     from kumomura.residents import service as residents
 
     measured: dict[str, dict[str, int]] = {}
@@ -351,7 +353,8 @@ def meter(db: Database, fiscal_year: int) -> dict[str, dict[str, int]]:
                 "residents": residents.count(conn),
                 "certificates": residents.certificates_issued(
                     conn, date(fiscal_year, 4, 1), date(fiscal_year + 1, 4, 1)),
-                "notices": tax.notices_of(conn, fiscal_year)}
+                "notices": tax.notices_of(conn, fiscal_year),
+                "api_calls": calls_in_year(db, t.lg_code, fiscal_year)}
         record_usage(db, t.lg_code, fiscal_year, measured[t.lg_code])
     return measured
 

@@ -26,6 +26,7 @@ from kumomura.platform import events
 from kumomura.platform.config import Settings, get_settings
 from kumomura.platform.db import Database, open_database
 from kumomura.platform.errors import KumomuraError
+from kumomura.platform.usage import CallCounter
 from kumomura.web.deps import PrincipalCache
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,13 @@ def problem(request: Request, status: int, title: str, detail: str,
 
 
 class RequestTiming:
-    """Pure ASGI middleware: a request id on every request and response, and the app's
-    time in ``Server-Timing`` (for monitoring and the benchmarks)."""
+    """Pure ASGI middleware: a request id on every request and response, the app's time
+    in ``Server-Timing`` (for monitoring and the benchmarks), and the count of each
+    municipality's API calls (a usage key of the cost sharing)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, calls: CallCounter | None = None) -> None:
         self.app = app
+        self.calls = calls
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,6 +60,8 @@ class RequestTiming:
         request_id = given if 0 < len(given) <= 64 else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
+        if self.calls is not None:
+            self.calls.count(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -156,8 +161,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if not database.is_postgres:
             threading.Thread(target=events.dispatch_until, args=(database, stop, 2.0),
                              daemon=True, name="event-dispatch").start()
+        counting = threading.Thread(target=calls.flush_every, args=(database, stop, 5.0),
+                                    daemon=True, name="api-call-counts")
+        counting.start()
         yield
         stop.set()
+        counting.join(timeout=10)
         if db is None:
             database.dispose()
 
@@ -166,7 +175,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = database
     app.state.settings = settings
 
-    app.add_middleware(RequestTiming)
+    calls = CallCounter()
+    app.state.calls = calls
+    app.add_middleware(RequestTiming, calls=calls)
     if settings.degraded:
         app.add_middleware(DegradedOnly)
     app.state.degraded = settings.degraded
