@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from kumomura.platform import jobs
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database, tenant_schema
-from kumomura.platform.errors import InvalidInput
+from kumomura.platform.errors import InvalidInput, NotFound
 from kumomura.platform.exports import MANIFEST
 from kumomura.platform.frames import continue_sequences, write_frame
 from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, get, parse
@@ -569,6 +569,19 @@ def upload_area(db: Database, lg_code: str) -> Path:
     return db.data_dir / "imports" / lg_code
 
 
+IMPORT_JOB_NAME = "platform.import"
+
+
+def report_of(db: Database, lg_code: str, job: Any) -> Path:
+    """The report of an import job of this municipality (NotFound until it is written)."""
+    directory = Path(str(job.params.get("directory", "")))
+    path = directory / REPORT
+    if job.kind != IMPORT_JOB_NAME or not in_upload_area(db, lg_code, directory) \
+            or not path.exists():
+        raise NotFound(f"ジョブ {job.id} の取込み結果はまだありません", field="job_id")
+    return path
+
+
 def in_upload_area(db: Database, lg_code: str, directory: Path) -> bool:
     """Whether a directory lies in the municipality's own upload area (no other files)."""
     return directory.resolve().is_relative_to(upload_area(db, lg_code).resolve())
@@ -593,5 +606,5 @@ def _import_job(db: Database, lg_code: str, params: dict[str, Any]) -> dict[str,
 
 
 IMPORT_JOB = jobs.register(jobs.JobKind(
-    name="platform.import", title="データ移行 (標準レイアウトの取込み)", module=PLATFORM_MODULE,
+    name=IMPORT_JOB_NAME, title="データ移行 (標準レイアウトの取込み)", module=PLATFORM_MODULE,
     plan=lambda _conn, _params: 1, run_alone=_import_job))

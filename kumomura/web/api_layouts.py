@@ -14,15 +14,9 @@ from kumomura.platform import jobs
 from kumomura.platform.auth import Permission, require_tenant
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput, NotFound
+from kumomura.platform.errors import InvalidInput
 from kumomura.platform.exports import MANIFEST
-from kumomura.platform.imports import (
-    FIXED_WIDTH,
-    IMPORT_JOB,
-    REPORT,
-    in_upload_area,
-    upload_area,
-)
+from kumomura.platform.imports import FIXED_WIDTH, IMPORT_JOB, report_of, upload_area
 from kumomura.platform.tenants import get_tenant
 from kumomura.web.api_platform import job_json, start_job
 from kumomura.web.deps import DbDep, PrincipalDep
@@ -66,10 +60,5 @@ def report(lg_code: str, job_id: int, db: DbDep, principal: PrincipalDep) -> Fil
     """The import report (CSV: 区分, ファイル, 行, 項目, 理由)."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     job = jobs.get_job(db, job_id, lg_code=lg_code)
-    directory = Path(str(job.params.get("directory", "")))
-    path = directory / REPORT
-    if job.kind != IMPORT_JOB.name or not in_upload_area(db, lg_code, directory) \
-            or not path.exists():
-        raise NotFound(f"job {job_id} has no import report (yet)", field="job_id")
-    return FileResponse(path, media_type="text/csv; charset=utf-8",
+    return FileResponse(report_of(db, lg_code, job), media_type="text/csv; charset=utf-8",
                         filename=f"import_report_{job_id}.csv")

@@ -17,7 +17,7 @@ from kumomura.platform import jobs, params
 from kumomura.platform.auth import Permission, Scope, require_platform, require_tenant
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.errors import InvalidInput, KumomuraError, NotFound
-from kumomura.platform.imports import IMPORT_JOB, REPORT, in_upload_area, upload_area
+from kumomura.platform.imports import IMPORT_JOB, report_of, upload_area
 from kumomura.platform.tenants import business_name, list_tenants
 from kumomura.web.api_platform import job_reader, may_see_job, params_reader, start_job
 from kumomura.web.deps import DbDep
@@ -161,12 +161,7 @@ def import_report(request: Request, lg_code: str, job_id: int, db: DbDep,
                   principal: PagePrincipal) -> HTMLResponse:
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     job = jobs.get_job(db, job_id, lg_code=lg_code)
-    directory = Path(str(job.params.get("directory", "")))
-    path = directory / REPORT
-    if job.kind != IMPORT_JOB.name or not in_upload_area(db, lg_code, directory) \
-            or not path.exists():
-        raise NotFound(f"ジョブ {job_id} の取込み結果はまだありません", field="job_id")
-    with path.open(encoding="utf-8", newline="") as handle:
+    with report_of(db, lg_code, job).open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     return render(request, "import_report.html", lg_code=lg_code, job=job,
                   header=rows[0], rows=rows[1:])

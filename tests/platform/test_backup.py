@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import filecmp
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from kumomura.platform.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents.tables import resident_versions
 from tests.conftest import NAGAI, make_tenant
+from tests.crash import kill_while_copying
 from tests.residents.factories import CTX, family
 
 CODE = "062022"
@@ -197,18 +197,7 @@ def test_a_restore_killed_half_way_leaves_the_municipality_as_it_was(
         [sys.executable, "-c", "from kumomura.cli import main; main()", "backup", "restore",
          "--tenant", CODE, str(info.path)], env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
-    writing = False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        with pg_db.engine.connect() as conn:
-            writing = conn.exec_driver_sql(
-                "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query ~ "
-                f"'^COPY \"?t_{CODE}\"?.resident_versions'").first() is not None
-        if writing:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.02)
-    proc.wait()
+    writing = kill_while_copying(pg_db, proc, f"t_{CODE}.resident_versions")
     assert writing, "the restore finished before it could be interrupted"
     assert _count(pg_db, CODE) == before
     result = backup.restore(pg_db, CODE, info.path, key_dir=keys)

@@ -8,10 +8,8 @@ import filecmp
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from kumomura.residents.tables import resident_versions
 from kumomura.seal_registration import service as seals
 from kumomura.seal_registration.models import SealRegistrationIn
 from tests.conftest import NAGAI, make_tenant
+from tests.crash import kill_while_copying
 from tests.residents.factories import CTX, OFFICE, family
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -308,18 +307,7 @@ def test_an_import_killed_while_writing_leaves_the_tenant_as_it_was(
     proc = subprocess.Popen(
         [sys.executable, "-c", "from kumomura.cli import main; main()", "import", "-t", target,
          str(tmp_path / "big")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    writing = False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        with pg_db.engine.connect() as conn:
-            writing = conn.exec_driver_sql(
-                "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query ~ "
-                f"'^(INSERT INTO|COPY) \"?t_{target}\"?.resident_versions'").first() is not None
-        if writing:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.02)
-    proc.communicate()
+    writing = kill_while_copying(pg_db, proc, f"t_{target}.resident_versions")
     assert writing, "the import finished before it could be interrupted"
     assert _count(pg_db, target) == 3  # as it was: the family, nothing of the import
     result = import_tenant(pg_db, target, tmp_path / "big")  # and again, to the end
