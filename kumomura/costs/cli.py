@@ -116,14 +116,37 @@ def _member(spec: str) -> Member:
                            field="add") from None
 
 
+def _weights(spec: str) -> tuple[str, Weights]:
+    try:
+        code, values = spec.split("=")
+        equal, population, usage = (Fraction(Decimal(v)) for v in values.split(","))
+    except ValueError:
+        raise InvalidInput("--weight は 費目=均等,人口,利用 です (例 R01=0.5,0.5,0)",
+                           field="weight") from None
+    return code, Weights(equal, population, usage)
+
+
+def _amount(spec: str) -> tuple[str, int]:
+    code, _, value = spec.partition("=")
+    if not value.isdigit():
+        raise InvalidInput("--amount は 費目=金額 です (例 R01=28000000)", field="amount")
+    return code, int(value)
+
+
 @app.command("what-if")
 def what_if(year: YearOpt,
             add: Annotated[list[str] | None, typer.Option(help="CODE:NAME:POP:GOLIVE:ALONE")]
             = None,
-            remove: Annotated[list[str] | None, typer.Option()] = None) -> None:
-    """Each member's charge before and after members join or leave (割り勘効果)."""
+            remove: Annotated[list[str] | None, typer.Option()] = None,
+            weight: Annotated[list[str] | None, typer.Option(help="ITEM=equal,pop,usage")]
+            = None,
+            amount: Annotated[list[str] | None, typer.Option(help="ITEM=yen")] = None) -> None:
+    """Each member's charge before and after a change: members joining or leaving
+    (割り勘効果), other weights, other amounts."""
     change = service.Change(add=tuple(_member(a) for a in add or []),
-                            remove=tuple(remove or []))
+                            remove=tuple(remove or []),
+                            weights=tuple(_weights(w) for w in weight or []),
+                            amounts=tuple(_amount(a) for a in amount or []))
     with open_db() as db:
         result = service.what_if(service.inputs(db, year), change)
     table = Table("団体", "変更前", "変更後", "差")

@@ -171,3 +171,24 @@ def test_api_and_who_may_see(client: TestClient, db: Database) -> None:
     assert csv_response.text.startswith("\ufeff団体名")
     pdf = client.get("/api/v1/consortium/costs/2026/report.pdf", headers=secretariat)
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_the_secretariats_commands(db: Database, members: list[str], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_cli import run
+
+    code, out, err = run(capsys, "costs", "allocate", "--year", "2026", "--guarantee", "30")
+    assert code == 0, err
+    assert "米沢市" in out
+    assert "合計" in out
+    code, out, _ = run(capsys, "costs", "what-if", "--year", "2026", "--weight",
+                       "R01=1,0,0", "--add", "062103:南陽市:31000:2026-04-01:15000000")
+    assert code == 0
+    assert "南陽市" in out
+    code, _, err = run(capsys, "costs", "what-if", "--year", "2026", "--weight", "R01=1,1,0")
+    assert code == 2
+    assert "items.R01.weights" in err
+    code, _, err = run(capsys, "costs", "report", "--year", "2026", "--out", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "costs-2026.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "costs-2026.csv").read_text(encoding="utf-8").startswith("\ufeff団体名")
