@@ -101,9 +101,11 @@ def correct(tenant: TenantOpt, year: YearOpt, atena_no: str,
         result = service.correct(conn, audit_context("更正"), atena_no, year, note)
     if not result["changed"]:
         console.print(f"変更はありません (第{result['version']}版のまま)")
+    elif result["total_before"] is None:
+        console.print(f"第{result['version']}版: 新たに賦課 (年税額 {result['total_after']:,}円)")
     else:
-        console.print(f"第{result['version']}版: 年税額 {result['total_before']} → "
-                      f"{result['total_after']}")
+        console.print(f"第{result['version']}版: 年税額 {result['total_before']:,}円 → "
+                      f"{result['total_after']:,}円")
 
 
 @app.command("notices")

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from kumomura.inhabitant_tax import batch, income_data, notices, service
-from kumomura.inhabitant_tax.models import Case
+from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.platform import jobs
 from kumomura.platform.auth import Permission, Principal, require_tenant
@@ -178,6 +178,96 @@ def person(request: Request, lg_code: str, atena_no: str, db: DbDep,
                   can_issue=principal.can(MODULE, Permission.ISSUE))
 
 
+RETURN_FIELDS = ("salary_revenue", "pension_revenue", "other_income", "social_insurance",
+                 "life_new_general", "life_old_general", "life_care_medical",
+                 "earthquake_insurance", "medical_expenses")
+
+
+def _return_request(atena_no: str, year: int, v: dict[str, str]) -> dict[str, Any]:
+    """申告 from the form: the person's incomes, payments, status and family."""
+    amount = {k: (v.get(k) or "0") for k in RETURN_FIELDS}
+    nobody = {"salary_revenue": 0, "pension_revenue": 0, "other_income": 0}
+    dependents = [d.strip() for d in v.get("dependents", "").replace("、", ",").split(",")
+                  if d.strip()]
+    return {
+        "atena_no": atena_no, "income_year": year - 1, "source": "declaration",
+        "employer_no": v.get("employer_no") or None, "employer_name":
+        v.get("employer_name") or None,
+        "taxpayer": {"birth_date": v.get("birth_date") or None,
+                     "salary_revenue": amount["salary_revenue"],
+                     "pension_revenue": amount["pension_revenue"],
+                     "other_income": amount["other_income"],
+                     "disability": v.get("disability") or None,
+                     "widow": v.get("widow") == "true",
+                     "single_parent": v.get("single_parent") or None,
+                     "working_student": v.get("working_student") == "true"},
+        "deductions": {"social_insurance": amount["social_insurance"],
+                       "earthquake_insurance": amount["earthquake_insurance"],
+                       "medical_expenses": amount["medical_expenses"],
+                       "life_insurance": {"new_general": amount["life_new_general"],
+                                          "old_general": amount["life_old_general"],
+                                          "care_medical": amount["life_care_medical"]}},
+        "spouse": None if not v.get("spouse_birth_date") else {
+            **nobody, "birth_date": v["spouse_birth_date"],
+            "salary_revenue": v.get("spouse_salary") or "0"},
+        "dependents": [{**nobody, "birth_date": d, "living_together": True}
+                       for d in dependents]}
+
+
+def _return_errors(exc: Exception) -> dict[str, str]:
+    """Messages under the form's own input names."""
+    renamed = {"taxpayer.": "", "deductions.life_insurance.new_general": "life_new_general",
+               "deductions.life_insurance.old_general": "life_old_general",
+               "deductions.life_insurance.care_medical": "life_care_medical",
+               "deductions.": "", "spouse.birth_date": "spouse_birth_date",
+               "spouse.salary_revenue": "spouse_salary"}
+    errors = {}
+    for key, message in field_errors(exc).items():
+        for old, new in renamed.items():
+            if key.startswith(old):
+                key = new or key.removeprefix(old)
+                break
+        if key.startswith("dependents."):
+            key = "dependents"
+        errors[key] = message
+    return errors
+
+
+@ui.get("/{atena_no}/return", response_class=HTMLResponse)
+def return_form(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                principal: PagePrincipal, year: int | None = None) -> HTMLResponse:
+    """申告の受付: the person's income data for the year before a fiscal year."""
+    _gate(principal, lg_code, Permission.EDIT)
+    year = year or _this_year()
+    with db.tenant_tx(lg_code) as conn:
+        who = residents.addressee(conn, page_audit(request, principal, "申告の受付"),
+                                  atena_no)
+    birth = who.get("birth_date")
+    return render(request, "tax/return.html", lg_code=lg_code, who=who, year=year,
+                  v={"birth_date": birth.isoformat() if birth else ""}, errors={})
+
+
+@ui.post("/{atena_no}/return", response_model=None)
+async def record_return(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                        principal: PagePrincipal) -> Response:
+    _gate(principal, lg_code, Permission.EDIT)
+    v = {k: str(x) for k, x in (await request.form()).items()}
+    year = int(v["year"]) if v.get("year", "").isdigit() else _this_year()
+    ctx = page_audit(request, principal, "申告の受付")
+    try:
+        data = IncomeReturnIn.model_validate(_return_request(atena_no, year, v))
+        with db.tenant_tx(lg_code) as conn:
+            income_data.record_return(conn, ctx, data)
+    except (ValidationError, KumomuraError) as exc:
+        with db.tenant_tx(lg_code) as conn:
+            who = residents.addressee(conn, ctx, atena_no)
+        return render(request, "tax/return.html", status_code=422, lg_code=lg_code,
+                      who=who, year=year, v=v, errors=_return_errors(exc))
+    message = quote(f"{year - 1}年分の課税資料を受け付けました")
+    return RedirectResponse(f"/t/{lg_code}/tax/{atena_no}?year={year}&message={message}",
+                            status_code=303)
+
+
 @ui.post("/{atena_no}/correction", response_model=None)
 def correction(request: Request, lg_code: str, atena_no: str, db: DbDep,
                principal: PagePrincipal, year: Annotated[int, Form()],
@@ -188,9 +278,14 @@ def correction(request: Request, lg_code: str, atena_no: str, db: DbDep,
         with db.tenant_tx(lg_code) as conn:
             result = service.correct(conn, page_audit(request, principal, "更正"), atena_no,
                                      year, note)
-        message = (f"第{result['version']}版に更正しました (年税額 {result['total_before']:,}円 → "
-                   f"{result['total_after']:,}円)" if result["changed"]
-                   else "課税資料から計算し直しましたが、変更はありません")
+        if not result["changed"]:
+            message = "課税資料から計算し直しましたが、変更はありません"
+        elif result["total_before"] is None:  # no assessment yet: assessed now
+            message = (f"第{result['version']}版に更正しました (新たに賦課、年税額 "
+                       f"{result['total_after']:,}円)")
+        else:
+            message = (f"第{result['version']}版に更正しました (年税額 "
+                       f"{result['total_before']:,}円 → {result['total_after']:,}円)")
     except KumomuraError as exc:
         message = f"更正できません: {exc.message}"
     return RedirectResponse(f"/t/{lg_code}/tax/{atena_no}?year={year}&message={quote(message)}",

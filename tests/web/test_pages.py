@@ -252,3 +252,32 @@ def test_birth_and_household_changes_at_the_counter(client: TestClient) -> None:
         follow_redirects=True)
     assert "世帯変更届を登録しました" in split.text
     assert "世帯 (1人)" in split.text
+
+
+def test_a_declaration_taken_at_the_tax_counter(client: TestClient, db: Database) -> None:
+    _user(db, "tax", ["tax_officer"])
+    _login(client)
+    done = client.post("/t/062022/residents/move-in", data={
+        **MOVE_IN, "moved_on": "2024-04-01", "notified_on": "2024-04-01"},
+        follow_redirects=False)
+    atena_no = done.headers["location"].split("/")[4].split("?")[0]
+    client.post("/logout")
+    _login(client, "tax")
+    form = client.get(f"/t/062022/tax/{atena_no}/return?year=2026")
+    assert 'value="1975-05-05"' in form.text  # the birth date from the registry
+    base = {"year": "2026", "birth_date": "1975-05-05", "salary_revenue": "5000000",
+            "social_insurance": "750000"}
+    wrong = client.post(f"/t/062022/tax/{atena_no}/return",
+                        data={**base, "salary_revenue": "-1", "spouse_birth_date": "1978-02-30"})
+    assert wrong.status_code == 422
+    assert 'id="salary_revenue-error"' in wrong.text
+    assert 'id="spouse_birth_date-error"' in wrong.text
+    taken = client.post(f"/t/062022/tax/{atena_no}/return", follow_redirects=True,
+                        data={**base, "spouse_birth_date": "1978-08-08", "spouse_salary": "0"})
+    assert "2025年分の課税資料を受け付けました" in taken.text
+    assert "配偶者 昭和53年8月8日生" in taken.text
+    # A declaration after the annual assessment is assessed through 更正 (version 1).
+    assessed = client.post(f"/t/062022/tax/{atena_no}/correction", follow_redirects=True,
+                           data={"year": "2026", "note": "申告による課税"})
+    assert "第1版に更正しました" in assessed.text
+    assert "配偶者" in assessed.text
