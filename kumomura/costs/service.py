@@ -358,7 +358,3 @@ def meter(db: Database, fiscal_year: int) -> dict[str, dict[str, int]]:
         record_usage(db, t.lg_code, fiscal_year, measured[t.lg_code])
     return measured
 
-
-def today_year() -> int:
-    today = date.today()
-    return today.year if today.month >= 4 else today.year - 1

@@ -28,6 +28,7 @@ from kumomura.inhabitant_tax.tables import (
     tax_departures,
 )
 from kumomura.platform import events, jobs
+from kumomura.platform.db import Database
 from kumomura.platform.errors import InvalidInput
 from kumomura.platform.frames import write_frame
 from kumomura.platform.timeutil import utcnow
@@ -97,7 +98,7 @@ jobs.register(jobs.JobKind(name=KIND, title="個人住民税 当初課税", modu
                            plan=plan, run_chunk=run_chunk))
 
 
-def start(db: Any, lg_code: str, fiscal_year: int, *, actor: str,
+def start(db: Database, lg_code: str, fiscal_year: int, *, actor: str,
           chunk_size: int = DEFAULT_CHUNK) -> int:
     """Submit the annual assessment of a fiscal year; the caller runs or defers it."""
     return jobs.submit(db, lg_code, KIND, {"fiscal_year": fiscal_year,

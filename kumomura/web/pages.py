@@ -17,13 +17,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from kumomura.platform import auth, sessions
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Permission, Principal, Scope
 from kumomura.platform.db import Database
-from kumomura.platform.errors import Unauthenticated
+from kumomura.platform.errors import KumomuraError, Unauthenticated
 from kumomura.platform.japanese import era_date
 from kumomura.platform.tenants import get_tenant
 from kumomura.web.deps import DbDep
@@ -172,10 +173,6 @@ def home(request: Request, principal: PagePrincipal) -> HTMLResponse:
 
 def field_errors(exc: Exception) -> dict[str, str]:
     """Messages by field (dotted, as the form's input names) from a refused request."""
-    from pydantic import ValidationError
-
-    from kumomura.platform.errors import KumomuraError
-
     if isinstance(exc, ValidationError):
         return {".".join(str(p) for p in e["loc"]) or "_": e["msg"].removeprefix("Value error, ")
                 for e in exc.errors()}

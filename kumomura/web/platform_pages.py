@@ -8,6 +8,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -117,18 +118,11 @@ def params_change(request: Request, lg_code: str, db: DbDep, principal: PagePrin
                              ctx=page_audit(request, principal, "パラメータ変更"),
                              reason=reason or None)
     except (KumomuraError, ValidationError) as exc:
-        errors = field_errors(exc)
-        message = "; ".join(errors.values())
-        return RedirectResponse(f"/t/{lg_code}/params?message={_q('変更できません: ' + message)}",
-                                status_code=303)
-    return RedirectResponse(f"/t/{lg_code}/params?message={_q(f'{module}.{name} を変更しました')}",
-                            status_code=303)
+        message = "変更できません: " + "; ".join(field_errors(exc).values())
+    else:
+        message = f"{module}.{name} を変更しました"
+    return RedirectResponse(f"/t/{lg_code}/params?message={quote(message)}", status_code=303)
 
-
-def _q(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text)
 
 
 @router.get("/t/{lg_code}/imports", response_class=HTMLResponse)
@@ -210,7 +204,7 @@ def console_costs(request: Request, db: DbDep, principal: PagePrincipal,
     from kumomura.costs.api import gate
 
     gate(principal, Permission.VIEW)
-    year = year or costs.today_year()
+    year = year or params.fiscal_year(date.today())
     try:
         s = costs.summary(costs.run(costs.inputs(db, year)))
         problem = None
