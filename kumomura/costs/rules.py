@@ -4,15 +4,13 @@ Per cost item and fiscal year, each member's exact share is a weighted mix of ke
 均等割 (equal), 人口割 (population at the reference date) and usage metered by the
 platform. Every key counts a member only for the months it is live on one of the item's
 businesses (a member pays from the month of its go-live), so a member live half the year
-weighs half. Shares are ``Fraction``s; the yen are rounded once, at the end, by the
-largest-remainder rule (each member gets the floor of its exact amount; the odd yen go
-one each to the largest remainders, ties to the lower local government code), so the
-shares of an item add up to the item exactly.
+weighs half. Shares are ``Fraction``s.
 
-Adding a member lowers (or keeps) every other member's exact share of each item it
-joins. Their rounded yen can still move up by the one yen rounding moves: no rounding
-with an exact total can promise more (the apportionment paradoxes), and the tests hold
-the rule to that bound.
+The yen: the item is first split among its keys (largest remainders), then each key's
+yen among the members by the Sainte-Laguë (Webster) divisor method, and a member pays
+the sum. A divisor method is immune to the new-states paradox: a member joining never
+raises another member's yen of an item it joins, to the yen, and the shares of an item
+still add up to the item exactly.
 """
 
 from __future__ import annotations
@@ -123,9 +121,10 @@ def check(items: list[CostItem], members: list[Member], fiscal_year: int) -> Non
         raise invalid(problems)
 
 
-def exact_shares(item: CostItem, members: list[Member], fiscal_year: int,
-                 ) -> dict[str, Fraction]:
-    """Each member's exact fraction of the item (0 for those not live on it)."""
+def key_bases(item: CostItem, members: list[Member], fiscal_year: int,
+              ) -> dict[str, dict[str, Fraction]]:
+    """What each member weighs in each of the item's keys (weight above 0): 1, its
+    population or its usage, times the months it is live on the item."""
     months = {m.lg_code: months_live(m, item.businesses, fiscal_year) for m in members}
     values = {
         "equal": {m.lg_code: Fraction(1) for m in members},
@@ -133,16 +132,64 @@ def exact_shares(item: CostItem, members: list[Member], fiscal_year: int,
         "usage": {m.lg_code: Fraction(m.usage.get(item.weights.metric or "", 0))
                   for m in members},
     }
+    return {key: {code: values[key][code] * months[code] for code in months}
+            for key in KEYS if item.weights.of(key)}
+
+
+def exact_shares(item: CostItem, members: list[Member], fiscal_year: int,
+                 ) -> dict[str, Fraction]:
+    """Each member's exact fraction of the item (0 for those not live on it)."""
     shares = {m.lg_code: Fraction(0) for m in members}
-    for key in KEYS:
-        weight = item.weights.of(key)
-        if not weight:
-            continue
-        basis = {code: values[key][code] * months[code] for code in shares}
+    for key, basis in key_bases(item, members, fiscal_year).items():
         total = sum(basis.values())
         for code in shares:
-            shares[code] += weight * basis[code] / total
+            shares[code] += item.weights.of(key) * basis[code] / total
     return shares
+
+
+def item_yen(item: CostItem, amount: int, members: list[Member], fiscal_year: int,
+             ) -> dict[str, int]:
+    """The item's ``amount`` in integer yen per member: split among the keys by their
+    weights (largest remainders, a split that does not depend on who the members are),
+    then each key's yen by Sainte-Laguë (``sainte_lague``); a member pays the sum."""
+    bases = key_bases(item, members, fiscal_year)
+    per_key = to_yen(amount, {key: item.weights.of(key) for key in bases})
+    charges = {m.lg_code: 0 for m in members}
+    for key, basis in bases.items():
+        for code, yen in sainte_lague(per_key[key], basis).items():
+            charges[code] += yen
+    return charges
+
+
+def sainte_lague(total: int, basis: Mapping[str, Fraction]) -> dict[str, int]:
+    """Integer yen adding up to ``total`` by the Sainte-Laguë (Webster) divisor method:
+    the ``total`` largest of the quotients basis / (k + 1/2), k = 0, 1, ..., ties to the
+    lower code. Adding a member only inserts its quotients into that order, so no other
+    member can gain a yen (no new-states paradox, unlike largest remainders)."""
+    weighed = {code: b for code, b in basis.items() if b > 0}
+    whole = sum(weighed.values())
+    seats = {code: 0 for code in basis}
+    if not total or not whole:
+        return seats
+    # Start from every quotient above the plain divisor whole / total; then take the next
+    # quotient, or give back the last, until the count is right (at most one per member).
+    for code, b in weighed.items():
+        x = total * b / whole - Fraction(1, 2)
+        seats[code] = max(0, -((-x.numerator) // x.denominator))
+    rank = {code: i for i, code in enumerate(sorted(weighed))}
+
+    def next_quotient(code: str) -> tuple[Fraction, int]:
+        return weighed[code] / (seats[code] + Fraction(1, 2)), -rank[code]
+
+    def last_quotient(code: str) -> tuple[Fraction, int]:
+        return weighed[code] / (seats[code] - Fraction(1, 2)), -rank[code]
+
+    while (given := sum(seats.values())) != total:
+        if given < total:
+            seats[max(weighed, key=next_quotient)] += 1
+        else:
+            seats[min((c for c in weighed if seats[c]), key=last_quotient)] -= 1
+    return seats
 
 
 def to_yen(total: int, exact: Mapping[str, Fraction]) -> dict[str, int]:
@@ -192,9 +239,8 @@ def allocate(items: list[CostItem], members: list[Member], fiscal_year: int,
         amount = item.charge_for(fiscal_year)
         if not amount:
             continue
-        shares = exact_shares(item, members, fiscal_year)
-        exact[item.code] = shares
-        charges[item.code] = to_yen(amount, shares)
+        exact[item.code] = exact_shares(item, members, fiscal_year)
+        charges[item.code] = item_yen(item, amount, members, fiscal_year)
     base = {m.lg_code: sum(c[m.lg_code] for c in charges.values()) for m in members}
     adjustments = {m.lg_code: 0 for m in members}
     bound: list[str] = []
