@@ -106,9 +106,12 @@ def allocation(fiscal_year: int, db: DbDep, principal: PrincipalDep,
         inputs = service.apply_change(inputs, service.Change(
             guarantee=Fraction(guarantee) / 100))
     s = service.summary(service.run(inputs))
-    return {**s, "rows": [{**r, "rate": None if r["rate"] is None else str(r["rate"])}
-                          for r in s["rows"]],
-            "rate_total": None if s["rate_total"] is None else str(s["rate_total"])}
+    return _decimals_as_text({**s, "rows": [_decimals_as_text(r) for r in s["rows"]]})
+
+
+def _decimals_as_text(values: dict[str, Any]) -> dict[str, Any]:
+    """Rates keep their printed digits in JSON ("30.0", "12.50"), not a float's."""
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()}
 
 
 @router.post("/{fiscal_year}/what-if")

@@ -14,6 +14,7 @@ from kumomura.clikit import TenantOpt, actor, console, open_db, parse_date
 from kumomura.costs import service
 from kumomura.costs.forms import report_pdf
 from kumomura.costs.rules import Member, Weights
+from kumomura.costs.service import member_label
 from kumomura.platform.errors import InvalidInput
 
 app = typer.Typer(no_args_is_help=True,
@@ -76,16 +77,18 @@ def meter(year: YearOpt) -> None:
 
 
 def _print(s: dict[str, object]) -> None:
-    table = Table("団体名", "発注前年間経費", "発注後年間経費", "削減額", "削減率(%)", "保証調整")
+    table = Table("団体名", "発注前年間経費", "発注後年間経費", "削減額", "削減率(%)",
+                  "構成割合(%)", "保証調整")
     rows = s["rows"]
     assert isinstance(rows, list)
     for r in rows:
-        table.add_row(r["name"] + (" ※" if r["bound"] else ""),
+        table.add_row(member_label(r),
                       f"{r['standalone']:,}" if r["standalone"] else "", f"{r['charge']:,}",
                       f"{r['saving']:,}" if r["saving"] is not None else "",
-                      str(r["rate"] or ""), f"{r['adjustment']:,}")
+                      str(r["rate"] or ""), str(r["share"] or ""), f"{r['adjustment']:,}")
     table.add_row("合計", f"{s['standalone_total']:,}", f"{s['total']:,}",
-                  f"{s['saving_total']:,}", str(s["rate_total"] or ""), "")
+                  f"{s['saving_total']:,}", str(s["rate_total"] or ""),
+                  str(s["share_total"] or ""), "")
     console.print(table)
     if s["guarantee"] is not None and not s["feasible"]:
         console.print(f"[red]削減率 {s['guarantee']}% の保証はどの按分でも満たせません。"

@@ -1,5 +1,6 @@
 """The consortium's published table as a PDF: each member's cost before and after joining,
-the saving and its rate, the totals, and bars that show the two side by side."""
+the saving and its rate, its share of the bill, the totals, and bars that show the two
+side by side."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 
+from kumomura.costs.service import member_label
 from kumomura.platform.japanese import era_date
 from kumomura.platform.printing import GOTHIC, MARGIN, MINCHO, new_document
 
@@ -19,6 +21,10 @@ AFTER = Color(0.04, 0.36, 0.68)
 
 def _yen(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
+
+
+def _rate(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def report_pdf(s: dict[str, Any], consortium: str) -> bytes:
@@ -31,18 +37,19 @@ def report_pdf(s: dict[str, Any], consortium: str) -> bytes:
     c.drawString(MARGIN, height - MARGIN - 6,
                  f"{year}年度 {consortium} 共同利用の費用負担と削減効果")
     c.setFont(MINCHO, 9)
-    note = "単位: 円　削減率 = (発注前 − 発注後) ÷ 発注前 (小数第1位、四捨五入)"
+    note = ("単位: 円　削減率 = (発注前 − 発注後) ÷ 発注前 (小数第1位、四捨五入)"
+            "　構成割合 = 発注後 ÷ 発注後の合計 (小数第2位、四捨五入)")
     if s["guarantee"] is not None:
         note += f"　削減率の保証: {float(s['guarantee']):.1f}%"
     c.drawString(MARGIN, height - MARGIN - 22, note)
-    columns = (("団体名", 38 * mm), ("発注前年間経費", 36 * mm), ("発注後年間経費", 36 * mm),
-               ("削減額", 32 * mm), ("削減率(%)", 20 * mm))
+    columns = (("団体名", 30 * mm), ("発注前年間経費", 32 * mm), ("発注後年間経費", 32 * mm),
+               ("削減額", 30 * mm), ("削減率(%)", 19 * mm), ("構成割合(%)", 21 * mm))
     y = height - MARGIN - 44
-    rows = [(r["name"] + (" ※" if r["bound"] else ""), _yen(r["standalone"]),
-             _yen(r["charge"]), _yen(r["saving"]), "" if r["rate"] is None else str(r["rate"]))
+    rows = [(member_label(r), _yen(r["standalone"]),
+             _yen(r["charge"]), _yen(r["saving"]), _rate(r["rate"]), _rate(r["share"]))
             for r in s["rows"]]
     rows.append(("合計", _yen(s["standalone_total"]), _yen(s["total"]), _yen(s["saving_total"]),
-                 "" if s["rate_total"] is None else str(s["rate_total"])))
+                 _rate(s["rate_total"]), _rate(s["share_total"])))
     for index, cells in enumerate([tuple(h for h, _ in columns), *rows]):
         x = MARGIN
         font = GOTHIC if index == 0 or index == len(rows) else MINCHO
@@ -57,11 +64,13 @@ def report_pdf(s: dict[str, Any], consortium: str) -> bytes:
                 c.drawString(x + 3, y, value)
             x += w
         y -= 15
+    c.setFont(MINCHO, 8)
+    c.drawString(MARGIN, y - 6, "(nか月) 年度の途中で稼働した団体: 発注前年間経費は稼働した月数分 "
+                                "(月割、円未満切捨て)")
     if s["bound"]:
-        c.setFont(MINCHO, 8)
-        c.drawString(MARGIN, y - 6, "※ 削減率の保証により負担を上限に抑えた団体 (差額は他の団体が"
-                                    "負担額に応じて分担)")
-    _bars(c, s, MARGIN + 170 * mm, height - MARGIN - 44, width - MARGIN)
+        c.drawString(MARGIN, y - 18, "※ 削減率の保証により負担を上限に抑えた団体 (差額は他の団体が"
+                                     "負担額に応じて分担)")
+    _bars(c, s, MARGIN + 170 * mm, height - MARGIN - 58, width - MARGIN)
     c.showPage()
     c.save()
     return buffer.getvalue()

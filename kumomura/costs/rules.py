@@ -69,7 +69,7 @@ class Member:
     population: int
     go_live: Mapping[str, date]
     standalone: int | None = None
-    """発注前年間経費: what the member would pay alone for the same year (declared)."""
+    """発注前年間経費: what the member would pay alone for a whole year (declared)."""
     usage: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -215,6 +215,10 @@ class Allocation:
     charges: dict[str, dict[str, int]]  # item code -> lg_code -> yen
     exact: dict[str, dict[str, Fraction]]
     adjustments: dict[str, int]
+    months: dict[str, int]
+    """Months of the year each member is live on any of the year's items."""
+    standalone: dict[str, int | None]
+    """Each member's standalone cost for the months it is live (``year_standalone``)."""
     guarantee: Fraction | None
     bound: list[str]
     feasible: bool
@@ -242,42 +246,61 @@ def allocate(items: list[CostItem], members: list[Member], fiscal_year: int,
         exact[item.code] = exact_shares(item, members, fiscal_year)
         charges[item.code] = item_yen(item, amount, members, fiscal_year)
     base = {m.lg_code: sum(c[m.lg_code] for c in charges.values()) for m in members}
+    months = {m.lg_code: max((months_live(m, i.businesses, fiscal_year) for i in items
+                              if i.code in charges), default=0) for m in members}
+    standalone = {m.lg_code: year_standalone(m, months[m.lg_code]) for m in members}
+    live = [code for code in base if months[code]]
     adjustments = {m.lg_code: 0 for m in members}
     bound: list[str] = []
     feasible = True
-    best = best_guarantee(members, sum(base.values()))
+    best = best_guarantee({c: standalone[c] for c in live}, sum(base.values()))
     if guarantee is not None:
-        adjustments, bound, feasible = guarantee_adjustments(members, base, guarantee)
-    return Allocation(fiscal_year, items, members, charges, exact, adjustments, guarantee,
-                      bound, feasible, best)
+        names = {m.lg_code: m.name for m in members}
+        changes, bound, feasible = guarantee_adjustments(
+            {c: base[c] for c in live}, {c: standalone[c] for c in live}, names, guarantee)
+        adjustments |= changes
+    return Allocation(fiscal_year, items, members, charges, exact, adjustments, months,
+                      standalone, guarantee, bound, feasible, best)
 
 
-def best_guarantee(members: list[Member], total: int) -> Fraction | None:
+def year_standalone(member: Member, months: int) -> int | None:
+    """The member's standalone cost for the part of the year it is live on the shared
+    system: months / 12 of the declared yearly cost, the fraction of a yen cut off
+    (切捨て). The months before go-live it still pays its own system, so comparing them
+    with a charge of nothing would show a saving that is not there."""
+    if member.standalone is None:
+        return None
+    return member.standalone * months // 12
+
+
+def best_guarantee(standalone: Mapping[str, int | None], total: int) -> Fraction | None:
     """The highest saving rate every member can be given at once: paying in proportion
     to their standalone costs, all save 1 − total / Σ standalone, and no split does better
     for the member that saves least."""
-    standalone = [m.standalone for m in members]
-    if not members or any(s is None or s <= 0 for s in standalone):
+    costs = list(standalone.values())
+    if not costs or any(s is None or s <= 0 for s in costs):
         return None
-    return 1 - Fraction(total, sum(s for s in standalone if s is not None))
+    return 1 - Fraction(total, sum(s for s in costs if s is not None))
 
 
-def guarantee_adjustments(members: list[Member], base: dict[str, int],
-                          guarantee: Fraction) -> tuple[dict[str, int], list[str], bool]:
+def guarantee_adjustments(base: dict[str, int], standalone: Mapping[str, int | None],
+                          names: Mapping[str, str], guarantee: Fraction,
+                          ) -> tuple[dict[str, int], list[str], bool]:
     """The savings guarantee, by capped transfer: a member whose charge exceeds
     (1 − guarantee) × its standalone cost pays the cap; the excess is spread over the
     other members in proportion to their charges, repeated while the spreading binds
     another member. Infeasible (nothing changed) when the caps cannot cover the bill.
-    Returns yen adjustments summing to zero, the members bound, and feasibility."""
-    missing = [m for m in members if m.standalone is None]
+    ``base`` and ``standalone`` cover the members live in the year. Returns yen
+    adjustments summing to zero, the members bound, and feasibility."""
+    missing = [code for code in base if standalone[code] is None]
     if missing:
-        raise invalid([FieldProblem(f"members.{m.lg_code}.standalone",
-                                    f"{m.name} の発注前年間経費 (単独の場合の経費) がありません")
-                       for m in missing])
-    caps = {m.lg_code: (1 - guarantee) * (m.standalone or 0) for m in members}
+        raise invalid([FieldProblem(f"members.{code}.standalone",
+                                    f"{names[code]} の発注前年間経費 (単独の場合の経費) が"
+                                    "ありません") for code in missing])
+    caps = {code: (1 - guarantee) * (standalone[code] or 0) for code in base}
     total = sum(base.values())
     if sum(caps.values()) < total:
-        return {m.lg_code: 0 for m in members}, [], False
+        return {code: 0 for code in base}, [], False
     charge: dict[str, Fraction] = {code: Fraction(v) for code, v in base.items()}
     bound: set[str] = set()
     while True:

@@ -1,11 +1,12 @@
 """The secretariat's use cases for the shared bill: load cost items, set weights and the
 guarantee, record standalone costs, meter usage, allocate, what-if, and the table the
-consortia publish (発注前年間経費, 発注後年間経費, 削減率)."""
+consortia publish (発注前年間経費, 発注後年間経費, 削減率, 構成割合)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -288,29 +289,46 @@ def saving_rate(standalone: int | None, charge: int) -> Decimal | None:
     return rate.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+def share_rate(part: int, whole: int) -> Decimal | None:
+    """構成割合 (負担割合) in percent to two decimals, rounded half up: part / whole."""
+    if not whole:
+        return None
+    rate = Decimal(part) * 100 / Decimal(whole)
+    return rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def compare(lines: Sequence[tuple[int | None, int]]) -> tuple[list[dict[str, Any]],
+                                                              dict[str, Any]]:
+    """The layout the consortia publish, from its inputs (before, after) per line: each
+    line's 削減額, 削減率 and 構成割合 (its share of the total after), and the totals line."""
+    total_before = sum(before or 0 for before, _ in lines)
+    total_after = sum(after for _, after in lines)
+    rows = [{"standalone": before, "charge": after,
+             "saving": None if before is None else before - after,
+             "rate": saving_rate(before, after), "share": share_rate(after, total_after)}
+            for before, after in lines]
+    return rows, {"standalone_total": total_before, "total": total_after,
+                  "saving_total": total_before - total_after,
+                  "rate_total": saving_rate(total_before, total_after),
+                  "share_total": share_rate(total_after, total_after)}
+
+
 def summary(a: Allocation) -> dict[str, Any]:
-    """The consortium's table: per member 発注前年間経費, 発注後年間経費, 削減額, 削減率,
-    with the charge by item and the guarantee's adjustment; and the totals."""
-    rows: list[dict[str, Any]] = []
-    for m in a.members:
-        charge = a.member_total(m.lg_code)
-        if not charge and not m.standalone:
-            continue
-        rows.append({
-            "lg_code": m.lg_code, "name": m.name, "standalone": m.standalone,
-            "charge": charge, "saving": None if m.standalone is None else m.standalone - charge,
-            "rate": saving_rate(m.standalone, charge),
-            "items": {code: c[m.lg_code] for code, c in a.charges.items()},
-            "adjustment": a.adjustments[m.lg_code], "bound": m.lg_code in a.bound})
-    standalone_total = sum(r["standalone"] or 0 for r in rows)
-    total = sum(r["charge"] for r in rows)
+    """The consortium's table: per member live in the year 発注前年間経費 (for its months
+    live), 発注後年間経費, 削減額, 削減率, 構成割合, with the charge by item and the
+    guarantee's adjustment; and the totals. Members not yet live are left out."""
+    members = [m for m in a.members if a.months[m.lg_code]]
+    lines, totals = compare([(a.standalone[m.lg_code], a.member_total(m.lg_code))
+                             for m in members])
+    rows = [{"lg_code": m.lg_code, "name": m.name, "months": a.months[m.lg_code], **line,
+             "items": {code: c[m.lg_code] for code, c in a.charges.items()},
+             "adjustment": a.adjustments[m.lg_code], "bound": m.lg_code in a.bound}
+            for m, line in zip(members, lines, strict=True)]
     return {"fiscal_year": a.fiscal_year, "rows": rows,
             "items": [{"code": i.code, "name": i.name, "amount": i.charge_for(a.fiscal_year),
                        "businesses": list(i.businesses)} for i in a.items
                       if i.code in a.charges],
-            "standalone_total": standalone_total, "total": total,
-            "saving_total": standalone_total - total,
-            "rate_total": saving_rate(standalone_total, total),
+            **totals,
             "guarantee": None if a.guarantee is None else str(a.guarantee * 100),
             "feasible": a.feasible,
             "best_guarantee": None if a.best_guarantee is None else
@@ -320,8 +338,16 @@ def summary(a: Allocation) -> dict[str, Any]:
             "bound": a.bound}
 
 
-REPORT_HEADER = ("団体名", "団体コード", "発注前年間経費", "発注後年間経費", "削減額", "削減率(%)",
-                 "保証による調整")
+def member_label(r: dict[str, Any]) -> str:
+    """The member's name, with its months when live for part of the year, and ※ when the
+    guarantee bound it."""
+    name: str = r["name"]
+    return (name + (f" ({r['months']}か月)" if r["months"] < 12 else "")
+            + (" ※" if r["bound"] else ""))
+
+
+REPORT_HEADER = ("団体名", "団体コード", "稼働月数", "発注前年間経費", "発注後年間経費", "削減額",
+                 "削減率(%)", "構成割合(%)", "保証による調整")
 
 
 def report_csv(s: dict[str, Any]) -> str:
@@ -330,11 +356,13 @@ def report_csv(s: dict[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(REPORT_HEADER)
     for r in s["rows"]:
-        writer.writerow((r["name"], r["lg_code"], r["standalone"] or "", r["charge"],
+        writer.writerow((r["name"], r["lg_code"], r["months"], r["standalone"] or "", r["charge"],
                          "" if r["saving"] is None else r["saving"],
-                         "" if r["rate"] is None else r["rate"], r["adjustment"]))
-    writer.writerow(("合計", "", s["standalone_total"], s["total"], s["saving_total"],
-                     "" if s["rate_total"] is None else s["rate_total"], 0))
+                         "" if r["rate"] is None else r["rate"],
+                         "" if r["share"] is None else r["share"], r["adjustment"]))
+    writer.writerow(("合計", "", "", s["standalone_total"], s["total"], s["saving_total"],
+                     "" if s["rate_total"] is None else s["rate_total"],
+                     "" if s["share_total"] is None else s["share_total"], 0))
     return "\ufeff" + out.getvalue()
 
 

@@ -64,6 +64,25 @@ def test_initial_cost_spread_with_the_odd_yen_first() -> None:
         0, 2_000_001, 2_000_000, 2_000_000, 2_000_000, 2_000_000, 0]
 
 
+def test_standalone_costs_count_for_the_months_live() -> None:
+    """A member live three months compares its charge with a quarter of its yearly
+    standalone cost; one not live yet is not compared (nor bound by the guarantee)."""
+    members = [member("000001", 30_000, standalone=12_000_000),
+               member("000002", 10_000, live=date(2027, 1, 4), standalone=6_000_001),
+               member("000003", 10_000, live=date(2027, 4, 1), standalone=6_000_000)]
+    result = allocate([item()], members, YEAR, guarantee=Fraction(1, 2))
+    assert result.months == {"000001": 12, "000002": 3, "000003": 0}
+    assert result.standalone == {"000001": 12_000_000, "000002": 1_500_000,  # 切捨て
+                                 "000003": 0}
+    # 10,000,000 against caps of 6,000,000 + 750,000 cannot be met; the best is
+    # 1 − 10,000,000 ÷ 13,500,000, without the member not yet live.
+    assert (result.feasible, result.best_guarantee) == (False, Fraction(7, 27))
+    met = allocate([item()], members, YEAR, guarantee=Fraction(1, 5))
+    assert met.feasible
+    assert met.member_total("000003") == 0
+    assert met.member_total("000002") <= Fraction(4, 5) * 1_500_000
+
+
 def test_odd_yen_go_to_the_largest_remainders() -> None:
     assert to_yen(10, {"a": Fraction(1, 3), "b": Fraction(1, 3), "c": Fraction(1, 3)}) == {
         "a": 4, "b": 3, "c": 3}  # ties: the lower code
@@ -171,7 +190,7 @@ def test_the_guarantee_is_met_or_said_to_be_impossible(
     # Standalone costs around each member's population share, some far from it.
     total_pop = sum(m.population for m in members)
     alone = [Member(m.lg_code, m.name, m.population, m.go_live,
-                    standalone=max(1, amount * m.population * margin // (100 * total_pop)),
+                    standalone=max(12_000, amount * m.population * margin // (100 * total_pop)),
                     usage=m.usage) for m in members]
     rate = Fraction(guarantee, 100)
     result = allocate([_item(weights, amount)], alone, YEAR, guarantee=rate)
@@ -179,8 +198,9 @@ def test_the_guarantee_is_met_or_said_to_be_impossible(
     assert result.best_guarantee is not None
     if result.feasible:
         for m in alone:
-            assert m.standalone is not None
-            assert result.member_total(m.lg_code) <= (1 - rate) * m.standalone
+            year_cost = result.standalone[m.lg_code]
+            assert year_cost is not None
+            assert result.member_total(m.lg_code) <= (1 - rate) * year_cost
     else:
         assert rate > result.best_guarantee
         assert all(v == 0 for v in result.adjustments.values())
@@ -208,3 +228,41 @@ def test_published_consortium_totals_give_their_printed_rates(before: int, after
     rate = saving_rate(before, after)
     assert rate is not None
     assert rate.quantize(Decimal(1), rounding=ROUND_HALF_UP) == printed
+
+
+# デジタル庁「ガバメントクラウド先行事業(市町村の基幹業務システム等)の投資対効果等の検証」,
+# its table of running costs over 5 years by item (yen, all the verified municipalities,
+# among them the shared systems of せとうち3市, 美里町・川島町 and others): (A) the current
+# systems renewed as they are, (B) on the Government Cloud with shared cost-splitting,
+# 構成割合 of (B) and B−A. As quoted in the 第3回 自治体システム標準化・ガバメントクラウド
+# 勉強会 slides, https://speakerdeck.com/jnakajima1982/di-3hui-zi-zhi-ti-sisutemubiao-zhun-hua-gabamentokuraudomian-qiang-hui-zi-liao
+GOVERNMENT_CLOUD_PILOT = [
+    # item, A, B, 構成割合 (%), B−A as printed
+    ("システム運用作業", 1_168_629_200, 1_136_220_600, "24.76", -32_408_600),
+    ("ハードウェア保守作業", 23_858_400, 22_948_400, "0.50", -910_000),
+    ("その他外部委託費", 156_735_750, 154_487_000, "3.37", -2_248_750),
+    ("ハードウェア借料", 821_553_665, 144_749_440, "3.15", -676_804_225),
+    ("ハードウェア保守費", 45_588_800, 16_176_000, "0.35", -29_412_800),
+    ("ソフトウェア借料", 1_659_827_300, 1_235_749_457, "26.93", -424_077_843),
+    ("ソフトウェア保守費", 519_263_599, 555_795_591, "12.11", 36_531_992),
+    ("データセンター利用費", 189_201_315, 6_270_850, "0.14", -182_930_465),
+    ("通信回線費", 83_540_360, 294_083_938, "6.41", 210_543_578),
+    ("クラウド利用経費", 119_066_259, 1_022_500_843, "22.28", 903_434_584),
+]
+
+
+def test_a_published_before_and_after_table_is_reproduced_from_its_inputs() -> None:
+    """The report's layout, fed the published (A) and (B) of each line, prints the
+    published totals, differences and 構成割合 to the yen and the hundredth of a percent."""
+    from decimal import Decimal
+
+    from kumomura.costs.service import compare
+
+    rows, totals = compare([(a, b) for _, a, b, _, _ in GOVERNMENT_CLOUD_PILOT])
+    for row, (name, _, _, share, difference) in zip(rows, GOVERNMENT_CLOUD_PILOT, strict=True):
+        assert (row["share"], -row["saving"]) == (Decimal(share), difference), name
+    # ランニングコスト合計 4,787,264,648 → 4,588,982,119, 100.00%, B−A −198,282,529.
+    assert (totals["standalone_total"], totals["total"], totals["share_total"],
+            -totals["saving_total"]) == (4_787_264_648, 4_588_982_119, Decimal("100.00"),
+                                         -198_282_529)
+    assert totals["rate_total"] == Decimal("4.1")  # not printed there: (A − B) ÷ A

@@ -55,8 +55,11 @@ def test_allocation_from_the_stored_inputs(db: Database, members: list[str]) -> 
     assert abs(rows["062022"]["items"]["R01"] - exact) < 1
     assert rows["062022"]["rate"] == service.saving_rate(60_000_000, rows["062022"]["charge"])
     csv_text = service.report_csv(s)
-    assert csv_text.startswith("\ufeff団体名,団体コード,発注前年間経費,発注後年間経費")
-    assert f"合計,,72000000,{s['total']},{72_000_000 - s['total']}," in csv_text
+    assert csv_text.startswith("\ufeff団体名,団体コード,稼働月数,発注前年間経費,発注後年間経費")
+    assert "\r\n長井市,062090,6,6000000," in csv_text
+    # 長井 is live half of the year: half its yearly standalone cost is compared.
+    assert (rows["062090"]["months"], rows["062090"]["standalone"]) == (6, 6_000_000)
+    assert f"合計,,,66000000,{s['total']},{66_000_000 - s['total']}," in csv_text
 
 
 def test_weights_history_and_the_guarantee(db: Database, members: list[str]) -> None:
@@ -84,8 +87,9 @@ def test_weights_history_and_the_guarantee(db: Database, members: list[str]) -> 
     impossible = service.summary(service.run(service.inputs(db, 2026)))
     assert not impossible["feasible"]
     best = Decimal(impossible["best_guarantee"])
-    # Paying in proportion to standalone costs, everyone saves 1 − 40,000,001 / 72,000,000.
-    assert best == Decimal("44.4")
+    # Paying in proportion to standalone costs, everyone saves 1 − 40,000,001 / 66,000,000
+    # (長井's for its six months).
+    assert best == Decimal("39.3")
     assert base["total"] == 40_000_001
 
 
@@ -139,7 +143,8 @@ def test_report_pdf_reads_back(db: Database, members: list[str], tmp_path: Path)
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
                           capture_output=True, text=True).stdout
     for expected in ("令和8年度 置賜自治体クラウド 共同利用の費用負担と削減効果", "米沢市",
-                     "長井市", f"{s['total']:,}", "発注前年間経費"):
+                     "長井市", f"{s['total']:,}", "発注前年間経費", "構成割合(%)", "100.00",
+                     str(s["rows"][0]["share"])):
         assert expected in text, expected
 
 
