@@ -124,7 +124,8 @@ def record_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
     return render(request, "residents/record.html", lg_code=lg_code, r=found,
                   message=message, can_edit=principal.can(MODULE, Permission.EDIT),
                   can_issue=principal.can(MODULE, Permission.ISSUE),
-                  can_tax=principal.can("inhabitant_tax", Permission.VIEW))
+                  can_tax=principal.can("inhabitant_tax", Permission.VIEW),
+                  can_seal=principal.can("seal_registration", Permission.VIEW))
 
 
 CHANGES: dict[str, tuple[str, Any]] = {

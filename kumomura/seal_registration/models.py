@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date
+from io import BytesIO
 
+from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ATENA_NO = r"^[0-9]{15}$"
@@ -14,6 +16,17 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _decodes(data: bytes) -> bool:
+    """Whether the PNG reads as an image: a damaged one would be stored and then fail
+    every certificate printed from it."""
+    try:
+        with Image.open(BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return False
+    return True
 
 
 class SealRegistrationIn(Input):
@@ -31,7 +44,7 @@ class SealRegistrationIn(Input):
             data = base64.b64decode(value, validate=True)
         except binascii.Error:
             raise ValueError("印影の画像が base64 ではありません") from None
-        if not data.startswith(PNG) or len(data) > 512_000:
+        if not data.startswith(PNG) or len(data) > 512_000 or not _decodes(data):
             raise ValueError("印影の画像は 500KB までの PNG にしてください")
         return value
 

@@ -106,7 +106,19 @@ def of_person(conn: Connection, atena_no: str, *, ctx: AuditContext) -> list[dic
     audit.record(conn, ctx, "seal_registration.view", atena_no=atena_no)
     rows = conn.execute(select(sr).where(sr.c.atena_no == atena_no)
                         .order_by(sr.c.registered_on)).mappings().all()
-    return [{k: v for k, v in r.items() if k != "impression_png"} for r in rows]
+    return [{k: v for k, v in r.items() if k != "impression_png"}
+            | {"has_impression": r["impression_png"] is not None} for r in rows]
+
+
+def impression(conn: Connection, atena_no: str, registration_no: str) -> bytes:
+    """The scanned impression of a person's registration, for the counter to compare
+    with the seal presented (the person's page, whose look is audited, shows it)."""
+    png = conn.execute(select(sr.c.impression_png).where(
+        sr.c.registration_no == registration_no, sr.c.atena_no == atena_no)).scalar()
+    if png is None:
+        raise NotFound(f"登録番号 {registration_no} の印影の画像はありません",
+                       field="registration_no")
+    return bytes(png)
 
 
 def issue_certificate(conn: Connection, ctx: AuditContext, office: Office, registration_no: str,

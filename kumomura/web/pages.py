@@ -31,7 +31,7 @@ from kumomura.web.deps import DbDep
 
 COOKIE = "kumomura_session"
 WEB = Path(__file__).parent
-MODULE_TEMPLATES = ("residents", "inhabitant_tax")
+MODULE_TEMPLATES = ("residents", "inhabitant_tax", "seal_registration")
 
 
 def _era(value: date | datetime | None) -> str:

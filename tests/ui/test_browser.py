@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -163,6 +164,70 @@ def test_search_move_in_and_certificate(demo: tuple[str, Database], page: Page) 
     popup.close()
 
 
+def _impression_image() -> Any:
+    """A scanned seal as the counter's scanner gives it: red ring, name read downwards."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from kumomura.platform.printing import FONT_FILES, MINCHO, _font_path
+
+    image = Image.new("RGB", (120, 120), "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((6, 6, 114, 114), outline=(196, 30, 40), width=6)
+    font = ImageFont.truetype(str(_font_path(*FONT_FILES[MINCHO])), 40)
+    for row, char in enumerate("雲村"):
+        draw.text((60, 38 + row * 44), char, font=font, fill=(196, 30, 40), anchor="mm")
+    return image
+
+
+def test_seal_registration_at_the_counter(demo: tuple[str, Database], page: Page,
+                                         tmp_path: Path) -> None:
+    """From the record to 印鑑登録: a refused field shown beside its input, the seal
+    registered with its scanned impression, its certificate, then its abolition."""
+    from io import BytesIO
+
+    from kumomura.seal_registration.tables import seal_certificate_issues, seal_registrations
+
+    base, db = demo
+    atena_no, _ = _a_resident(db)
+    _login(page, base, "clerk_062022", f"/t/062022/residents/{atena_no}")
+    page.get_by_role("link", name="印鑑登録").click()
+    expect(page.get_by_text("登録はありません。")).to_be_visible()
+    page.get_by_label("印影の文字").fill("雲村雲村雲村雲村雲")  # nine characters
+    page.get_by_role("button", name="登録する").click()
+    expect(page.locator("#impression_text-error")).to_be_visible()
+    image = BytesIO()
+    _impression_image().save(image, format="PNG")
+    (tmp_path / "seal.png").write_bytes(image.getvalue())
+    page.get_by_label("印影の文字").fill("雲村")
+    page.get_by_label("印影の画像 (PNG、任意)").set_input_files(str(tmp_path / "seal.png"))
+    page.get_by_role("button", name="登録する").click()
+    expect(page.get_by_role("status")).to_contain_text("印鑑を登録しました")
+    with db.tenant_tx("062022") as conn:
+        number, png = conn.execute(select(
+            seal_registrations.c.registration_no, seal_registrations.c.impression_png).where(
+            seal_registrations.c.atena_no == atena_no)).one()
+    assert png == image.getvalue()
+    expect(page.get_by_role("img", name="印影 雲村")).to_have_js_property("naturalWidth", 120)
+    _shot(page, "12-seals")
+
+    page.get_by_label("請求の目的").fill("不動産登記")
+    with page.expect_popup() as popup_info, page.context.expect_event(
+            "response", lambda r: r.url.endswith("/certificate")) as response_info:
+        page.get_by_role("button", name="交付する (PDFを開く)").click()
+    assert response_info.value.headers["content-type"] == "application/pdf"
+    with db.tenant_tx("062022") as conn:
+        assert conn.execute(select(seal_certificate_issues.c.purpose).where(
+            seal_certificate_issues.c.issue_no == response_info.value.headers["x-issue-no"])
+        ).scalar_one() == "不動産登記"
+    popup_info.value.close()
+
+    page.get_by_label("廃止の理由").fill("登録証の亡失")
+    page.get_by_role("button", name="廃止する").click()
+    expect(page.get_by_role("status")).to_contain_text(f"登録番号 {number} を廃止しました")
+    expect(page.get_by_role("cell", name="登録証の亡失")).to_be_visible()
+    expect(page.get_by_role("button", name="登録する")).to_be_visible()  # may register anew
+
+
 def test_assessment_job_runs_to_the_end(demo: tuple[str, Database], page: Page) -> None:
     base, db = demo
     atena_no, _ = _a_resident(db)
@@ -194,6 +259,9 @@ def test_another_municipality_cannot_open_the_record(demo: tuple[str, Database],
     assert response is not None
     assert response.status == 404
     expect(page.get_by_role("heading", name="見つかりません")).to_be_visible()
+    seals = page.goto(f"{base}/t/062022/seals/{atena_no}")
+    assert seals is not None
+    assert seals.status == 404
 
 
 def test_secretariat_console(demo: tuple[str, Database], page: Page) -> None:
