@@ -192,8 +192,10 @@ def build_demo(db: Database, *, progress: Progress, scale: float = 0.02) -> list
                          ["municipal_it"])
             _ensure_user(db, f"tax_{code}", f"{name} 税務課", Scope.TENANT, code,
                          ["tax_officer"])
-            logins.append(f"{name}: clerk_{code} (窓口), tax_{code} (税務), "
-                          f"it_{code} (情報主管課)")
+            _ensure_user(db, f"registry_{code}", f"{name} 住民記録担当", Scope.TENANT, code,
+                         ["registry_editor"])
+            logins.append(f"{name}: clerk_{code} (窓口), registry_{code} (住民記録・支援措置), "
+                          f"tax_{code} (税務), it_{code} (情報主管課)")
             progress.advance(task)
     _costs(db)
     _ensure_user(db, "secretariat", "置賜 事務局", Scope.CONSORTIUM, None, ["secretariat"])

@@ -344,6 +344,14 @@ def lift_protection(conn: Connection, ctx: AuditContext, order_id: int, on: date
                  detail={"order_id": order_id})
 
 
+def protection_history(conn: Connection, atena_no: str) -> list[dict[str, Any]]:
+    """Every protection order of a person, the latest first (for the registry staff)."""
+    po = protection_orders
+    rows = conn.execute(select(po).where(po.c.atena_no == atena_no)
+                        .order_by(po.c.starts_on.desc(), po.c.id.desc())).mappings().all()
+    return [dict(r) for r in rows]
+
+
 def active_protection(conn: Connection, atena_nos: list[str], on: date) -> list[dict[str, Any]]:
     po = protection_orders
     rows = conn.execute(select(po).where(

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from kumomura.platform.auth import Permission, Principal, require_tenant
-from kumomura.platform.errors import KumomuraError
+from kumomura.platform.errors import KumomuraError, NotFound
+from kumomura.platform.japanese import era_date
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (
@@ -28,6 +29,7 @@ from kumomura.residents.models import (
     HouseholdChange,
     MoveIn,
     MoveOut,
+    ProtectionOrderIn,
     Relocation,
 )
 from kumomura.residents.params import MODULE
@@ -37,6 +39,7 @@ from kumomura.web.pages import PagePrincipal, blank_to_none, field_errors, page_
 ui = APIRouter(prefix="/t/{lg_code}/residents", include_in_schema=False)
 PERSON_ROWS = 4
 SEX = (("1", "男"), ("2", "女"))
+PROTECTION_KINDS = (("support", "支援措置"), ("provisional", "仮支援措置 (決定まで)"))
 
 
 def _gate(principal: Principal, lg_code: str, permission: Permission) -> None:
@@ -119,13 +122,85 @@ async def move_in(request: Request, lg_code: str, db: DbDep,
 def record_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
                 principal: PagePrincipal, message: str | None = None) -> HTMLResponse:
     _gate(principal, lg_code, Permission.VIEW)
+    return _record(request, lg_code, atena_no, db, principal, message=message)
+
+
+def _record(request: Request, lg_code: str, atena_no: str, db: DbDep,
+            principal: Principal, *, message: str | None = None,
+            protection: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+            order_errors: dict[int, str] | None = None, status: int = 200) -> HTMLResponse:
+    """The record; the registry administrator also sees the protection orders and their
+    forms (``protection`` and ``errors`` refill a refused new order, ``order_errors`` say
+    why an order could not be extended or lifted)."""
+    admin = principal.can(MODULE, Permission.ADMIN)
     with db.tenant_tx(lg_code) as conn:
         found = service.record(conn, page_audit(request, principal, "窓口照会"), atena_no)
-    return render(request, "residents/record.html", lg_code=lg_code, r=found,
-                  message=message, can_edit=principal.can(MODULE, Permission.EDIT),
+        orders = service.protection_history(conn, atena_no) if admin else []
+    listed = {o["id"] for o in orders}
+    unlisted = [m for i, m in (order_errors or {}).items() if i not in listed]
+    errors = (errors or {}) | ({"_": unlisted[0]} if unlisted else {})
+    return render(request, "residents/record.html", status_code=status, lg_code=lg_code,
+                  r=found, message=message, can_admin=admin, orders=orders,
+                  today=date.today(), pv=protection or {"starts_on": date.today().isoformat(),
+                                                       "kind": "support"},
+                  errors=errors or {}, order_errors=order_errors or {},
+                  kinds=PROTECTION_KINDS,
+                  can_edit=principal.can(MODULE, Permission.EDIT),
                   can_issue=principal.can(MODULE, Permission.ISSUE),
                   can_tax=principal.can("inhabitant_tax", Permission.VIEW),
                   can_seal=principal.can("seal_registration", Permission.VIEW))
+
+
+@ui.post("/{atena_no}/protection", response_model=None)
+async def protection_add(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                         principal: PagePrincipal) -> Response:
+    """支援措置の申出 (DV・ストーカー・児童虐待等の被害者): the registry administrator's."""
+    _gate(principal, lg_code, Permission.ADMIN)
+    values = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        req = ProtectionOrderIn.model_validate(blank_to_none(values) | {"atena_no": atena_no})
+        with db.tenant_tx(lg_code) as conn:
+            order = service.add_protection(conn, page_audit(request, principal, "支援措置"), req)
+    except (ValidationError, KumomuraError) as exc:
+        return _record(request, lg_code, atena_no, db, principal, protection=values,
+                       errors=field_errors(exc), status=422)
+    return _to_record(lg_code, atena_no,
+                      f"支援措置を登録しました ({era_date(order['ends_on'])}まで)")
+
+
+@ui.post("/{atena_no}/protection/{order_id}/{action}", response_model=None)
+async def protection_change(request: Request, lg_code: str, atena_no: str, order_id: int,
+                            action: str, db: DbDep, principal: PagePrincipal) -> Response:
+    """延長 (from a month before the end) or 解除 of one of the person's orders."""
+    _gate(principal, lg_code, Permission.ADMIN)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    ctx = page_audit(request, principal, "支援措置")
+    try:
+        with db.tenant_tx(lg_code) as conn:
+            if order_id not in {o["id"] for o in service.protection_history(conn, atena_no)}:
+                raise NotFound(f"支援措置 {order_id} はありません", field="order_id")
+            if action == "extend":
+                ends_on = service.extend_protection(conn, ctx, order_id)["ends_on"]
+                done = f"延長しました ({era_date(ends_on)}まで)"
+            elif action == "lift":
+                on = date.fromisoformat(form.get("lifted_on") or date.today().isoformat())
+                service.lift_protection(conn, ctx, order_id, on)
+                done = "解除しました"
+            else:
+                raise NotFound(f"{action}: そのような操作はありません", field="action")
+    except (ValueError, KumomuraError) as exc:
+        return _record(request, lg_code, atena_no, db, principal,
+                       order_errors={order_id: _message(exc)}, status=422)
+    return _to_record(lg_code, atena_no, f"支援措置 {order_id} を{done}")
+
+
+def _message(exc: Exception) -> str:
+    return exc.message if isinstance(exc, KumomuraError) else "日付を正しく入力してください"
+
+
+def _to_record(lg_code: str, atena_no: str, message: str) -> RedirectResponse:
+    return RedirectResponse(f"/t/{lg_code}/residents/{atena_no}?message={quote(message)}",
+                            status_code=303)
 
 
 CHANGES: dict[str, tuple[str, Any]] = {
@@ -202,8 +277,6 @@ def _choices() -> dict[str, Any]:
 
 def _change_kind(kind: str) -> tuple[str, Any]:
     if kind not in CHANGES:
-        from kumomura.platform.errors import NotFound
-
         raise NotFound(f"{kind}: そのような異動はありません", field="kind")
     return CHANGES[kind]
 

@@ -228,6 +228,22 @@ def test_seal_registration_at_the_counter(demo: tuple[str, Database], page: Page
     expect(page.get_by_role("button", name="登録する")).to_be_visible()  # may register anew
 
 
+def test_protection_order_by_the_registry_administrator(demo: tuple[str, Database],
+                                                        page: Page) -> None:
+    base, db = demo
+    atena_no, _ = _a_resident(db)
+    _login(page, base, "registry_062022", f"/t/062022/residents/{atena_no}")
+    protection = page.get_by_role("region", name="支援措置")
+    protection.get_by_label("申出の理由").fill("配偶者からの暴力 (DV防止法)")
+    protection.get_by_role("button", name="登録する").click()
+    expect(page.get_by_role("status")).to_contain_text("支援措置を登録しました")
+    expect(page.get_by_role("alert").first).to_contain_text("支援措置の対象者です")
+    _shot(page, "13-protection")
+    page.get_by_role("button", name="本日で解除").click()
+    expect(page.get_by_role("status")).to_contain_text("を解除しました")
+    expect(page.get_by_text("支援措置の対象者です")).to_have_count(0)
+
+
 def test_assessment_job_runs_to_the_end(demo: tuple[str, Database], page: Page) -> None:
     base, db = demo
     atena_no, _ = _a_resident(db)

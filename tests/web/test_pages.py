@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 from io import BytesIO
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -354,3 +355,52 @@ def test_seal_registration_pages(client: TestClient, db: Database) -> None:
         assert r.status_code == 404, path
         assert "佐藤" not in r.text
     assert client.get(f"/t/062022/seals/{atena_no}/{number}/impression.png").status_code == 404
+
+
+def order_household(conn: Any, atena_no: str) -> str:
+    return str(residents.current(conn, atena_no)["household_no"])
+
+
+def test_protection_orders_on_the_record(client: TestClient, db: Database) -> None:
+    """支援措置 from the record, for the registry administrator only: a refused field
+    beside its input, an order for a year, an extension refused before its time, a lift."""
+    _login(client)
+    done = client.post("/t/062022/residents/move-in", data=MOVE_IN, follow_redirects=False)
+    where = done.headers["location"].split("?")[0]
+    atena_no = where.split("/")[4]
+    assert "支援措置の申出を登録" not in client.get(where).text  # not the clerk's
+    assert client.post(f"{where}/protection", data={
+        "kind": "support", "starts_on": "2026-11-24", "reason": "DV"}).status_code == 403
+    client.post("/logout")
+    _user(db, "registry", ["registry_editor"])
+    _login(client, "registry")
+    assert "支援措置はありません" in client.get(where).text
+
+    refused = client.post(f"{where}/protection",
+                          data={"kind": "support", "starts_on": "2026-11-24", "reason": ""})
+    assert refused.status_code == 422
+    assert 'id="reason-error"' in refused.text
+    added = client.post(f"{where}/protection", data={
+        "kind": "support", "starts_on": date.today().isoformat(),
+        "reason": "配偶者からの暴力"}, follow_redirects=False)
+    assert added.status_code == 303, added.text
+    page = client.get(added.headers["location"]).text
+    assert "支援措置を登録しました" in page
+    assert "支援措置の対象者です" in page  # the banner every clerk sees
+    with db.tenant_tx("062022") as conn:
+        (order,) = residents.protection_history(conn, atena_no)
+    early = client.post(f"{where}/protection/{order['id']}/extend")
+    assert early.status_code == 422
+    assert "延長の申出は終了日の1か月前から受け付けます" in early.text
+    with db.tenant_tx("062022") as conn:
+        (spouse,) = [m["atena_no"] for m in residents.living_members(conn, order_household(
+            conn, atena_no)) if m["atena_no"] != atena_no]
+    other = client.post(f"/t/062022/residents/{spouse}/protection/{order['id']}/lift")
+    assert other.status_code == 422  # not this person's order: nothing lifted
+    assert f"支援措置 {order['id']} はありません" in other.text
+    lifted = client.post(f"{where}/protection/{order['id']}/lift",
+                         data={"lifted_on": date.today().isoformat()}, follow_redirects=False)
+    assert lifted.status_code == 303
+    page = client.get(lifted.headers["location"]).text
+    assert f"支援措置 {order['id']} を解除しました" in page
+    assert "支援措置の対象者です" not in page
