@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kumomura.catalog import load_all_tables
+from kumomura.platform import messages
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.config import get_settings
 from kumomura.platform.db import Database, open_database
@@ -74,5 +75,5 @@ def load_json(model: type[M], source: str) -> M:
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
-        raise invalid([FieldProblem(".".join(map(str, e["loc"])) or model.__name__, e["msg"])
-                       for e in exc.errors()]) from None
+        raise invalid([FieldProblem(p.field or model.__name__, p.message)
+                       for p in messages.problems(exc)]) from None

@@ -77,7 +77,7 @@ def test_params_set_show_history_diff(db: Database, capsys: pytest.CaptureFixtur
                        "idle_timeout_minutes", "2", "--from", "2025-04-01")
     assert code == 2
     assert "idle_timeout_minutes" in err
-    assert "greater than or equal to 5" in err
+    assert "5 以上にしてください" in err
     code, out, _ = run(capsys, "params", "show", "-t", "062022", "platform", "--on",
                        "2025-06-01")
     assert "15" in out

@@ -22,6 +22,7 @@ from kumomura.inhabitant_tax.rules import (
     TAXPAYER_SCHEMA,
     Rules,
 )
+from kumomura.platform import messages
 from kumomura.platform.business_days import next_open_day
 from kumomura.platform.errors import FieldProblem, invalid
 
@@ -34,14 +35,13 @@ def with_overrides(tenant: InhabitantTaxParameters,
         return tenant
     unknown = sorted(set(overrides) - set(InhabitantTaxParameters.model_fields))
     if unknown:
-        raise invalid([FieldProblem(f"parameters.{name}", "no such parameter")
+        raise invalid([FieldProblem(f"parameters.{name}", "そのようなパラメータはありません")
                        for name in unknown])
     try:
         return InhabitantTaxParameters.model_validate(
             tenant.model_dump(mode="json") | overrides)
     except ValidationError as exc:
-        raise invalid([FieldProblem(".".join(["parameters", *map(str, e["loc"])]), e["msg"])
-                       for e in exc.errors()]) from None
+        raise invalid(messages.problems(exc, "parameters")) from None
 
 
 def check(case: Case) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from kumomura.platform.audit import AuditContext, record
 from kumomura.platform.db import Database, tenant_metadata
 from kumomura.platform.errors import InvalidInput, NotFound
+from kumomura.platform.messages import japanese
 from kumomura.platform.timeutil import Timestamp, utcnow
 
 param_changes = Table(
@@ -111,7 +112,7 @@ def declared_modules() -> list[str]:
 
 
 def _error_message(module: str, name: str, exc: ValidationError) -> str:
-    rules = "; ".join(e["msg"] for e in exc.errors())
+    rules = "; ".join(japanese(e) for e in exc.errors())
     return f"{module}.{name}: {rules}"
 
 
@@ -184,9 +185,8 @@ def set_value(
     every later override's date."""
     decl = declaration(module)
     if name not in decl.model.model_fields:
-        raise InvalidInput(
-            f"{module}.{name}: no such parameter (fields: {', '.join(decl.field_names())})",
-            field=name)
+        raise InvalidInput(f"{module}.{name}: そのようなパラメータはありません "
+                           f"(項目: {', '.join(decl.field_names())})", field=name)
     candidate = parse_text_value(raw_value)
     try:
         checked = _combine(decl, effective_from,
@@ -214,7 +214,7 @@ def reset_value(conn: Connection, module: str, name: str, *, effective_from: dat
     """Return a field to the national default from a date (kept in history like a change)."""
     decl = declaration(module)
     if name not in decl.model.model_fields:
-        raise InvalidInput(f"{module}.{name}: no such parameter", field=name)
+        raise InvalidInput(f"{module}.{name}: そのようなパラメータはありません", field=name)
     _store(conn, ctx, module, name, effective_from, None, reason, reset=True)
     _check_later_dates(conn, decl, name, effective_from)
 

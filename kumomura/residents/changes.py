@@ -63,6 +63,13 @@ TOPICS = {
     "cancellation": "residents.change_cancelled",
 }
 
+NAMES = {
+    "move_in": "転入", "birth": "出生", "move_out": "転出", "relocation": "転居",
+    "death": "死亡", "household_change": "世帯変更", "correction": "職権修正",
+    "cancellation": "異動の取消し",
+}
+"""The change types as staff call them."""
+
 LAW = {
     "move_in": "住民基本台帳法第22条", "relocation": "住民基本台帳法第23条",
     "move_out": "住民基本台帳法第24条", "household_change": "住民基本台帳法第25条",

@@ -24,7 +24,9 @@ from kumomura.residents.models import (
     HOUSEHOLDER,
     RELATIONSHIPS,
     Birth,
+    Cancellation,
     CertificateRequest,
+    Correction,
     Death,
     HouseholdChange,
     MoveIn,
@@ -201,6 +203,97 @@ def _message(exc: Exception) -> str:
 def _to_record(lg_code: str, atena_no: str, message: str) -> RedirectResponse:
     return RedirectResponse(f"/t/{lg_code}/residents/{atena_no}?message={quote(message)}",
                             status_code=303)
+
+
+CORRECTION_FIELDS = (("name", "氏名", "text"), ("kana", "フリガナ", "text"),
+                     ("birth_date", "生年月日", "date"), ("sex", "性別", "sex"),
+                     ("honseki", "本籍", "text"), ("hittousha", "筆頭者", "text"),
+                     ("postal_code", "郵便番号", "text"), ("address_line", "方書", "text"),
+                     ("resident_card_code", "住民票コード", "text"),
+                     ("nationality", "国籍・地域", "text"),
+                     ("residence_status", "在留資格", "text"),
+                     ("residence_until", "在留期間の満了日", "date"))
+"""What 職権修正 can change, as the form shows it (the model's CORRECTABLE)."""
+
+
+def _shown(value: Any) -> str:
+    return "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _correction_page(request: Request, lg_code: str, person: dict[str, Any],
+                     values: dict[str, Any], errors: dict[str, str],
+                     status: int = 200) -> HTMLResponse:
+    return render(request, "residents/correction.html", status_code=status, lg_code=lg_code,
+                  person=person, v=values, errors=errors, fields=CORRECTION_FIELDS,
+                  sexes=SEX)
+
+
+@ui.get("/{atena_no}/correction", response_class=HTMLResponse)
+def correction_form(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                    principal: PagePrincipal) -> HTMLResponse:
+    """職権修正: the entry's values to edit in place (the registry administrator's)."""
+    _gate(principal, lg_code, Permission.ADMIN)
+    with db.tenant_tx(lg_code) as conn:
+        person = service.current(conn, atena_no)
+    values = {f: _shown(person.get(f)) for f, _, _ in CORRECTION_FIELDS}
+    return _correction_page(request, lg_code, person, values | {
+        "effective_on": date.today().isoformat()}, {})
+
+
+@ui.post("/{atena_no}/correction", response_model=None)
+async def correction(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                     principal: PagePrincipal) -> Response:
+    """Only the fields whose value the administrator changed are corrected; emptying one
+    clears it (the rules refuse clearing a required item)."""
+    _gate(principal, lg_code, Permission.ADMIN)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    with db.tenant_tx(lg_code) as conn:
+        person = service.current(conn, atena_no)
+    changed = {f: (form.get(f, "").strip() or None) for f, _, _ in CORRECTION_FIELDS
+               if form.get(f, "").strip() != _shown(person.get(f))}
+    try:
+        req = Correction.model_validate({"atena_no": atena_no, **changed, **blank_to_none(
+            {"effective_on": form.get("effective_on", ""), "reason": form.get("reason", "")})})
+        with db.tenant_tx(lg_code) as conn:
+            ch.correction(conn, page_audit(request, principal, "職権修正"), req)
+    except (ValidationError, KumomuraError) as exc:
+        return _correction_page(request, lg_code, person, form, field_errors(exc), status=422)
+    return _to_record(lg_code, atena_no, f"職権修正を登録しました ({len(changed)}項目)")
+
+
+@ui.get("/{atena_no}/cancel/{change_id}", response_class=HTMLResponse)
+def cancellation_form(request: Request, lg_code: str, atena_no: str, change_id: int,
+                      db: DbDep, principal: PagePrincipal) -> HTMLResponse:
+    """異動の取消し: the change to undo, shown before the administrator confirms."""
+    _gate(principal, lg_code, Permission.ADMIN)
+    return _cancellation_page(request, lg_code, atena_no, change_id, db, principal, {}, {})
+
+
+def _cancellation_page(request: Request, lg_code: str, atena_no: str, change_id: int,
+                       db: DbDep, principal: Principal, values: dict[str, Any],
+                       errors: dict[str, str], status: int = 200) -> HTMLResponse:
+    with db.tenant_tx(lg_code) as conn:
+        person = service.current(conn, atena_no)
+        entry = service.change(conn, change_id, ctx=page_audit(request, principal, "異動の取消し"))
+    return render(request, "residents/cancellation.html", status_code=status,
+                  lg_code=lg_code, person=person, change=entry, v=values, errors=errors,
+                  kind=ch.NAMES.get(entry["change_type"], entry["change_type"]))
+
+
+@ui.post("/{atena_no}/cancel/{change_id}", response_model=None)
+async def cancellation(request: Request, lg_code: str, atena_no: str, change_id: int,
+                       db: DbDep, principal: PagePrincipal) -> Response:
+    _gate(principal, lg_code, Permission.ADMIN)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        req = Cancellation.model_validate({"change_id": change_id,
+                                           "reason": form.get("reason", "").strip()})
+        with db.tenant_tx(lg_code) as conn:
+            ch.cancellation(conn, page_audit(request, principal, "異動の取消し"), req)
+    except (ValidationError, KumomuraError) as exc:
+        return _cancellation_page(request, lg_code, atena_no, change_id, db, principal, form,
+                                  field_errors(exc), status=422)
+    return _to_record(lg_code, atena_no, f"異動 {change_id} を取り消しました")
 
 
 CHANGES: dict[str, tuple[str, Any]] = {

@@ -26,6 +26,7 @@ from kumomura.platform import events
 from kumomura.platform.config import Settings, get_settings
 from kumomura.platform.db import Database, open_database
 from kumomura.platform.errors import KumomuraError
+from kumomura.platform.messages import japanese
 from kumomura.platform.usage import CallCounter
 from kumomura.web.deps import PrincipalCache
 
@@ -120,7 +121,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": japanese(e)}
                   for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(request, 422, "Invalid input", detail, errors=errors)

@@ -26,6 +26,7 @@ from kumomura.platform.auth import Permission, Principal, Scope
 from kumomura.platform.db import Database
 from kumomura.platform.errors import KumomuraError, Unauthenticated
 from kumomura.platform.japanese import era_date
+from kumomura.platform.messages import japanese
 from kumomura.platform.tenants import get_tenant
 from kumomura.web.deps import DbDep
 
@@ -172,15 +173,19 @@ def home(request: Request, principal: PagePrincipal) -> HTMLResponse:
 
 
 def field_errors(exc: Exception) -> dict[str, str]:
-    """Messages by field (dotted, as the form's input names) from a refused request."""
+    """Messages by field (dotted, as the form's input names) from a refused request;
+    several about one field are all kept, one after the other."""
     if isinstance(exc, ValidationError):
-        return {".".join(str(p) for p in e["loc"]) or "_": e["msg"].removeprefix("Value error, ")
-                for e in exc.errors()}
-    if isinstance(exc, KumomuraError):
-        if exc.problems:
-            return {p.field: p.message for p in exc.problems}
-        return {exc.field or "_": exc.message}
-    raise exc
+        pairs = [(".".join(str(p) for p in e["loc"]) or "_", japanese(e)) for e in exc.errors()]
+    elif isinstance(exc, KumomuraError):
+        pairs = [(p.field, p.message) for p in exc.problems] or [(exc.field or "_",
+                                                                  exc.message)]
+    else:
+        raise exc
+    messages: dict[str, str] = {}
+    for name, message in pairs:
+        messages[name] = f"{messages[name]} / {message}" if name in messages else message
+    return messages
 
 
 def blank_to_none(values: dict[str, Any]) -> dict[str, Any]:

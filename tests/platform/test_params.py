@@ -92,12 +92,12 @@ def test_reset_returns_to_the_national_value(db: Database, yonezawa: Tenant) -> 
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("fee_yen", -1, "fee_yen: Input should be greater than or equal to 0"),
-    ("fee_yen", "abc", "fee_yen: Input should be a valid integer"),
-    ("rate", "0.5", "rate: Input should be less than or equal to 0.2"),
-    ("mayor_name", "", "mayor_name: String should have at least 1 character"),
+    ("fee_yen", -1, "fee_yen: 0 以上にしてください"),
+    ("fee_yen", "abc", "fee_yen: 整数で入力してください"),
+    ("rate", "0.5", "rate: 0.2 以下にしてください"),
+    ("mayor_name", "", "mayor_name: 入力してください"),
     ("min_copies", 20, "min_copies must not exceed max_copies"),
-    ("colour", "red", "test_certs.colour: no such parameter"),
+    ("colour", "red", "test_certs.colour: そのようなパラメータはありません"),
 ])
 def test_invalid_values_are_refused_naming_field_and_rule(
     db: Database, yonezawa: Tenant, name: str, value: Any, message: str

@@ -244,6 +244,27 @@ def test_protection_order_by_the_registry_administrator(demo: tuple[str, Databas
     expect(page.get_by_text("支援措置の対象者です")).to_have_count(0)
 
 
+def test_correction_then_its_cancellation(demo: tuple[str, Database], page: Page) -> None:
+    base, db = demo
+    atena_no, _ = _a_resident(db)
+    _login(page, base, "registry_062022", f"/t/062022/residents/{atena_no}")
+    page.get_by_role("link", name="職権修正").click()
+    page.get_by_label("本籍").fill("山形県米沢市丸の内一丁目1番地")
+    page.get_by_role("button", name="修正する").click()
+    expect(page.locator("#reason-error")).to_have_text("入力してください")
+    expect(page.get_by_label("本籍")).to_have_value("山形県米沢市丸の内一丁目1番地")
+    _shot(page, "14-correction-error")
+    page.get_by_label("修正の理由").fill("本籍地からの通知 (戸籍の附票) による訂正")
+    page.get_by_role("button", name="修正する").click()
+    expect(page.get_by_role("status")).to_contain_text("職権修正を登録しました (1項目)")
+    expect(page.get_by_text("山形県米沢市丸の内一丁目1番地")).to_be_visible()
+    page.get_by_role("link", name="取消し").click()
+    expect(page.get_by_role("cell", name="職権修正")).to_be_visible()
+    page.get_by_label("取消しの理由").fill("別人の記録に入力")
+    page.get_by_role("button", name="取り消す").click()
+    expect(page.get_by_role("status")).to_contain_text("を取り消しました")
+
+
 def test_assessment_job_runs_to_the_end(demo: tuple[str, Database], page: Page) -> None:
     base, db = demo
     atena_no, _ = _a_resident(db)

@@ -73,7 +73,7 @@ def test_params_over_http(client: TestClient, db: Database) -> None:
                      json={**body, "value": 1}, headers=it)
     assert bad.status_code == 422
     assert bad.json()["field"] == "idle_timeout_minutes"
-    assert "greater than or equal to 5" in bad.json()["detail"]
+    assert "5 以上にしてください" in bad.json()["detail"]
     shown = client.get("/api/v1/t/062022/params/platform?on=2025-05-01", headers=clerk).json()
     assert shown["values"]["idle_timeout_minutes"] == 20
     assert shown["departures"] == ["idle_timeout_minutes"]

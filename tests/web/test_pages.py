@@ -404,3 +404,57 @@ def test_protection_orders_on_the_record(client: TestClient, db: Database) -> No
     page = client.get(lifted.headers["location"]).text
     assert f"支援措置 {order['id']} を解除しました" in page
     assert "支援措置の対象者です" not in page
+
+
+def test_correction_and_cancellation_by_the_registry_administrator(client: TestClient,
+                                                                     db: Database) -> None:
+    """職権修正 changes only what was edited (errors beside the fields), and 異動の取消し
+    undoes the latest change; neither is the clerk's."""
+    from kumomura.residents.models import CORRECTABLE
+    from kumomura.residents.ui import CORRECTION_FIELDS
+
+    assert {f for f, _, _ in CORRECTION_FIELDS} == set(CORRECTABLE)
+    _login(client)
+    done = client.post("/t/062022/residents/move-in", data=MOVE_IN, follow_redirects=False)
+    where = done.headers["location"].split("?")[0]
+    atena_no = where.split("/")[4]
+    assert client.get(f"{where}/correction").status_code == 403
+    client.post("/logout")
+    _user(db, "registry", ["registry_editor"])
+    _login(client, "registry")
+    form = client.get(f"{where}/correction").text
+    assert 'value="サトウ ケンイチ"' in form
+    current = {"name": "佐藤 健一", "kana": "サトウ ケンイチ", "birth_date": "1975-05-05",
+               "sex": "1", "postal_code": "992-0012", "effective_on": "2026-11-24"}
+    nothing = client.post(f"{where}/correction", data={**current, "reason": "照合"})
+    assert nothing.status_code == 422
+    assert "修正する項目がありません" in nothing.text
+    bad = client.post(f"{where}/correction", data={**current, "kana": "Sato", "reason": ""})
+    assert bad.status_code == 422
+    assert 'id="kana-error"' in bad.text
+    assert 'id="reason-error"' in bad.text
+    fixed = client.post(f"{where}/correction", data={
+        **current, "name": "佐藤 健市", "reason": "戸籍の附票との照合"}, follow_redirects=False)
+    assert fixed.status_code == 303, fixed.text
+    record = client.get(fixed.headers["location"]).text
+    assert "職権修正を登録しました (1項目)" in record
+    assert "佐藤 健市" in record
+    with db.tenant_tx("062022") as conn:
+        (latest,) = [h for h in residents.history(conn, AuditContext(actor="t"), atena_no)
+                     if h["valid_to"] is None]
+        assert latest["postal_code"] == "992-0012"  # untouched fields stay as they were
+    change_id = latest["change_id"]
+    assert f"/cancel/{change_id}" in record
+    shown = client.get(f"{where}/cancel/{change_id}").text
+    assert "<td>職権修正</td>" in shown
+    no_reason = client.post(f"{where}/cancel/{change_id}", data={"reason": ""})
+    assert no_reason.status_code == 422
+    undone = client.post(f"{where}/cancel/{change_id}", data={"reason": "別人の修正を誤入力"},
+                         follow_redirects=False)
+    assert undone.status_code == 303
+    record = client.get(undone.headers["location"]).text
+    assert f"異動 {change_id} を取り消しました" in record
+    assert "<h1>佐藤 健一" in record
+    again = client.post(f"{where}/cancel/{change_id}", data={"reason": "二度目"})
+    assert again.status_code == 422
+    assert "取消し済みです" in again.text
