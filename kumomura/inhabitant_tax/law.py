@@ -157,6 +157,23 @@ class LawValues(_Frozen):
     forest_environment_tax: int
     """森林環境税 (森林環境税及び森林環境譲与税に関する法律), levied with the 均等割."""
 
+    donation_floor: int
+    donation_income_cap: str
+    donation_basic_rate: str
+    """寄附金税額控除 基本控除 (地方税法第37条の2第1項, 第314条の7第1項): (寄附金, up to
+    income_cap × 総所得金額等, − floor) × basic_rate (市町村 6/10, 道府県 4/10 of it;
+    指定都市 8/10 and 2/10)."""
+    donation_special_base: str
+    donation_special_cap: str
+    income_tax_brackets: tuple[Bracket, ...]
+    """特例控除 (同条第2項, 第11項) for donations to prefectures and municipalities:
+    (寄附金 − floor) × (special_base − 所得税率 × surtax), at most special_cap of the
+    所得割 after the 調整控除; the 所得税率 from the bracket of 課税総所得金額 − 人的控除差
+    (amounts[0] in thousandths), special_base itself when that is below zero."""
+    reconstruction_surtax: str
+    """復興特別所得税 (東日本大震災からの復興のための施策を実施するために必要な財源の
+    確保に関する特別措置法): income tax × 1.021 through 2037."""
+
     flat_reduction_per_person: int = 0
     flat_reduction_non_qualifying_spouse: int = 0
     flat_reduction_income_limit: int = 0
@@ -293,6 +310,16 @@ _COMMON = dict(
     special_status_income_limit=1_350_000,
     minor_age=18,
     forest_environment_tax=1_000,  # from 令和6年度
+    donation_floor=2_000,
+    donation_income_cap="3/10",
+    donation_basic_rate="1/10",
+    donation_special_base="9/10",
+    donation_special_cap="2/10",
+    # 所得税法第89条: 5% to 1,950,000, 10%, 20%, 23%, 33%, 40%, 45% above 40,000,000.
+    income_tax_brackets=_b((1_950_000, 50), (3_300_000, 100), (6_950_000, 200),
+                           (9_000_000, 230), (18_000_000, 330), (40_000_000, 400),
+                           (10**15, 450)),
+    reconstruction_surtax="1021/1000",
 )
 
 LAW: dict[int, LawValues] = {

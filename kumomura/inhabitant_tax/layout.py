@@ -26,6 +26,8 @@ declare(income_returns, module=MODULE, title="課税資料", labels={
     "life_old_general": "生命保険料 一般 旧 (円)", "life_new_pension": "個人年金 新 (円)",
     "life_old_pension": "個人年金 旧 (円)", "life_care_medical": "介護医療保険料 (円)",
     "earthquake_insurance": "地震保険料 (円)", "medical_expenses": "医療費 (円)",
+    "donation_furusato": "都道府県・市区町村への寄附金 (円)",
+    "donation_one_stop": "寄附金税額控除の申告特例",
     "employer_no": "特別徴収義務者指定番号", "employer_name": "特別徴収義務者名",
     "source": "資料区分 (salary_report / pension_report / declaration)",
     "received_at": "受付日時"},
@@ -46,7 +48,8 @@ _DEDUCTION_LABELS = {
     "specific_relative": "特定親族特別控除", "disability": "障害者控除", "widow": "寡婦控除",
     "single_parent": "ひとり親控除", "working_student": "勤労学生控除"}
 _SIDE_LABELS = {"computed_income_levy": "算出所得割額", "adjustment_credit": "調整控除",
-                "threshold_adjustment": "非課税限度額による調整", "flat_reduction": "定額減税",
+                "threshold_adjustment": "非課税限度額による調整",
+                "donation_credit": "寄附金税額控除", "flat_reduction": "定額減税",
                 "income_levy": "所得割額", "per_capita": "均等割額"}
 _MONTHS = ("6月", "7月", "8月", "9月", "10月", "11月", "12月", "1月", "2月", "3月", "4月", "5月")
 

@@ -64,11 +64,22 @@ class LifeInsurance(_Input):
     care_medical: Yen = _paid("介護医療")
 
 
+class Donations(_Input):
+    """寄附金税額控除: donations to prefectures and municipalities (ふるさと納税)."""
+
+    furusato: Yen = _paid("都道府県・市区町村に対する寄附金 (ふるさと納税) の合計")
+    one_stop: bool = Field(False, description="寄附金税額控除に係る申告特例 (ワンストップ特例)"
+                                              " を受ける (確定申告をしない)")
+
+
 class Deductions(_Input):
+    """What the return declares for its deductions and credits."""
+
     social_insurance: Yen = _paid("社会保険料 (支払額)")
     life_insurance: LifeInsurance = Field(default_factory=LifeInsurance)
     earthquake_insurance: Yen = _paid("地震保険料 (支払額)")
     medical_expenses: Yen = _paid("医療費 (保険金等で補填される額を除く)")
+    donations: Donations = Field(default_factory=Donations)
 
 
 def taxpayer_columns(t: Taxpayer, d: Deductions) -> dict[str, Any]:
@@ -82,7 +93,9 @@ def taxpayer_columns(t: Taxpayer, d: Deductions) -> dict[str, Any]:
             "life_old_general": life.old_general, "life_new_pension": life.new_pension,
             "life_old_pension": life.old_pension, "life_care_medical": life.care_medical,
             "earthquake_insurance": d.earthquake_insurance,
-            "medical_expenses": d.medical_expenses}
+            "medical_expenses": d.medical_expenses,
+            "donation_furusato": d.donations.furusato,
+            "donation_one_stop": d.donations.one_stop}
 
 
 class Spouse(Earnings):

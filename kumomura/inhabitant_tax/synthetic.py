@@ -90,6 +90,14 @@ def returns(count: int, income_year: int, *, seed: int = 1, first_id: int = 1,
         .then(_between(seed, 25, 5_000, 50_000)).otherwise(0),
         medical_expenses=pl.when(_chance(seed, 26, 0.1))
         .then(_between(seed, 27, 50_000, 400_000)).otherwise(0),
+        # ふるさと納税: about one earner in six gives, in thousands of yen; half of them
+        # without filing a return (ワンストップ特例).
+        donation_furusato=pl.when((pl.col("salary_revenue") > 3_000_000)
+                                  & _chance(seed, 30, 0.17))
+        .then(_between(seed, 31, 5, 150) * 1_000).otherwise(0),
+        donation_one_stop=_chance(seed, 32, 0.5),
+    ).with_columns(
+        donation_one_stop=pl.col("donation_one_stop") & (pl.col("donation_furusato") > 0),
     ).with_columns(
         single_parent=pl.when(pl.col("widow")).then(None).otherwise(pl.col("single_parent")),
         employer_no=pl.when((pl.col("salary_revenue") > 0) & _chance(seed, 28, 0.8))

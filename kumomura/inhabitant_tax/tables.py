@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -46,6 +47,8 @@ income_returns = Table(
     Column("working_student", Boolean, nullable=False),
     Column("livelihood_assistance", Boolean, nullable=False),
     *(Column(name, BigInteger, nullable=False) for name in DECLARED),
+    Column("donation_furusato", BigInteger, nullable=False, server_default="0"),
+    Column("donation_one_stop", Boolean, nullable=False, server_default=false()),
     Column("employer_no", String(20)),  # 特別徴収義務者の指定番号; null: 普通徴収
     Column("employer_name", Text),
     Column("source", String(16), nullable=False),  # salary_report | pension_report | declaration
@@ -71,6 +74,8 @@ income_family = Table(
 """The spouse and dependants a return declares (控除対象配偶者・扶養親族の申告)."""
 
 _FLAGS = {"income_levy_exempt", "per_capita_exempt", "special_collection"}
+DONATION_FIGURES = {"municipal_donation_credit", "prefectural_donation_credit"}
+"""Added in t0005: assessments made before it had no donation credit."""
 CURRENT = text("current")
 
 assessments = Table(
@@ -88,7 +93,8 @@ assessments = Table(
     Column("job_id", Integer),
     Column("assessed_by", Text, nullable=False),
     Column("assessed_at", Timestamp(), nullable=False),
-    *(Column(name, Boolean if name in _FLAGS else BigInteger, nullable=False)
+    *(Column(name, Boolean if name in _FLAGS else BigInteger, nullable=False,
+             server_default="0" if name in DONATION_FIGURES else None)
       for name in OUTPUT_COLUMNS if name != "tid"),
     Index("ux_assessments_current", "atena_no", "fiscal_year", unique=True,
           postgresql_where=CURRENT, sqlite_where=CURRENT),

@@ -115,7 +115,8 @@ def simulate_form(request: Request, lg_code: str, principal: PagePrincipal) -> H
     return render(request, "tax/simulate.html", lg_code=lg_code, v={
         "fiscal_year": str(_this_year()), "birth_date": "1980-04-01",
         "salary_revenue": "5000000", "pension_revenue": "0", "other_income": "0",
-        "social_insurance": "750000", "spouse_income": "", "dependents": ""},
+        "social_insurance": "750000", "spouse_income": "", "dependents": "",
+        "donation_furusato": "0"},
         errors={}, out=None)
 
 
@@ -127,7 +128,9 @@ def _case(v: dict[str, str], year: int) -> dict[str, Any]:
         "fiscal_year": v.get("fiscal_year") or None,
         "taxpayer": blank_to_none({k: v.get(k, "") for k in (
             "birth_date", "salary_revenue", "pension_revenue", "other_income")}),
-        "deductions": {"social_insurance": v.get("social_insurance") or 0},
+        "deductions": {"social_insurance": v.get("social_insurance") or 0,
+                       "donations": {"furusato": v.get("donation_furusato") or 0,
+                                     "one_stop": v.get("donation_one_stop") == "true"}},
         "spouse": None if v.get("spouse_income", "") == "" else {
             "birth_date": f"{year - 41}-06-01", **nobody,
             "salary_revenue": v["spouse_income"]},
@@ -147,7 +150,8 @@ async def simulate(request: Request, lg_code: str, db: DbDep,
         with db.tenant_tx(lg_code) as conn:
             out = service.simulate(conn, case)
     except (ValidationError, KumomuraError) as exc:
-        errors = {k.removeprefix("taxpayer.").removeprefix("deductions."): m
+        errors = {k.removeprefix("taxpayer.").removeprefix("deductions.")
+                  .replace("donations.furusato", "donation_furusato"): m
                   for k, m in field_errors(exc).items()}
         return render(request, "tax/simulate.html", status_code=422, lg_code=lg_code, v=v,
                       errors=errors, out=None)
@@ -180,7 +184,7 @@ def person(request: Request, lg_code: str, atena_no: str, db: DbDep,
 
 RETURN_FIELDS = ("salary_revenue", "pension_revenue", "other_income", "social_insurance",
                  "life_new_general", "life_old_general", "life_care_medical",
-                 "earthquake_insurance", "medical_expenses")
+                 "earthquake_insurance", "medical_expenses", "donation_furusato")
 
 
 def _return_request(atena_no: str, year: int, v: dict[str, str]) -> dict[str, Any]:
@@ -204,6 +208,8 @@ def _return_request(atena_no: str, year: int, v: dict[str, str]) -> dict[str, An
         "deductions": {"social_insurance": amount["social_insurance"],
                        "earthquake_insurance": amount["earthquake_insurance"],
                        "medical_expenses": amount["medical_expenses"],
+                       "donations": {"furusato": amount["donation_furusato"],
+                                     "one_stop": v.get("donation_one_stop") == "true"},
                        "life_insurance": {"new_general": amount["life_new_general"],
                                           "old_general": amount["life_old_general"],
                                           "care_medical": amount["life_care_medical"]}},
@@ -219,6 +225,7 @@ def _return_errors(exc: Exception) -> dict[str, str]:
     renamed = {"taxpayer.": "", "deductions.life_insurance.new_general": "life_new_general",
                "deductions.life_insurance.old_general": "life_old_general",
                "deductions.life_insurance.care_medical": "life_care_medical",
+               "deductions.donations.furusato": "donation_furusato",
                "deductions.": "", "spouse.birth_date": "spouse_birth_date",
                "spouse.salary_revenue": "spouse_salary"}
     errors = {}
