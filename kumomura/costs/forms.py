@@ -4,14 +4,16 @@ side by side."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from kumomura.costs.service import member_label
+from kumomura.costs.service import item_label, member_label
 from kumomura.platform.japanese import era_date
 from kumomura.platform.printing import GOTHIC, MARGIN, MINCHO, new_document
 
@@ -28,7 +30,8 @@ def _rate(value: object) -> str:
 
 
 def report_pdf(s: dict[str, Any], consortium: str) -> bytes:
-    """One landscape A4 page: the table, and the bars beside it."""
+    """Landscape A4: the published table with the bars beside it, then each member's
+    charge by cost item."""
     buffer, c = new_document(f"{consortium} 費用負担と削減効果", consortium)
     width, height = landscape(A4)
     c.setPageSize((width, height))
@@ -50,20 +53,7 @@ def report_pdf(s: dict[str, Any], consortium: str) -> bytes:
             for r in s["rows"]]
     rows.append(("合計", _yen(s["standalone_total"]), _yen(s["total"]), _yen(s["saving_total"]),
                  _rate(s["rate_total"]), _rate(s["share_total"])))
-    for index, cells in enumerate([tuple(h for h, _ in columns), *rows]):
-        x = MARGIN
-        font = GOTHIC if index == 0 or index == len(rows) else MINCHO
-        for (_, w), value in zip(columns, cells, strict=True):
-            c.setLineWidth(0.4)
-            c.setStrokeColor(black)
-            c.rect(x, y - 4, w, 15)
-            c.setFont(font, 9)
-            if index and value and (value[0].isdigit() or value.startswith("-")):
-                c.drawRightString(x + w - 3, y, value)
-            else:
-                c.drawString(x + 3, y, value)
-            x += w
-        y -= 15
+    y = _table(c, columns, rows, y)
     c.setFont(MINCHO, 8)
     c.drawString(MARGIN, y - 6, "(nか月) 年度の途中で稼働した団体: 発注前年間経費は稼働した月数分 "
                                 "(月割、円未満切捨て)")
@@ -72,8 +62,58 @@ def report_pdf(s: dict[str, Any], consortium: str) -> bytes:
                                      "負担額に応じて分担)")
     _bars(c, s, MARGIN + 170 * mm, height - MARGIN - 58, width - MARGIN)
     c.showPage()
+    if s["items"]:
+        _items_page(c, s, f"{year}年度 {consortium} 費目別の負担額", width, height)
     c.save()
     return buffer.getvalue()
+
+
+def _table(c: Any, columns: tuple[tuple[str, float], ...],
+           rows: Sequence[Sequence[str]], y: float) -> float:
+    """A boxed table: the header (a heading "name (detail)" on two lines), the rows and,
+    last, the totals row in gothic; numbers right-aligned; text shrunk to fit its cell.
+    Returns the y below it."""
+    header = [h for h, _ in columns]
+    two_lines = any(" (" in h for h in header)
+    for index, cells in enumerate([header, *rows]):
+        x = MARGIN
+        tall = 12 if index == 0 and two_lines else 0
+        font = GOTHIC if index == 0 or index == len(rows) else MINCHO
+        for (_, w), value in zip(columns, cells, strict=True):
+            c.setLineWidth(0.4)
+            c.setStrokeColor(black)
+            c.rect(x, y - 4 - tall, w, 15 + tall)
+            lines = value.split(" (", 1) if index == 0 else [value]
+            if len(lines) == 2:
+                lines[1] = f"({lines[1]}"
+            for n, text in enumerate(lines):
+                size = min(9.0, 9.0 * (w - 6) / max(stringWidth(text, font, 9), 1))
+                c.setFont(font, size if n == 0 else min(size, 7.5))
+                if index and text and (text[0].isdigit() or text.startswith("-")):
+                    c.drawRightString(x + w - 3, y, text)
+                else:
+                    c.drawString(x + 3, y - n * 11, text)
+            x += w
+        y -= 15 + tall
+    return y
+
+
+def _items_page(c: Any, s: dict[str, Any], title: str, width: float, height: float) -> None:
+    """Each member's charge by cost item (with the businesses it serves), and the totals."""
+    c.setPageSize((width, height))
+    c.setFont(GOTHIC, 15)
+    c.drawString(MARGIN, height - MARGIN - 6, title)
+    c.setFont(MINCHO, 9)
+    c.drawString(MARGIN, height - MARGIN - 22, "単位: 円　保証による調整は発注後年間経費に含む")
+    items = s["items"]
+    each = (width - 2 * MARGIN - 34 * mm - 30 * mm - 26 * mm) / len(items)
+    columns = (("団体名", 34 * mm), *((item_label(i), each) for i in items),
+               ("保証による調整", 26 * mm), ("発注後年間経費", 30 * mm))
+    rows = [(member_label(r), *(_yen(r["items"][i["code"]]) for i in items),
+             _yen(r["adjustment"]), _yen(r["charge"])) for r in s["rows"]]
+    rows.append(("合計", *(_yen(i["amount"]) for i in items), _yen(0), _yen(s["total"])))
+    _table(c, columns, rows, height - MARGIN - 44)
+    c.showPage()
 
 
 def _bars(c: Any, s: dict[str, Any], left: float, top: float, right: float) -> None:

@@ -350,19 +350,29 @@ REPORT_HEADER = ("団体名", "団体コード", "稼働月数", "発注前年�
                  "削減率(%)", "構成割合(%)", "保証による調整")
 
 
+def item_label(item: dict[str, Any]) -> str:
+    """A cost item as the report heads its column: name and the businesses it serves."""
+    served = "・".join(BUSINESSES.get(b, b) for b in item["businesses"])
+    return f"{item['name']} ({served})"
+
+
 def report_csv(s: dict[str, Any]) -> str:
-    """The published layout (UTF-8 with BOM for spreadsheet software)."""
+    """The published layout, then each member's charge by cost item (UTF-8 with BOM for
+    spreadsheet software)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(REPORT_HEADER)
+    items = s["items"]
+    writer.writerow((*REPORT_HEADER, *(item_label(i) for i in items)))
     for r in s["rows"]:
         writer.writerow((r["name"], r["lg_code"], r["months"], r["standalone"] or "", r["charge"],
                          "" if r["saving"] is None else r["saving"],
                          "" if r["rate"] is None else r["rate"],
-                         "" if r["share"] is None else r["share"], r["adjustment"]))
+                         "" if r["share"] is None else r["share"], r["adjustment"],
+                         *(r["items"][i["code"]] for i in items)))
     writer.writerow(("合計", "", "", s["standalone_total"], s["total"], s["saving_total"],
                      "" if s["rate_total"] is None else s["rate_total"],
-                     "" if s["share_total"] is None else s["share_total"], 0))
+                     "" if s["share_total"] is None else s["share_total"], 0,
+                     *(i["amount"] for i in items)))
     return "\ufeff" + out.getvalue()
 
 

@@ -4,6 +4,8 @@ reports (CSV and PDF), the API and the console page, and who may see them."""
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 from collections.abc import Iterator
 from datetime import date
@@ -60,6 +62,12 @@ def test_allocation_from_the_stored_inputs(db: Database, members: list[str]) -> 
     # 長井 is live half of the year: half its yearly standalone cost is compared.
     assert (rows["062090"]["months"], rows["062090"]["standalone"]) == (6, 6_000_000)
     assert f"合計,,,66000000,{s['total']},{66_000_000 - s['total']}," in csv_text
+    # Then each member's charge by item, headed with the businesses it serves.
+    table = list(csv.reader(io.StringIO(csv_text.removeprefix("\ufeff"))))
+    assert table[0][-2:] == ["住民記録システム利用料 (住民記録)", "移行・構築 (住民記録)"]
+    for line in table[1:-1]:
+        assert int(line[-2]) + int(line[-1]) + int(line[8]) == int(line[4])
+    assert table[-1][-2:] == ["30000000", "10000001"]
 
 
 def test_weights_history_and_the_guarantee(db: Database, members: list[str]) -> None:
@@ -144,7 +152,8 @@ def test_report_pdf_reads_back(db: Database, members: list[str], tmp_path: Path)
                           capture_output=True, text=True).stdout
     for expected in ("令和8年度 置賜自治体クラウド 共同利用の費用負担と削減効果", "米沢市",
                      "長井市", f"{s['total']:,}", "発注前年間経費", "構成割合(%)", "100.00",
-                     str(s["rows"][0]["share"])):
+                     str(s["rows"][0]["share"]), "費目別の負担額", "住民記録システム利用料",
+                     "(住民記録)"):
         assert expected in text, expected
 
 

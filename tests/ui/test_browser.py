@@ -314,6 +314,7 @@ def test_secretariat_console(demo: tuple[str, Database], page: Page) -> None:
     # Seven members are live in 令和8年度 (小国町 from April 2027); 飯豊町 for three months.
     expect(page.get_by_role("img", name=re.compile("発注前"))).to_have_count(7)
     expect(page.get_by_role("cell", name="飯豊町 (3か月)")).to_be_visible()
+    expect(page.get_by_role("heading", name="団体別・費目別の負担額")).to_be_visible()
     _shot(page, "11-console-costs")
     with page.expect_download() as download:
         page.get_by_role("link", name="CSV").click()
