@@ -15,6 +15,7 @@ still add up to the item exactly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -274,13 +275,26 @@ def year_standalone(member: Member, months: int) -> int | None:
 
 
 def best_guarantee(standalone: Mapping[str, int | None], total: int) -> Fraction | None:
-    """The highest saving rate every member can be given at once: paying in proportion
+    """The highest saving rate every member can be given at once. Paying in proportion
     to their standalone costs, all save 1 − total / Σ standalone, and no split does better
-    for the member that saves least."""
+    for the member that saves least; the caps are whole yen (rounded down), so the rate is
+    the highest whose caps still cover the bill, at most n yen short of that."""
     costs = list(standalone.values())
     if not costs or any(s is None or s <= 0 for s in costs):
         return None
-    return 1 - Fraction(total, sum(s for s in costs if s is not None))
+    amounts = [s for s in costs if s is not None]
+    exact = Fraction(total, sum(amounts))  # the share of its standalone cost each pays
+
+    def covers(share: Fraction) -> bool:
+        return sum(math.floor(share * s) for s in amounts) >= total
+
+    if covers(exact):
+        return 1 - exact
+    # The least share whose floored caps cover the bill is where some cap reaches a whole
+    # yen: k / s for a member's s, within n yen of the exact share.
+    candidates = sorted({Fraction(math.ceil(exact * s) + k, s)
+                         for s in amounts for k in range(len(amounts) + 1)})
+    return 1 - next(share for share in candidates if covers(share))
 
 
 def guarantee_adjustments(base: dict[str, int], standalone: Mapping[str, int | None],
@@ -297,7 +311,11 @@ def guarantee_adjustments(base: dict[str, int], standalone: Mapping[str, int | N
         raise invalid([FieldProblem(f"members.{code}.standalone",
                                     f"{names[code]} の発注前年間経費 (単独の場合の経費) が"
                                     "ありません") for code in missing])
-    caps = {code: (1 - guarantee) * (standalone[code] or 0) for code in base}
+    # The caps in whole yen, rounded down, so that nobody falls short of the guarantee by
+    # a fraction of a yen. A free member's exact charge never exceeds its (integer) cap,
+    # so neither does its rounded one.
+    caps = {code: Fraction(math.floor((1 - guarantee) * (standalone[code] or 0)))
+            for code in base}
     total = sum(base.values())
     if sum(caps.values()) < total:
         return {code: 0 for code in base}, [], False
@@ -315,9 +333,8 @@ def guarantee_adjustments(base: dict[str, int], standalone: Mapping[str, int | N
         weight = sum((charge[c] for c in free), Fraction(0))
         for c in free:
             charge[c] += excess * charge[c] / weight if weight else excess / Fraction(len(free))
-    # Bound members pay their cap rounded down, so that none falls short of the
-    # guarantee by a fraction of a yen; the others share the rest by the yen rule.
-    final = {c: charge[c].numerator // charge[c].denominator for c in bound}
+    # Bound members pay their cap; the others share the rest by the yen rule.
+    final = {c: int(caps[c]) for c in bound}
     free = [c for c in charge if c not in bound] or sorted(bound)
     rest = total - sum(final[c] for c in bound if c not in free)
     weight = sum((charge[c] for c in free), Fraction(0))

@@ -300,16 +300,19 @@ def share_rate(part: int, whole: int) -> Decimal | None:
 def compare(lines: Sequence[tuple[int | None, int]]) -> tuple[list[dict[str, Any]],
                                                               dict[str, Any]]:
     """The layout the consortia publish, from its inputs (before, after) per line: each
-    line's 削減額, 削減率 and 構成割合 (its share of the total after), and the totals line."""
+    line's 削減額, 削減率 and 構成割合 (its share of the total after), and the totals line.
+    The totals' 削減額 and 削減率 count only the lines with a cost before (one without
+    would otherwise show its whole charge as a loss)."""
     total_before = sum(before or 0 for before, _ in lines)
     total_after = sum(after for _, after in lines)
+    compared_after = sum(after for before, after in lines if before is not None)
     rows = [{"standalone": before, "charge": after,
              "saving": None if before is None else before - after,
              "rate": saving_rate(before, after), "share": share_rate(after, total_after)}
             for before, after in lines]
     return rows, {"standalone_total": total_before, "total": total_after,
-                  "saving_total": total_before - total_after,
-                  "rate_total": saving_rate(total_before, total_after),
+                  "saving_total": total_before - compared_after,
+                  "rate_total": saving_rate(total_before, compared_after),
                   "share_total": share_rate(total_after, total_after)}
 
 

@@ -483,9 +483,13 @@ class Rules:
         c = pl.col
         floor = law.donation_floor
         given = c("donation_furusato")
-        capped = pl.min_horizontal(given, times(c("total_income"),
-                                                Fraction(law.donation_income_cap)))
-        basic_base = clip0(capped - floor)
+        # The donation counted for the 基本控除, up to 30% of 総所得金額等, kept exact as
+        # a multiple of the cap's denominator (30% of an income need not be whole yen).
+        income_cap = Fraction(law.donation_income_cap)
+        scale = income_cap.denominator
+        basic_base = clip0(pl.min_horizontal(given * scale,
+                                             c("total_income") * income_cap.numerator)
+                           - floor * scale)
         special_base = clip0(given - floor)
         # 所得税率 × 1.021 in millionths: the rate (thousandths) of 課税総所得金額 − 人的控除差.
         surtax = Fraction(law.reconstruction_surtax)
@@ -503,7 +507,8 @@ class Rules:
 
         def side(share: Fraction, levy: str, after: str) -> pl.Expr:
             basic_share, special_share = basic_rate * share, share
-            basic = ceil_credit(basic_base, basic_share.numerator, basic_share.denominator)
+            basic = ceil_credit(basic_base, basic_share.numerator,
+                                basic_share.denominator * scale)
             special = pl.min_horizontal(
                 ceil_credit(special_base * ratio, special_share.numerator,
                             special_share.denominator * 1_000_000),

@@ -21,7 +21,14 @@ from kumomura.platform.params import fiscal_year
 from kumomura.residents import service as residents
 from kumomura.web.api_platform import start_job
 from kumomura.web.deps import DbDep
-from kumomura.web.pages import PagePrincipal, blank_to_none, field_errors, page_audit, render
+from kumomura.web.pages import (
+    PagePrincipal,
+    blank_to_none,
+    field_errors,
+    form_fields,
+    page_audit,
+    render,
+)
 
 ui = APIRouter(prefix="/t/{lg_code}/tax", include_in_schema=False)
 
@@ -143,7 +150,7 @@ async def simulate(request: Request, lg_code: str, db: DbDep,
                    principal: PagePrincipal) -> HTMLResponse:
     """試算: the whole calculation for the figures typed in; nothing is stored."""
     _gate(principal, lg_code, Permission.VIEW)
-    v = {k: str(x) for k, x in (await request.form()).items()}
+    v = await form_fields(request)
     year = int(v["fiscal_year"]) if v.get("fiscal_year", "").isdigit() else _this_year()
     try:
         case = Case.model_validate(_case(v, year))
@@ -258,7 +265,7 @@ def return_form(request: Request, lg_code: str, atena_no: str, db: DbDep,
 async def record_return(request: Request, lg_code: str, atena_no: str, db: DbDep,
                         principal: PagePrincipal) -> Response:
     _gate(principal, lg_code, Permission.EDIT)
-    v = {k: str(x) for k, x in (await request.form()).items()}
+    v = await form_fields(request)
     year = int(v["year"]) if v.get("year", "").isdigit() else _this_year()
     ctx = page_audit(request, principal, "申告の受付")
     try:

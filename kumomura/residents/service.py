@@ -174,6 +174,20 @@ def household(conn: Connection, household_no: str, *, ctx: AuditContext | None =
     return {**dict(row), "members": members}
 
 
+def change_of(conn: Connection, ctx: AuditContext, atena_no: str,
+              change_id: int) -> dict[str, Any]:
+    """A change that touched this person (the look audited with the person), or
+    NotFound: a page about one person never shows or acts on another's change."""
+    touched = conn.execute(select(rv.c.id).where(
+        rv.c.change_id == change_id, rv.c.atena_no == atena_no).limit(1)).first()
+    if touched is None:
+        raise NotFound(f"異動 {change_id} はありません", field="change_id")
+    entry = change(conn, change_id)
+    audit.record(conn, ctx, "residents.change_viewed", atena_no=atena_no,
+                 detail={"change_id": change_id})
+    return entry
+
+
 def change(conn: Connection, change_id: int, *, ctx: AuditContext | None = None
            ) -> dict[str, Any]:
     """One change with its detail (which may hold a 転出証明書 or the values a correction
@@ -338,6 +352,9 @@ def lift_protection(conn: Connection, ctx: AuditContext, order_id: int, on: date
     if order["lifted_on"] is not None:
         raise Conflict(f"支援措置 {order_id} は{order['lifted_on']}に解除済みです",
                        field="order_id")
+    if on < order["starts_on"]:
+        raise InvalidInput(f"解除日が支援措置 {order_id} の開始日 ({order['starts_on']}) "
+                           "より前です", field="lifted_on")
     conn.execute(update(protection_orders).where(protection_orders.c.id == order_id)
                  .values(lifted_on=on))
     audit.record(conn, ctx, "residents.protection_lifted", atena_no=order["atena_no"],

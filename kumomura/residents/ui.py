@@ -36,7 +36,14 @@ from kumomura.residents.models import (
 )
 from kumomura.residents.params import MODULE
 from kumomura.web.deps import DbDep
-from kumomura.web.pages import PagePrincipal, blank_to_none, field_errors, page_audit, render
+from kumomura.web.pages import (
+    PagePrincipal,
+    blank_to_none,
+    field_errors,
+    form_fields,
+    page_audit,
+    render,
+)
 
 ui = APIRouter(prefix="/t/{lg_code}/residents", include_in_schema=False)
 PERSON_ROWS = 4
@@ -108,7 +115,7 @@ async def move_in(request: Request, lg_code: str, db: DbDep,
                   principal: PagePrincipal) -> Response:
     """転入届: refused fields come back beside their inputs; nothing is written then."""
     _gate(principal, lg_code, Permission.EDIT)
-    form = dict(await request.form())
+    form = await form_fields(request)
     try:
         req = MoveIn.model_validate(_move_in_request(form))
         with db.tenant_tx(lg_code) as conn:
@@ -158,7 +165,7 @@ async def protection_add(request: Request, lg_code: str, atena_no: str, db: DbDe
                          principal: PagePrincipal) -> Response:
     """支援措置の申出 (DV・ストーカー・児童虐待等の被害者): the registry administrator's."""
     _gate(principal, lg_code, Permission.ADMIN)
-    values = {k: str(v) for k, v in (await request.form()).items()}
+    values = await form_fields(request)
     try:
         req = ProtectionOrderIn.model_validate(blank_to_none(values) | {"atena_no": atena_no})
         with db.tenant_tx(lg_code) as conn:
@@ -175,7 +182,7 @@ async def protection_change(request: Request, lg_code: str, atena_no: str, order
                             action: str, db: DbDep, principal: PagePrincipal) -> Response:
     """延長 (from a month before the end) or 解除 of one of the person's orders."""
     _gate(principal, lg_code, Permission.ADMIN)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await form_fields(request)
     ctx = page_audit(request, principal, "支援措置")
     try:
         with db.tenant_tx(lg_code) as conn:
@@ -234,7 +241,8 @@ def correction_form(request: Request, lg_code: str, atena_no: str, db: DbDep,
     """職権修正: the entry's values to edit in place (the registry administrator's)."""
     _gate(principal, lg_code, Permission.ADMIN)
     with db.tenant_tx(lg_code) as conn:
-        person = service.current(conn, atena_no)
+        person = service.record(conn, page_audit(request, principal, "職権修正"),
+                                atena_no)["current"]
     values = {f: _shown(person.get(f)) for f, _, _ in CORRECTION_FIELDS}
     return _correction_page(request, lg_code, person, values | {
         "effective_on": date.today().isoformat()}, {})
@@ -246,11 +254,12 @@ async def correction(request: Request, lg_code: str, atena_no: str, db: DbDep,
     """Only the fields whose value the administrator changed are corrected; emptying one
     clears it (the rules refuse clearing a required item)."""
     _gate(principal, lg_code, Permission.ADMIN)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await form_fields(request)
     with db.tenant_tx(lg_code) as conn:
         person = service.current(conn, atena_no)
-    changed = {f: (form.get(f, "").strip() or None) for f, _, _ in CORRECTION_FIELDS
-               if form.get(f, "").strip() != _shown(person.get(f))}
+    # A field the form does not send is left as it is (only an emptied one is cleared).
+    changed = {f: (form[f].strip() or None) for f, _, _ in CORRECTION_FIELDS
+               if f in form and form[f].strip() != _shown(person.get(f))}
     try:
         req = Correction.model_validate({"atena_no": atena_no, **changed, **blank_to_none(
             {"effective_on": form.get("effective_on", ""), "reason": form.get("reason", "")})})
@@ -274,7 +283,8 @@ def _cancellation_page(request: Request, lg_code: str, atena_no: str, change_id:
                        errors: dict[str, str], status: int = 200) -> HTMLResponse:
     with db.tenant_tx(lg_code) as conn:
         person = service.current(conn, atena_no)
-        entry = service.change(conn, change_id, ctx=page_audit(request, principal, "異動の取消し"))
+        entry = service.change_of(conn, page_audit(request, principal, "異動の取消し"),
+                                  atena_no, change_id)
     return render(request, "residents/cancellation.html", status_code=status,
                   lg_code=lg_code, person=person, change=entry, v=values, errors=errors,
                   kind=ch.NAMES.get(entry["change_type"], entry["change_type"]))
@@ -284,12 +294,14 @@ def _cancellation_page(request: Request, lg_code: str, atena_no: str, change_id:
 async def cancellation(request: Request, lg_code: str, atena_no: str, change_id: int,
                        db: DbDep, principal: PagePrincipal) -> Response:
     _gate(principal, lg_code, Permission.ADMIN)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await form_fields(request)
+    ctx = page_audit(request, principal, "異動の取消し")
     try:
         req = Cancellation.model_validate({"change_id": change_id,
                                            "reason": form.get("reason", "").strip()})
         with db.tenant_tx(lg_code) as conn:
-            ch.cancellation(conn, page_audit(request, principal, "異動の取消し"), req)
+            service.change_of(conn, ctx, atena_no, change_id)
+            ch.cancellation(conn, ctx, req)
     except (ValidationError, KumomuraError) as exc:
         return _cancellation_page(request, lg_code, atena_no, change_id, db, principal, form,
                                   field_errors(exc), status=422)
@@ -379,7 +391,7 @@ async def change(request: Request, lg_code: str, atena_no: str, kind: str, db: D
                  principal: PagePrincipal) -> Response:
     _gate(principal, lg_code, Permission.EDIT)
     title, model = _change_kind(kind)
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await form_fields(request)
     office = service.office_of(db, lg_code)
     with db.tenant_tx(lg_code) as conn:
         person = service.current(conn, atena_no)
@@ -412,8 +424,9 @@ async def certificate(request: Request, lg_code: str, atena_no: str, db: DbDep,
                       principal: PagePrincipal) -> Response:
     """The certificate as a PDF, shown in the browser (the clerk previews, then prints)."""
     _gate(principal, lg_code, Permission.ISSUE)
-    form = await request.form()
-    values = {k: str(v) for k, v in form.items()}
+    async with request.form() as form:
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        items = [str(i) for i in form.getlist("items")]
     with db.tenant_tx(lg_code) as conn:
         person = service.current(conn, atena_no)
     whole = values.get("scope") == "household"
@@ -425,7 +438,7 @@ async def certificate(request: Request, lg_code: str, atena_no: str, db: DbDep,
             "purpose": values.get("purpose", "")}) | {
             "atena_nos": [] if whole else [atena_no],
             "household_no": person["household_no"] if whole else None,
-            "items": [str(i) for i in form.getlist("items")]})
+            "items": items})
         office = service.office_of(db, lg_code)
         with db.tenant_tx(lg_code) as conn:
             issued = certificates.issue(conn, page_audit(request, principal, req.purpose),

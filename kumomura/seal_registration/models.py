@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ATENA_NO = r"^[0-9]{15}$"
 PNG = b"\x89PNG\r\n\x1a\n"
+MAX_PNG = 512_000
 
 
 class Input(BaseModel):
@@ -44,7 +45,7 @@ class SealRegistrationIn(Input):
             data = base64.b64decode(value, validate=True)
         except binascii.Error:
             raise ValueError("印影の画像が base64 ではありません") from None
-        if not data.startswith(PNG) or len(data) > 512_000 or not _decodes(data):
+        if not data.startswith(PNG) or len(data) > MAX_PNG or not _decodes(data):
             raise ValueError("印影の画像は 500KB までの PNG にしてください")
         return value
 

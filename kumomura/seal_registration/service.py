@@ -110,15 +110,26 @@ def of_person(conn: Connection, atena_no: str, *, ctx: AuditContext) -> list[dic
             | {"has_impression": r["impression_png"] is not None} for r in rows]
 
 
-def impression(conn: Connection, atena_no: str, registration_no: str) -> bytes:
+def impression(conn: Connection, ctx: AuditContext, atena_no: str,
+               registration_no: str) -> bytes:
     """The scanned impression of a person's registration, for the counter to compare
-    with the seal presented (the person's page, whose look is audited, shows it)."""
+    with the seal presented; the look is audited."""
     png = conn.execute(select(sr.c.impression_png).where(
         sr.c.registration_no == registration_no, sr.c.atena_no == atena_no)).scalar()
     if png is None:
         raise NotFound(f"登録番号 {registration_no} の印影の画像はありません",
                        field="registration_no")
+    audit.record(conn, ctx, "seal_registration.impression_viewed", atena_no=atena_no,
+                 detail={"registration_no": registration_no})
     return bytes(png)
+
+
+def check_owner(conn: Connection, atena_no: str, registration_no: str) -> None:
+    """Refuse a registration number that is not this person's (a page acts on the
+    person it shows, whatever number is put in its address)."""
+    if _registration(conn, registration_no)["atena_no"] != atena_no:
+        raise NotFound(f"登録番号 {registration_no} の印鑑登録はありません",
+                       field="registration_no")
 
 
 def issue_certificate(conn: Connection, ctx: AuditContext, office: Office, registration_no: str,

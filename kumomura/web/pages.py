@@ -188,6 +188,13 @@ def field_errors(exc: Exception) -> dict[str, str]:
     return messages
 
 
+async def form_fields(request: Request) -> dict[str, str]:
+    """A posted form's text fields; a file sent where none is expected is closed unread
+    (the form is closed on the way out)."""
+    async with request.form() as form:
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 def blank_to_none(values: dict[str, Any]) -> dict[str, Any]:
     """Form fields left empty mean 'not given'."""
     return {k: (None if v == "" else v) for k, v in values.items()}

@@ -4,6 +4,7 @@ history, data migration uploads with the report, and the secretariat's console."
 from __future__ import annotations
 
 import csv
+import shutil
 import uuid
 from datetime import date
 from pathlib import Path
@@ -136,16 +137,17 @@ async def imports_upload(request: Request, lg_code: str, db: DbDep, principal: P
                          background: BackgroundTasks) -> Response:
     """Upload the files and start the import job (a dry run unless unticked)."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
-    form = await request.form()
     target = upload_area(db, lg_code) / uuid.uuid4().hex
     target.mkdir(parents=True)
-    for item in form.getlist("files"):
-        if isinstance(item, UploadFile) and item.filename:
-            (target / Path(item.filename).name).write_bytes(await item.read())
+    async with request.form() as form:  # the spooled uploads are closed on the way out
+        for item in form.getlist("files"):
+            if isinstance(item, UploadFile) and item.filename:
+                with (target / Path(item.filename).name).open("wb") as out:
+                    shutil.copyfileobj(item.file, out)  # a file at a time, not in memory
+        options = {"dry_run": form.get("dry_run") == "true",
+                   "quarantine": form.get("quarantine") == "true"}
     job_id = jobs.submit(db, lg_code, IMPORT_JOB.name, {
-        "directory": str(target), "dry_run": form.get("dry_run") == "true",
-        "quarantine": form.get("quarantine") == "true", "encoding": None},
-        actor=principal.username)
+        "directory": str(target), **options, "encoding": None}, actor=principal.username)
     start_job(db, job_id, background)
     return RedirectResponse(f"/t/{lg_code}/jobs/{job_id}", status_code=303)
 

@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from kumomura.inhabitant_tax import income_data
 from kumomura.inhabitant_tax.models import IncomeReturnIn
-from kumomura.platform import auth, jobs, params
+from kumomura.platform import audit, auth, jobs, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Scope
 from kumomura.platform.db import Database
@@ -23,6 +23,7 @@ from kumomura.platform.sessions import web_sessions
 from kumomura.platform.tenants import Tenant
 from kumomura.platform.timeutil import utcnow
 from kumomura.residents import service as residents
+from kumomura.seal_registration import service as seals
 from kumomura.web.app import create_app
 from tests.conftest import NAGAI, make_tenant
 
@@ -333,6 +334,17 @@ def test_seal_registration_pages(client: TestClient, db: Database) -> None:
     assert (image.headers["content-type"], image.content) == ("image/png", png)
     assert client.get(f"/t/062022/seals/{child}/{number}/impression.png").status_code == 404
 
+    # Another person's page cannot act on this registration, whatever the address says.
+    for action, data in (("certificate", {"purpose": "不動産登記"}),
+                         ("abolish", {"abolished_on": "2026-11-25", "reason": "亡失"})):
+        other = client.post(f"/t/062022/seals/{child}/{number}/{action}", data=data)
+        assert other.status_code == 422, action
+        assert f"登録番号 {number} の印鑑登録はありません" in other.text
+    with db.tenant_tx("062022") as conn:
+        assert [r["status"] for r in seals.of_person(conn, atena_no, ctx=AuditContext(
+            actor="t"))] == ["active"]
+    assert "seal_registration.impression_viewed" in [
+        e["action"] for e in audit.entries(db, "062022", atena_no=atena_no)]
     pdf = client.post(f"/t/062022/seals/{atena_no}/{number}/certificate",
                       data={"purpose": "不動産登記"})
     assert pdf.headers["content-type"] == "application/pdf"
@@ -398,6 +410,10 @@ def test_protection_orders_on_the_record(client: TestClient, db: Database) -> No
     other = client.post(f"/t/062022/residents/{spouse}/protection/{order['id']}/lift")
     assert other.status_code == 422  # not this person's order: nothing lifted
     assert f"支援措置 {order['id']} はありません" in other.text
+    before = client.post(f"{where}/protection/{order['id']}/lift",
+                         data={"lifted_on": (date.today() - timedelta(days=1)).isoformat()})
+    assert before.status_code == 422
+    assert "解除日が支援措置" in before.text
     lifted = client.post(f"{where}/protection/{order['id']}/lift",
                          data={"lifted_on": date.today().isoformat()}, follow_redirects=False)
     assert lifted.status_code == 303
@@ -445,6 +461,21 @@ def test_correction_and_cancellation_by_the_registry_administrator(client: TestC
         assert latest["postal_code"] == "992-0012"  # untouched fields stay as they were
     change_id = latest["change_id"]
     assert f"/cancel/{change_id}" in record
+    # A post without the postal code leaves it as it is (only an emptied field clears).
+    partial = client.post(f"{where}/correction", data={
+        "effective_on": "2026-11-24", "reason": "照合", "hittousha": "佐藤 健市"},
+        follow_redirects=False)
+    assert partial.status_code == 303, partial.text
+    with db.tenant_tx("062022") as conn:
+        assert residents.current(conn, atena_no)["postal_code"] == "992-0012"
+        (spouse,) = [m["atena_no"] for m in residents.living_members(
+            conn, order_household(conn, atena_no)) if m["atena_no"] != atena_no]
+    assert client.get(f"/t/062022/residents/{spouse}/cancel/{change_id}").status_code == 404
+    elsewhere = client.post(f"/t/062022/residents/{spouse}/cancel/{change_id}",
+                            data={"reason": "別人の修正を誤入力"})
+    assert elsewhere.status_code == 404  # not the spouse's change: nothing undone
+    with db.tenant_tx("062022") as conn:
+        change_id = residents.current(conn, atena_no)["change_id"]
     shown = client.get(f"{where}/cancel/{change_id}").text
     assert "<td>職権修正</td>" in shown
     no_reason = client.post(f"{where}/cancel/{change_id}", data={"reason": ""})
@@ -454,7 +485,9 @@ def test_correction_and_cancellation_by_the_registry_administrator(client: TestC
     assert undone.status_code == 303
     record = client.get(undone.headers["location"]).text
     assert f"異動 {change_id} を取り消しました" in record
-    assert "<h1>佐藤 健一" in record
+    with db.tenant_tx("062022") as conn:  # the latest correction undone, the first kept
+        now = residents.current(conn, atena_no)
+    assert (now["name"], now["hittousha"]) == ("佐藤 健市", None)
     again = client.post(f"{where}/cancel/{change_id}", data={"reason": "二度目"})
     assert again.status_code == 422
     assert "取消し済みです" in again.text
