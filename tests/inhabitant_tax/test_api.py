@@ -70,6 +70,12 @@ def test_simulate_and_what_if(client: TestClient, officer: dict[str, str]) -> No
         **CASE, "parameters": {"municipal_per_capita": 3_500}}).json()
     assert proposal["total"] == body["total"] + 500
     assert proposal["parameters"]["municipal_per_capita"] == 3_500
+    donor = client.post(f"{BASE}/simulate", headers=officer, json={
+        **CASE, "deductions": {**CASE["deductions"],
+                               "donations": {"furusato": 20_000, "one_stop": True}}}).json()
+    credit = donor["municipal"]["donation_credit"] + donor["prefectural"]["donation_credit"]
+    assert credit == 18_002  # 18,000 of the 20,000 back, and 2 yen from rounding each part up
+    assert body["total"] - donor["total"] in range(credit - 199, credit + 200)
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -80,6 +86,8 @@ def test_simulate_and_what_if(client: TestClient, officer: dict[str, str]) -> No
     (lambda c: c["dependents"][1].update(birth_date="2026-01-05"), "dependents.1.birth_date"),
     (lambda c: c.update(parameters={"grade": 4}), "parameters.grade"),
     (lambda c: c.update(parameters={"rate": 7}), "parameters.rate"),
+    (lambda c: c["deductions"].update(donations={"furusato": -1}),
+     "deductions.donations.furusato"),
 ])
 def test_bad_cases_are_refused_naming_the_field(client: TestClient, officer: dict[str, str],
                                                 change: Any, field: str) -> None:
