@@ -112,3 +112,28 @@ def test_db_upgrade_is_idempotent(db: Database, capsys: pytest.CaptureFixture[st
         code, out, _ = run(capsys, "db", "upgrade", "--workers", "2")
         assert code == 0
         assert "platform and 1/1 tenants at head" in out
+
+
+def test_users_totp_keeps_the_secret_only_with_the_right_code(
+        db: Database, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyotp
+    import typer
+
+    from kumomura.platform import auth, second_factor
+
+    auth.create_user(db, username="op", password="correct horse battery staple",
+                     display_name="運用", scope=auth.Scope.OPERATOR, lg_code=None,
+                     role_names=["operator"])
+    secret = pyotp.random_base32()
+    monkeypatch.setattr(second_factor, "new_secret", lambda: secret)
+    monkeypatch.setattr(typer, "prompt", lambda *_a, **_k: "000000")
+    code, _, err = run(capsys, "users", "totp", "op")
+    assert code == 2
+    assert "code" in err
+    assert not second_factor.has_totp(db, "op")
+    monkeypatch.setattr(typer, "prompt", lambda *_a, **_k: pyotp.TOTP(secret).now())
+    code, out, _ = run(capsys, "users", "totp", "op")
+    assert code == 0, out
+    assert f"key: {secret}" in out
+    assert second_factor.has_totp(db, "op")

@@ -145,7 +145,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own Database."""
     from kumomura.costs import api as costs_api
-    from kumomura.web import api_layouts, api_platform, pages, platform_pages
+    from kumomura.web import account_pages, api_layouts, api_platform, pages, platform_pages
 
     load_all_tables()
     # Latency before throughput: with the default 5 ms, a request thread running Python
@@ -205,6 +205,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(costs_api.router)
     app.include_router(pages.router)
     app.include_router(platform_pages.router)
+    app.include_router(account_pages.router)
     for module in business_modules():
         if module.router is not None:
             app.include_router(module.router)

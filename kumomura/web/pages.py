@@ -103,6 +103,8 @@ def _nav(principal: Principal) -> list[tuple[str, str]]:
     items.append((f"/t/{lg}/jobs", "ジョブ"))
     if principal.can("platform", Permission.VIEW):
         items.append((f"/t/{lg}/params", "パラメータ"))
+    if principal.can("platform", Permission.ADMIN):
+        items.append((f"/t/{lg}/users", "利用者"))
     return items
 
 

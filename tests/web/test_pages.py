@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from io import BytesIO
 from typing import Any
 
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -491,3 +492,58 @@ def test_correction_and_cancellation_by_the_registry_administrator(client: TestC
     again = client.post(f"{where}/cancel/{change_id}", data={"reason": "二度目"})
     assert again.status_code == 422
     assert "取消し済みです" in again.text
+
+
+def _secret(page: str) -> str:
+    return page.split('name="secret" value="')[1].split('"')[0]
+
+
+def test_own_second_factor_confirmed_by_password_and_code(client: TestClient) -> None:
+    _login(client)
+    assert "未設定" in client.get("/account").text
+    form = client.get("/account/totp").text
+    assert "<svg" in form  # the QR code, inline
+    secret = _secret(form)
+    wrong = client.post("/account/totp", data={"secret": secret, "password": "nope",
+                                               "code": "000000"})
+    assert wrong.status_code == 422
+    assert 'id="password-error"' in wrong.text
+    assert 'id="code-error"' in wrong.text
+    assert _secret(wrong.text) == secret  # the same secret to try again with
+    done = client.post("/account/totp", follow_redirects=False, data={
+        "secret": secret, "password": PW, "code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 303
+    assert "設定済み" in client.get("/account").text
+    client.post("/logout")
+    assert client.post("/login", data={"username": "clerk", "password": PW}).status_code == 401
+    ok = client.post("/login", follow_redirects=False, data={
+        "username": "clerk", "password": PW, "totp": pyotp.TOTP(secret).now()})
+    assert ok.status_code == 303
+
+
+def test_it_lead_enrols_the_municipalitys_users_only(client: TestClient,
+                                                      db: Database) -> None:
+    _user(db, "it", ["municipal_it"])
+    _user(db, "nagai_it", ["municipal_it"], code="062090")
+    _login(client, "it")
+    listing = client.get("/t/062022/users").text
+    assert "clerk" in listing
+    assert "nagai_it" not in listing
+    form = client.get("/t/062022/users/clerk/totp").text
+    secret = _secret(form)
+    done = client.post("/t/062022/users/clerk/totp", follow_redirects=False,
+                       data={"secret": secret, "code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 303
+    assert "clerk の二要素認証を設定しました" in client.get(done.headers["location"]).text
+    assert client.get("/t/062022/users/nagai_it/totp").status_code == 404
+    assert client.post("/t/062022/users/nagai_it/totp", data={
+        "secret": secret, "code": pyotp.TOTP(secret).now()}).status_code == 404
+    client.post("/logout")
+    _login(client, "nagai_it")
+    assert client.get("/t/062022/users").status_code == 404
+    assert client.get("/t/062090/users/clerk/totp").status_code == 404
+    client.post("/logout")
+    assert client.post("/login", follow_redirects=False, data={  # the clerk, now with TOTP
+        "username": "clerk", "password": PW, "totp": pyotp.TOTP(secret).now()}
+    ).status_code == 303
+    assert client.get("/t/062022/users").status_code == 403  # no IT rights

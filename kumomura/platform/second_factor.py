@@ -1,0 +1,85 @@
+"""Enrolling the TOTP second factor: by the staff member on their own page (with their
+password), or by the municipality's IT lead for a user of that municipality.
+
+A new secret is shown once (as a QR code and as text) and only kept when a code from
+the authenticator app proves it was scanned: a mistyped enrolment never locks anyone out.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pyotp
+import segno
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+
+from kumomura.platform.auth import users
+from kumomura.platform.db import Database
+from kumomura.platform.errors import FieldProblem, NotFound, invalid
+
+ISSUER = "kumomura"
+_hasher = PasswordHasher()
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(username: str, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
+
+
+def qr_svg(uri: str) -> str:
+    """The URI as an inline SVG QR code for the authenticator app to scan."""
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False,
+                                     svgns=True, title="二要素認証の登録用QRコード")
+    return out.getvalue().decode("utf-8")
+
+
+def enrol(db: Database, username: str, secret: str, code: str, *,
+          password: str | None = None, lg_code: str | None = None) -> None:
+    """Keep ``secret`` as the user's second factor once ``code`` proves it works; with
+    ``password``, the user's own (self-service); with ``lg_code``, only a user of that
+    municipality (its IT lead). Refused fields are named; nothing changes then."""
+    problems: list[FieldProblem] = []
+    with db.platform_tx() as conn:
+        row = conn.execute(select(users.c.id, users.c.password_hash, users.c.lg_code)
+                           .where(users.c.username == username)
+                           .with_for_update()).mappings().first()
+        if row is None or (lg_code is not None and row["lg_code"] != lg_code):
+            raise NotFound(f"利用者 {username} はいません", field="username")
+        if password is not None and not _password_ok(row["password_hash"], password):
+            problems.append(FieldProblem("password", "パスワードが正しくありません"))
+        if len(secret) < 16 or not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
+            problems.append(FieldProblem("code", "確認コードが正しくありません。"
+                                                 "アプリに表示された6桁の数字を入力してください"))
+        if problems:
+            raise invalid(problems)
+        conn.execute(update(users).where(users.c.id == row["id"]).values(totp_secret=secret))
+
+
+def _password_ok(password_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def users_of(db: Database, lg_code: str) -> list[dict[str, Any]]:
+    """The municipality's users as its IT lead sees them (never the secrets)."""
+    with db.platform_tx() as conn:
+        rows = conn.execute(select(
+            users.c.username, users.c.display_name, users.c.active, users.c.locked_until,
+            users.c.totp_secret.is_not(None).label("has_totp"))
+            .where(users.c.lg_code == lg_code).order_by(users.c.username)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def has_totp(db: Database, username: str) -> bool:
+    with db.platform_tx() as conn:
+        return bool(conn.execute(select(users.c.totp_secret.is_not(None))
+                                 .where(users.c.username == username)).scalar())

@@ -1,0 +1,106 @@
+"""Second-factor enrolment pages: a staff member's own (``/account``), and the municipal
+IT lead's list of the municipality's users with an enrolment for each (``/t/{lg}/users``).
+
+The new secret travels in the form it is shown in; only a code the app computed from it
+(and, for one's own account, the password) makes it the user's second factor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from kumomura.platform import second_factor
+from kumomura.platform.auth import Permission, Principal, require_tenant
+from kumomura.platform.businesses import PLATFORM_MODULE
+from kumomura.platform.errors import KumomuraError, NotFound
+from kumomura.web.deps import DbDep
+from kumomura.web.pages import PagePrincipal, field_errors, form_fields, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _totp_page(request: Request, *, username: str, action: str, back: str, own: bool,
+               secret: str | None = None, errors: dict[str, str] | None = None,
+               status: int = 200) -> HTMLResponse:
+    secret = secret or second_factor.new_secret()
+    uri = second_factor.provisioning_uri(username, secret)
+    return render(request, "totp.html", status_code=status, username=username,
+                  action=action, back=back, own=own, secret=secret,
+                  qr=second_factor.qr_svg(uri), errors=errors or {})
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, principal: PagePrincipal, db: DbDep,
+            message: str | None = None) -> HTMLResponse:
+    """Who is logged in, with which roles, and whether a second factor is set."""
+    return render(request, "account.html", message=message,
+                  has_totp=second_factor.has_totp(db, principal.username))
+
+
+@router.get("/account/totp", response_class=HTMLResponse)
+def own_totp_form(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    return _totp_page(request, username=principal.username, action="/account/totp",
+                      back="/account", own=True)
+
+
+@router.post("/account/totp", response_model=None)
+async def own_totp(request: Request, principal: PagePrincipal, db: DbDep) -> Response:
+    """The staff member's own enrolment, confirmed with their password and a code."""
+    form = await form_fields(request)
+    try:
+        second_factor.enrol(db, principal.username, form.get("secret", ""),
+                            form.get("code", ""), password=form.get("password", ""))
+    except KumomuraError as exc:
+        return _totp_page(request, username=principal.username, action="/account/totp",
+                          back="/account", own=True, secret=form.get("secret"),
+                          errors=field_errors(exc), status=422)
+    return RedirectResponse("/account?message=" + quote("二要素認証を設定しました。次回の"
+                                                        "ログインから確認コードが必要です"),
+                            status_code=303)
+
+
+def _it_lead(principal: Principal, lg_code: str) -> None:
+    require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
+
+
+@router.get("/t/{lg_code}/users", response_class=HTMLResponse)
+def municipality_users(request: Request, lg_code: str, principal: PagePrincipal, db: DbDep,
+                       message: str | None = None) -> HTMLResponse:
+    _it_lead(principal, lg_code)
+    return render(request, "users.html", lg_code=lg_code, message=message,
+                  rows=second_factor.users_of(db, lg_code))
+
+
+@router.get("/t/{lg_code}/users/{username}/totp", response_class=HTMLResponse)
+def user_totp_form(request: Request, lg_code: str, username: str, principal: PagePrincipal,
+                   db: DbDep) -> HTMLResponse:
+    """Enrol a user of this municipality (the user scans the code on their phone)."""
+    _it_lead(principal, lg_code)
+    if username not in {u["username"] for u in second_factor.users_of(db, lg_code)}:
+        raise NotFound(f"利用者 {username} はいません", field="username")
+    return _totp_page(request, username=username, action=f"/t/{lg_code}/users/{username}/totp",
+                      back=f"/t/{lg_code}/users", own=False)
+
+
+@router.post("/t/{lg_code}/users/{username}/totp", response_model=None)
+async def user_totp(request: Request, lg_code: str, username: str, principal: PagePrincipal,
+                    db: DbDep) -> Response:
+    _it_lead(principal, lg_code)
+    form = await form_fields(request)
+    try:
+        second_factor.enrol(db, username, form.get("secret", ""), form.get("code", ""),
+                            lg_code=lg_code)
+    except KumomuraError as exc:
+        errors: dict[str, Any] = field_errors(exc)
+        if "username" in errors:
+            raise
+        return _totp_page(request, username=username,
+                          action=f"/t/{lg_code}/users/{username}/totp",
+                          back=f"/t/{lg_code}/users", own=False, secret=form.get("secret"),
+                          errors=errors, status=422)
+    return RedirectResponse(f"/t/{lg_code}/users?message="
+                            + quote(f"{username} の二要素認証を設定しました"), status_code=303)
