@@ -37,7 +37,15 @@ from kumomura.platform import params
 from kumomura.platform.businesses import BUSINESSES, PLATFORM_MODULE
 from kumomura.platform.config import get_settings
 from kumomura.platform.db import Database, platform_metadata
-from kumomura.platform.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from kumomura.platform.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    invalid,
+)
 from kumomura.platform.timeutil import Timestamp, as_utc, utcnow
 
 
@@ -217,15 +225,23 @@ def ensure_builtin_roles(conn: Connection) -> None:
 
 def _validate_password(password: str) -> None:
     if len(password) < 10:
-        raise InvalidInput("password: at least 10 characters", field="password")
+        raise InvalidInput("パスワードは10文字以上にしてください", field="password")
 
 
 def create_user(db: Database, *, username: str, password: str, display_name: str,
                 scope: Scope, lg_code: str | None, role_names: list[str]) -> int:
-    """Create a user with roles whose scope matches the user's; all or nothing."""
+    """Create a user with roles whose scope matches the user's; all or nothing. Every
+    problem of the name, the password and the roles is named at once."""
+    problems = []
     if not username or not username.isascii() or " " in username:
-        raise InvalidInput(f"username {username!r}: ASCII without spaces", field="username")
-    _validate_password(password)
+        problems.append(FieldProblem(
+            "username", f"利用者名 {username!r} は空白を含まない半角英数字にしてください"))
+    if len(password) < 10:
+        problems.append(FieldProblem("password", "パスワードは10文字以上にしてください"))
+    if not role_names:
+        problems.append(FieldProblem("role", "役割を1つ以上選んでください"))
+    if problems:
+        raise invalid(problems)
     if (scope == Scope.TENANT) != (lg_code is not None):
         raise InvalidInput("lg_code: required for tenant users and only for them",
                            field="lg_code")
@@ -237,14 +253,15 @@ def create_user(db: Database, *, username: str, password: str, display_name: str
                             .where(tenants.c.lg_code == lg_code)).first() is None:
                 raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
         if conn.execute(select(users.c.id).where(users.c.username == username)).first():
-            raise Conflict(f"user {username} already exists", field="username")
+            raise Conflict(f"利用者 {username} はすでにあります (user {username} already exists)",
+                           field="username")
         for role in role_names:
             row = conn.execute(select(roles.c.scope).where(roles.c.name == role)).first()
             if row is None:
-                raise InvalidInput(f"role {role!r} does not exist", field="role")
+                raise InvalidInput(f"役割 {role!r} はありません", field="role")
             if row[0] != scope:
-                raise InvalidInput(f"role {role} is for {row[0]} users, not {scope}",
-                                   field="role")
+                raise InvalidInput(f"役割 {role} は {row[0]} の利用者のためのものです ({scope} には"
+                                   "付けられません)", field="role")
         user_id = conn.execute(insert(users).values(
             username=username, display_name=display_name, scope=scope, lg_code=lg_code,
             password_hash=_hasher.hash(password), failed_logins=0, active=True,
@@ -254,14 +271,32 @@ def create_user(db: Database, *, username: str, password: str, display_name: str
     return int(user_id)
 
 
-def set_password(db: Database, username: str, password: str) -> None:
-    """A new password (and the lock and failure count cleared)."""
+def set_password(db: Database, username: str, password: str, *,
+                 lg_code: str | None = None) -> None:
+    """A new password (and the lock and failure count cleared); with ``lg_code``, only
+    for a user of that municipality."""
     _validate_password(password)
     with db.platform_tx() as conn:
-        found = conn.execute(update(users).where(users.c.username == username).values(
-            password_hash=_hasher.hash(password), failed_logins=0, locked_until=None)).rowcount
+        query = update(users).where(users.c.username == username)
+        if lg_code is not None:
+            query = query.where(users.c.lg_code == lg_code)
+        found = conn.execute(query.values(password_hash=_hasher.hash(password),
+                                          failed_logins=0, locked_until=None)).rowcount
     if not found:
-        raise NotFound(f"user {username} does not exist", field="username")
+        raise NotFound(f"利用者 {username} はいません", field="username")
+
+
+def set_active(db: Database, username: str, active: bool, *,
+               lg_code: str | None = None) -> None:
+    """Suspend or resume a user (a suspended one cannot log in; sessions and tokens stop
+    at their next use); with ``lg_code``, only a user of that municipality."""
+    with db.platform_tx() as conn:
+        query = update(users).where(users.c.username == username)
+        if lg_code is not None:
+            query = query.where(users.c.lg_code == lg_code)
+        if not conn.execute(query.values(active=active, failed_logins=0,
+                                         locked_until=None)).rowcount:
+            raise NotFound(f"利用者 {username} はいません", field="username")
 
 
 def _principal(conn: Connection, user_id: int) -> Principal:

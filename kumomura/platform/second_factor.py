@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
-from kumomura.platform.auth import users
+from kumomura.platform.auth import user_roles, users
 from kumomura.platform.db import Database
 from kumomura.platform.errors import FieldProblem, NotFound, invalid
 
@@ -73,10 +73,15 @@ def users_of(db: Database, lg_code: str) -> list[dict[str, Any]]:
     """The municipality's users as its IT lead sees them (never the secrets)."""
     with db.platform_tx() as conn:
         rows = conn.execute(select(
-            users.c.username, users.c.display_name, users.c.active, users.c.locked_until,
-            users.c.totp_secret.is_not(None).label("has_totp"))
+            users.c.id, users.c.username, users.c.display_name, users.c.active,
+            users.c.locked_until, users.c.totp_secret.is_not(None).label("has_totp"))
             .where(users.c.lg_code == lg_code).order_by(users.c.username)).mappings().all()
-    return [dict(r) for r in rows]
+        held = conn.execute(select(user_roles.c.user_id, user_roles.c.role).where(
+            user_roles.c.user_id.in_([r["id"] for r in rows]))).all()
+    roles: dict[int, list[str]] = {}
+    for user_id, role in held:
+        roles.setdefault(user_id, []).append(role)
+    return [dict(r) | {"roles": sorted(roles.get(r["id"], []))} for r in rows]
 
 
 def has_totp(db: Database, username: str) -> bool:

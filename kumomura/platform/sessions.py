@@ -54,15 +54,20 @@ def start(db: Database, principal: auth.Principal) -> str:
 
 
 def principal_of(db: Database, token: str) -> auth.Principal:
-    """The user of a live session; an ended, idle or too old session is refused."""
+    """The user of a live session; an ended, idle or too old session, or one of a user
+    suspended since, is refused."""
     key = auth.token_hash(token)
     now = utcnow()
     with db.platform_tx() as conn:
-        row = conn.execute(select(web_sessions, auth.users.c.username)
+        row = conn.execute(select(web_sessions, auth.users.c.username, auth.users.c.active)
                            .join(auth.users, auth.users.c.id == web_sessions.c.user_id)
                            .where(web_sessions.c.token_hash == key)).mappings().first()
         if row is None or row["ended_at"] is not None:
             raise Unauthenticated("ログインしてください")
+        if not row["active"]:  # suspended since the login: the session ends now
+            conn.execute(update(web_sessions).where(web_sessions.c.token_hash == key)
+                         .values(ended_at=now))
+            raise Unauthenticated("この利用者は停止されています")
         seen = as_utc(row["last_seen_at"])
         if now - seen > timedelta(minutes=row["idle_minutes"]) or \
                 now - as_utc(row["created_at"]) > MAX_AGE:

@@ -1,5 +1,6 @@
-"""Second-factor enrolment pages: a staff member's own (``/account``), and the municipal
-IT lead's list of the municipality's users with an enrolment for each (``/t/{lg}/users``).
+"""Account pages: a staff member's own second factor (``/account``), and the municipal
+IT lead's users of the municipality (``/t/{lg}/users``): add one, reset a password,
+suspend or resume, enrol a second factor.
 
 The new secret travels in the form it is shown in; only a code the app computed from it
 (and, for one's own account, the password) makes it the user's second factor.
@@ -14,7 +15,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kumomura.platform import second_factor
-from kumomura.platform.auth import Permission, Principal, require_tenant
+from kumomura.platform.auth import (
+    BUILTIN_ROLES,
+    Permission,
+    Principal,
+    Scope,
+    create_user,
+    require_tenant,
+    set_active,
+    set_password,
+)
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.errors import KumomuraError, NotFound
 from kumomura.web.deps import DbDep
@@ -67,12 +77,75 @@ def _it_lead(principal: Principal, lg_code: str) -> None:
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
 
 
+TENANT_ROLES = [(name, description) for name, (scope, description, _) in BUILTIN_ROLES.items()
+                if scope == Scope.TENANT]
+
+
+def _users_page(request: Request, db: DbDep, lg_code: str, *, message: str | None = None,
+                v: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                status: int = 200) -> HTMLResponse:
+    return render(request, "users.html", status_code=status, lg_code=lg_code,
+                  message=message, rows=second_factor.users_of(db, lg_code),
+                  roles=TENANT_ROLES, v=v or {}, errors=errors or {})
+
+
 @router.get("/t/{lg_code}/users", response_class=HTMLResponse)
 def municipality_users(request: Request, lg_code: str, principal: PagePrincipal, db: DbDep,
                        message: str | None = None) -> HTMLResponse:
+    """The municipality's users for its IT lead: roles, state, second factor."""
     _it_lead(principal, lg_code)
-    return render(request, "users.html", lg_code=lg_code, message=message,
-                  rows=second_factor.users_of(db, lg_code))
+    return _users_page(request, db, lg_code, message=message)
+
+
+def _to_users(lg_code: str, message: str) -> RedirectResponse:
+    return RedirectResponse(f"/t/{lg_code}/users?message={quote(message)}", status_code=303)
+
+
+@router.post("/t/{lg_code}/users", response_model=None)
+async def add_user(request: Request, lg_code: str, principal: PagePrincipal,
+                   db: DbDep) -> Response:
+    """A new user of this municipality with the roles ticked and a first password."""
+    _it_lead(principal, lg_code)
+    async with request.form() as form:
+        v = {k: x for k, x in form.items() if isinstance(x, str)}
+        chosen = [str(r) for r in form.getlist("roles")]
+    try:
+        create_user(db, username=v.get("username", "").strip(), password=v.get("password", ""),
+                    display_name=v.get("display_name", "").strip() or v.get("username", ""),
+                    scope=Scope.TENANT, lg_code=lg_code, role_names=chosen)
+    except KumomuraError as exc:
+        errors = {("roles" if k == "role" else k): m for k, m in field_errors(exc).items()}
+        return _users_page(request, db, lg_code, v=v | {"roles": chosen}, errors=errors,
+                           status=422)
+    return _to_users(lg_code, f"利用者 {v['username'].strip()} を登録しました")
+
+
+@router.post("/t/{lg_code}/users/{username}/password", response_model=None)
+async def reset_password(request: Request, lg_code: str, username: str,
+                         principal: PagePrincipal, db: DbDep) -> Response:
+    """A new password handed to the user (the lock is lifted with it)."""
+    _it_lead(principal, lg_code)
+    form = await form_fields(request)
+    try:
+        set_password(db, username, form.get("password", ""), lg_code=lg_code)
+    except KumomuraError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return _users_page(request, db, lg_code, status=422, errors={
+            f"password-{username}": exc.message})
+    return _to_users(lg_code, f"{username} のパスワードを再設定しました")
+
+
+@router.post("/t/{lg_code}/users/{username}/active", response_model=None)
+async def suspend_or_resume(request: Request, lg_code: str, username: str,
+                            principal: PagePrincipal, db: DbDep) -> Response:
+    _it_lead(principal, lg_code)
+    active = (await form_fields(request)).get("active") == "true"
+    if not active and username == principal.username:
+        return _users_page(request, db, lg_code, status=422, errors={
+            f"active-{username}": "自分自身は停止できません"})
+    set_active(db, username, active, lg_code=lg_code)
+    return _to_users(lg_code, f"{username} を{'再開' if active else '停止'}しました")
 
 
 @router.get("/t/{lg_code}/users/{username}/totp", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from kumomura.inhabitant_tax import income_data
 from kumomura.inhabitant_tax.models import IncomeReturnIn
-from kumomura.platform import audit, auth, jobs, params
+from kumomura.platform import audit, auth, jobs, params, second_factor
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Scope
 from kumomura.platform.db import Database
@@ -547,3 +547,45 @@ def test_it_lead_enrols_the_municipalitys_users_only(client: TestClient,
         "username": "clerk", "password": PW, "totp": pyotp.TOTP(secret).now()}
     ).status_code == 303
     assert client.get("/t/062022/users").status_code == 403  # no IT rights
+
+
+def test_it_lead_adds_resets_and_suspends_users(client: TestClient, db: Database) -> None:
+    """The municipal IT lead: a user added (errors beside the fields, nothing stored on a
+    refusal), a password reset, a suspension that also ends the user's open session."""
+    _user(db, "it", ["municipal_it"])
+    _user(db, "nagai_clerk", ["counter_clerk"], code="062090")
+    _login(client, "it")
+    refused = client.post("/t/062022/users", data={"username": "new clerk", "password": "short"})
+    assert refused.status_code == 422
+    assert 'id="username-error"' in refused.text
+    assert 'id="password-error"' in refused.text
+    assert "役割を1つ以上選んでください" in refused.text  # all three named at once
+    assert "new clerk" not in [u["username"] for u in second_factor.users_of(db, "062022")]
+    added = client.post("/t/062022/users", follow_redirects=False, data={
+        "username": "clerk2", "display_name": "窓口 二郎", "password": PW,
+        "roles": ["counter_clerk"]})
+    assert added.status_code == 303, added.text
+    listing = client.get(added.headers["location"]).text
+    assert "利用者 clerk2 を登録しました" in listing
+    assert "counter_clerk" in listing
+    short = client.post("/t/062022/users/clerk2/password", data={"password": "short"})
+    assert short.status_code == 422
+    assert "パスワードは10文字以上にしてください" in short.text
+    assert client.post("/t/062022/users/clerk2/password", follow_redirects=False,
+                       data={"password": "another long passphrase"}).status_code == 303
+    assert client.post("/t/062022/users/nagai_clerk/password",
+                       data={"password": "another long passphrase"}).status_code == 404
+    itself = client.post("/t/062022/users/it/active", data={"active": "false"})
+    assert itself.status_code == 422
+
+    clerk = TestClient(client.app)
+    assert clerk.post("/login", follow_redirects=False, data={
+        "username": "clerk2", "password": "another long passphrase"}).status_code == 303
+    assert clerk.get("/").status_code == 200
+    assert client.post("/t/062022/users/clerk2/active", follow_redirects=False,
+                       data={"active": "false"}).status_code == 303
+    assert clerk.get("/", follow_redirects=False).status_code == 303  # back to the login
+    assert clerk.post("/login", data={"username": "clerk2",
+                                      "password": "another long passphrase"}).status_code == 401
+    assert client.post("/t/062022/users/clerk2/active", follow_redirects=False,
+                       data={"active": "true"}).status_code == 303
