@@ -119,7 +119,9 @@ def _ordinary_page(page: Page, header: NoticeHeader, row: Mapping[str, Any]) -> 
               (f"{pref}所得割", _yen(row["prefectural_income_levy"]), half)])
     page.row([(f"{muni}均等割", _yen(row["municipal_per_capita"]), half),
               (f"{pref}均等割", _yen(row["prefectural_per_capita"]), half)])
-    page.row([("森林環境税", _yen(row["forest_environment_tax"]), half), ("", "", half)])
+    page.row([("森林環境税", _yen(row["forest_environment_tax"]), half),
+              ("住宅借入金等特別税額控除", _yen(row["municipal_housing_loan_credit"]
+                                            + row["prefectural_housing_loan_credit"]), half)])
     page.row([("年税額", _yen(row["total"]), 1.0)], height=11 * mm)
     page.gap(14)
     page.text(MARGIN, page.y, "納期と納付額", size=10.5, font=GOTHIC)

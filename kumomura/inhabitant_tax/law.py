@@ -157,6 +157,15 @@ class LawValues(_Frozen):
     forest_environment_tax: int
     """森林環境税 (森林環境税及び森林環境譲与税に関する法律), levied with the 均等割."""
 
+    housing_loan_rate: str
+    housing_loan_cap: int
+    housing_loan_specified_rate: str
+    housing_loan_specified_cap: int
+    """住宅借入金等特別税額控除 (地方税法附則第5条の4の2): what the income tax could not take
+    of the 住宅借入金等特別控除, up to rate × 所得税の課税総所得金額等 and the cap; the
+    specified rate and cap for homes lived in from April 2014 to December 2021 bought with
+    8% or 10% consumption tax (特定取得, 特別特例取得; 附則第61条's 令和4年 cases)."""
+
     donation_floor: int
     donation_income_cap: str
     donation_basic_rate: str
@@ -310,6 +319,10 @@ _COMMON = dict(
     special_status_income_limit=1_350_000,
     minor_age=18,
     forest_environment_tax=1_000,  # from 令和6年度
+    housing_loan_rate="5/100",
+    housing_loan_cap=97_500,
+    housing_loan_specified_rate="7/100",
+    housing_loan_specified_cap=136_500,
     donation_floor=2_000,
     donation_income_cap="3/10",
     donation_basic_rate="1/10",

@@ -28,6 +28,10 @@ declare(income_returns, module=MODULE, title="課税資料", labels={
     "earthquake_insurance": "地震保険料 (円)", "medical_expenses": "医療費 (円)",
     "donation_furusato": "都道府県・市区町村への寄附金 (円)",
     "donation_one_stop": "寄附金税額控除の申告特例",
+    "housing_loan_available": "住宅借入金等特別控除可能額 (円)",
+    "housing_loan_used": "住宅借入金等特別控除の額 (所得税, 円)",
+    "housing_loan_specified": "住宅借入金等 特定取得等 (7%)",
+    "income_tax_base": "所得税の課税総所得金額等 (円)",
     "employer_no": "特別徴収義務者指定番号", "employer_name": "特別徴収義務者名",
     "source": "資料区分 (salary_report / pension_report / declaration)",
     "received_at": "受付日時"},
@@ -49,6 +53,7 @@ _DEDUCTION_LABELS = {
     "single_parent": "ひとり親控除", "working_student": "勤労学生控除"}
 _SIDE_LABELS = {"computed_income_levy": "算出所得割額", "adjustment_credit": "調整控除",
                 "threshold_adjustment": "非課税限度額による調整",
+                "housing_loan_credit": "住宅借入金等特別税額控除",
                 "donation_credit": "寄附金税額控除", "flat_reduction": "定額減税",
                 "income_levy": "所得割額", "per_capita": "均等割額"}
 _MONTHS = ("6月", "7月", "8月", "9月", "10月", "11月", "12月", "1月", "2月", "3月", "4月", "5月")

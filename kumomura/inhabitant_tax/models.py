@@ -72,6 +72,25 @@ class Donations(_Input):
                                               " を受ける (確定申告をしない)")
 
 
+class HousingLoan(_Input):
+    """住宅借入金等特別控除 as the 給与支払報告書 or the 確定申告 carries it: what the income
+    tax could have given and what it gave; the inhabitant tax takes part of the rest."""
+
+    available: Yen = _paid("住宅借入金等特別控除可能額")
+    used: Yen = _paid("住宅借入金等特別控除の額 (所得税で控除した額)")
+    specified: bool = Field(False, description="平成26年4月〜令和3年12月の居住で消費税8%・10%"
+                                               " (特定取得等): 7%、上限136,500円")
+    income_tax_base: Yen | None = Field(
+        None, ge=0, le=100_000_000_000,
+        description="所得税の課税総所得金額等; なければ住民税の課税総所得金額 − 人的控除差")
+
+    @model_validator(mode="after")
+    def _used_within(self) -> HousingLoan:
+        if self.used > self.available:
+            raise ValueError("所得税で控除した額が控除可能額を超えています")
+        return self
+
+
 class Deductions(_Input):
     """What the return declares for its deductions and credits."""
 
@@ -80,6 +99,7 @@ class Deductions(_Input):
     earthquake_insurance: Yen = _paid("地震保険料 (支払額)")
     medical_expenses: Yen = _paid("医療費 (保険金等で補填される額を除く)")
     donations: Donations = Field(default_factory=Donations)
+    housing_loan: HousingLoan = Field(default_factory=HousingLoan)
 
 
 def taxpayer_columns(t: Taxpayer, d: Deductions) -> dict[str, Any]:
@@ -95,7 +115,11 @@ def taxpayer_columns(t: Taxpayer, d: Deductions) -> dict[str, Any]:
             "earthquake_insurance": d.earthquake_insurance,
             "medical_expenses": d.medical_expenses,
             "donation_furusato": d.donations.furusato,
-            "donation_one_stop": d.donations.one_stop}
+            "donation_one_stop": d.donations.one_stop,
+            "housing_loan_available": d.housing_loan.available,
+            "housing_loan_used": d.housing_loan.used,
+            "housing_loan_specified": d.housing_loan.specified,
+            "income_tax_base": d.housing_loan.income_tax_base}
 
 
 class Spouse(Earnings):

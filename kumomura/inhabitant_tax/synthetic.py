@@ -96,6 +96,17 @@ def returns(count: int, income_year: int, *, seed: int = 1, first_id: int = 1,
                                   & _chance(seed, 30, 0.17))
         .then(_between(seed, 31, 5, 150) * 1_000).otherwise(0),
         donation_one_stop=_chance(seed, 32, 0.5),
+        # 住宅ローン控除: about one earner in eight, a tenth of them 特定取得 (7%); the
+        # income tax takes a part of the 可能額, the rest may come to the inhabitant tax.
+        housing_loan_available=pl.when((pl.col("salary_revenue") > 3_500_000)
+                                       & _chance(seed, 33, 0.12))
+        .then(_between(seed, 34, 50, 400) * 1_000).otherwise(0),
+        housing_loan_specified=_chance(seed, 35, 0.1),
+        income_tax_base=pl.lit(None, pl.Int64),
+    ).with_columns(
+        housing_loan_used=pl.col("housing_loan_available") * _between(seed, 36, 2, 8) // 10,
+        housing_loan_specified=pl.col("housing_loan_specified")
+        & (pl.col("housing_loan_available") > 0),
     ).with_columns(
         donation_one_stop=pl.col("donation_one_stop") & (pl.col("donation_furusato") > 0),
     ).with_columns(

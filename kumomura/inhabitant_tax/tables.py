@@ -49,6 +49,10 @@ income_returns = Table(
     *(Column(name, BigInteger, nullable=False) for name in DECLARED),
     Column("donation_furusato", BigInteger, nullable=False, server_default="0"),
     Column("donation_one_stop", Boolean, nullable=False, server_default=false()),
+    Column("housing_loan_available", BigInteger, nullable=False, server_default="0"),
+    Column("housing_loan_used", BigInteger, nullable=False, server_default="0"),
+    Column("housing_loan_specified", Boolean, nullable=False, server_default=false()),
+    Column("income_tax_base", BigInteger),
     Column("employer_no", String(20)),  # 特別徴収義務者の指定番号; null: 普通徴収
     Column("employer_name", Text),
     Column("source", String(16), nullable=False),  # salary_report | pension_report | declaration
@@ -74,8 +78,9 @@ income_family = Table(
 """The spouse and dependants a return declares (控除対象配偶者・扶養親族の申告)."""
 
 _FLAGS = {"income_levy_exempt", "per_capita_exempt", "special_collection"}
-DONATION_FIGURES = {"municipal_donation_credit", "prefectural_donation_credit"}
-"""Added in t0005: assessments made before it had no donation credit."""
+DONATION_FIGURES = {f"{side}_{credit}" for side in ("municipal", "prefectural")
+                    for credit in ("donation_credit", "housing_loan_credit")}
+"""Added in t0005 and t0006: assessments made before had no such credit (0)."""
 CURRENT = text("current")
 
 assessments = Table(

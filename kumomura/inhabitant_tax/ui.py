@@ -191,7 +191,8 @@ def person(request: Request, lg_code: str, atena_no: str, db: DbDep,
 
 RETURN_FIELDS = ("salary_revenue", "pension_revenue", "other_income", "social_insurance",
                  "life_new_general", "life_old_general", "life_care_medical",
-                 "earthquake_insurance", "medical_expenses", "donation_furusato")
+                 "earthquake_insurance", "medical_expenses", "donation_furusato",
+                 "housing_loan_available", "housing_loan_used")
 
 
 def _return_request(atena_no: str, year: int, v: dict[str, str]) -> dict[str, Any]:
@@ -217,6 +218,11 @@ def _return_request(atena_no: str, year: int, v: dict[str, str]) -> dict[str, An
                        "medical_expenses": amount["medical_expenses"],
                        "donations": {"furusato": amount["donation_furusato"],
                                      "one_stop": v.get("donation_one_stop") == "true"},
+                       "housing_loan": {
+                           "available": amount["housing_loan_available"],
+                           "used": amount["housing_loan_used"],
+                           "specified": v.get("housing_loan_specified") == "true",
+                           "income_tax_base": v.get("income_tax_base") or None},
                        "life_insurance": {"new_general": amount["life_new_general"],
                                           "old_general": amount["life_old_general"],
                                           "care_medical": amount["life_care_medical"]}},
@@ -233,6 +239,10 @@ def _return_errors(exc: Exception) -> dict[str, str]:
                "deductions.life_insurance.old_general": "life_old_general",
                "deductions.life_insurance.care_medical": "life_care_medical",
                "deductions.donations.furusato": "donation_furusato",
+               "deductions.housing_loan.available": "housing_loan_available",
+               "deductions.housing_loan.used": "housing_loan_used",
+               "deductions.housing_loan.income_tax_base": "income_tax_base",
+               "deductions.housing_loan": "housing_loan_used",
                "deductions.": "", "spouse.birth_date": "spouse_birth_date",
                "spouse.salary_revenue": "spouse_salary"}
     errors = {}

@@ -88,6 +88,8 @@ def test_simulate_and_what_if(client: TestClient, officer: dict[str, str]) -> No
     (lambda c: c.update(parameters={"rate": 7}), "parameters.rate"),
     (lambda c: c["deductions"].update(donations={"furusato": -1}),
      "deductions.donations.furusato"),
+    (lambda c: c["deductions"].update(housing_loan={"available": 100, "used": 200}),
+     "deductions.housing_loan"),
 ])
 def test_bad_cases_are_refused_naming_the_field(client: TestClient, officer: dict[str, str],
                                                 change: Any, field: str) -> None:

@@ -33,6 +33,12 @@ def member(draw: st.DrawFn, year: int) -> dict[str, Any]:
             "disability": draw(st.sampled_from([None, None, "general", "special"]))}
 
 
+housing_loans = st.one_of(st.just({}), st.builds(
+    lambda available, used_share, specified: {
+        "available": available, "used": available * used_share // 4, "specified": specified},
+    st.sampled_from([150_000, 400_000]), st.integers(0, 4), st.booleans()))
+
+
 @st.composite
 def cases(draw: st.DrawFn, plain: bool = False, one_stop: bool = True) -> Case:
     """A random household; ``plain``: no status that exempts by itself (disability,
@@ -60,7 +66,8 @@ def cases(draw: st.DrawFn, plain: bool = False, one_stop: bool = True) -> Case:
                                           "old_general": draw(st.integers(0, 150_000)),
                                           "care_medical": draw(st.integers(0, 80_000))},
                        "donations": {"furusato": draw(st.sampled_from([0, 0, 30_000, 400_000])),
-                                     "one_stop": one_stop and draw(st.booleans())}},
+                                     "one_stop": one_stop and draw(st.booleans())},
+                       "housing_loan": draw(housing_loans)},
         "spouse": spouse,
         "dependents": draw(st.lists(member(year), max_size=4)),
     })
