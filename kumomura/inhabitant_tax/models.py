@@ -70,6 +70,17 @@ class Donations(_Input):
     furusato: Yen = _paid("都道府県・市区町村に対する寄附金 (ふるさと納税) の合計")
     one_stop: bool = Field(False, description="寄附金税額控除に係る申告特例 (ワンストップ特例)"
                                               " を受ける (確定申告をしない)")
+    both: Yen = _paid("共同募金会・日本赤十字社の支部への寄附金、都道府県と市区町村の両方の"
+                      "条例で指定された寄附金")
+    municipal_only: Yen = _paid("市区町村の条例だけで指定された寄附金")
+    prefectural_only: Yen = _paid("都道府県の条例だけで指定された寄附金")
+
+    @model_validator(mode="after")
+    def _one_stop_alone(self) -> Donations:
+        if self.one_stop and (self.both or self.municipal_only or self.prefectural_only):
+            raise ValueError("ワンストップ特例はふるさと納税だけの場合です (ほかの寄附金は"
+                             "申告が必要です)")
+        return self
 
 
 class HousingLoan(_Input):
@@ -116,6 +127,9 @@ def taxpayer_columns(t: Taxpayer, d: Deductions) -> dict[str, Any]:
             "medical_expenses": d.medical_expenses,
             "donation_furusato": d.donations.furusato,
             "donation_one_stop": d.donations.one_stop,
+            "donation_both": d.donations.both,
+            "donation_municipal_only": d.donations.municipal_only,
+            "donation_prefectural_only": d.donations.prefectural_only,
             "housing_loan_available": d.housing_loan.available,
             "housing_loan_used": d.housing_loan.used,
             "housing_loan_specified": d.housing_loan.specified,

@@ -47,6 +47,9 @@ TAXPAYER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "medical_expenses": I64,
     "donation_furusato": I64,
     "donation_one_stop": pl.Boolean,
+    "donation_both": I64,
+    "donation_municipal_only": I64,
+    "donation_prefectural_only": I64,
     "housing_loan_available": I64,
     "housing_loan_used": I64,
     "housing_loan_specified": pl.Boolean,
@@ -501,8 +504,8 @@ class Rules:
                 c("_housing") - times(c("_housing"), prefectural_share), clip0(c("_m2"))))
 
     def donation_credit(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """寄附金税額控除 for donations to prefectures and municipalities (ふるさと納税),
-        each tax on its own (地方税法第37条の2, 第314条の7; 申告特例控除 附則第7条の2):
+        """寄附金税額控除, each tax on its own (地方税法第37条の2, 第314条の7; 申告特例控除
+        附則第7条の2), for ふるさと納税 and the other donations the taxes name:
 
         - 基本控除: (寄附金 up to 30% of 総所得金額等 − 2,000) × 10%, 市町村 6% and
           道府県 4% (指定都市 8% and 2%);
@@ -518,13 +521,21 @@ class Rules:
         c = pl.col
         floor = law.donation_floor
         given = c("donation_furusato")
-        # The donation counted for the 基本控除, up to 30% of 総所得金額等, kept exact as
-        # a multiple of the cap's denominator (30% of an income need not be whole yen).
+        # What each tax counts for its 基本控除: ふるさと納税, donations both taxes' laws or
+        # ordinances name (共同募金会, 日本赤十字社の支部, 条例指定 by both), and those only its
+        # own ordinance names (長浜市: "市税条例による指定のみの場合は6%、…県税条例による
+        # 指定のみの場合は4%"); up to 30% of 総所得金額等, less 2,000, each tax on its own.
+        # Kept exact as a multiple of the cap's denominator (30% of an income need not be
+        # whole yen).
         income_cap = Fraction(law.donation_income_cap)
         scale = income_cap.denominator
-        basic_base = clip0(pl.min_horizontal(given * scale,
-                                             c("total_income") * income_cap.numerator)
-                           - floor * scale)
+        common = given + c("donation_both")
+
+        def basic_base(own: str) -> pl.Expr:
+            return clip0(pl.min_horizontal((common + c(own)) * scale,
+                                           c("total_income") * income_cap.numerator)
+                         - floor * scale)
+
         special_base = clip0(given - floor)
         # 所得税率 × 1.021 in millionths: the rate (thousandths) of 課税総所得金額 − 人的控除差.
         surtax = Fraction(law.reconstruction_surtax)
@@ -540,9 +551,9 @@ class Rules:
         p_share = 1 - m_share
         cap = Fraction(law.donation_special_cap)
 
-        def side(share: Fraction, levy: str, after: str) -> pl.Expr:
+        def side(share: Fraction, levy: str, after: str, own: str) -> pl.Expr:
             basic_share, special_share = basic_rate * share, share
-            basic = ceil_credit(basic_base, basic_share.numerator,
+            basic = ceil_credit(basic_base(own), basic_share.numerator,
                                 basic_share.denominator * scale)
             special = pl.min_horizontal(
                 ceil_credit(special_base * ratio, special_share.numerator,
@@ -550,12 +561,13 @@ class Rules:
                 times(c(levy), cap))
             one_stop = pl.when(c("donation_one_stop") & (rate > 0)).then(
                 ceil_credit(special, rate, ratio)).otherwise(0)
-            return pl.when(given > 0).then(
+            return pl.when(common + c(own) > 0).then(
                 pl.min_horizontal(basic + special + one_stop, clip0(c(after)))).otherwise(0)
 
         return frame.with_columns(
-            municipal_donation_credit=side(m_share, "_m1", "_m2"),
-            prefectural_donation_credit=side(p_share, "_p1", "_p2"))
+            municipal_donation_credit=side(m_share, "_m1", "_m2", "donation_municipal_only"),
+            prefectural_donation_credit=side(p_share, "_p1", "_p2",
+                                             "donation_prefectural_only"))
 
     def _flat_reduction(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         """定額減税 (令和6年度, 令和7年度の加算): from the 所得割 after the other credits,
@@ -666,6 +678,10 @@ def problems(taxpayers: pl.DataFrame, family: pl.DataFrame, income_year: int) ->
     found = [
         taxpayers.filter(pl.col("income_tax_base") < 0)
         .select("tid", reason=pl.lit("income_tax_base が負の値です")),
+        taxpayers.filter(pl.col("donation_one_stop") & (
+            pl.col("donation_both") + pl.col("donation_municipal_only")
+            + pl.col("donation_prefectural_only") > 0))
+        .select("tid", reason=pl.lit("ワンストップ特例はふるさと納税だけの場合です")),
         taxpayers.filter(pl.col("housing_loan_used") > pl.col("housing_loan_available"))
         .select("tid", reason=pl.lit("housing_loan_used が housing_loan_available を超えています")),
         reasons(taxpayers, money + declared,

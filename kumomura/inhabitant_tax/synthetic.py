@@ -96,6 +96,11 @@ def returns(count: int, income_year: int, *, seed: int = 1, first_id: int = 1,
                                   & _chance(seed, 30, 0.17))
         .then(_between(seed, 31, 5, 150) * 1_000).otherwise(0),
         donation_one_stop=_chance(seed, 32, 0.5),
+        # 共同募金・日赤: a few, in thousands, always with a return (no ワンストップ).
+        donation_both=pl.when(_chance(seed, 37, 0.03))
+        .then(_between(seed, 38, 3, 30) * 1_000).otherwise(0),
+        donation_municipal_only=pl.lit(0, pl.Int64),
+        donation_prefectural_only=pl.lit(0, pl.Int64),
         # 住宅ローン控除: about one earner in eight, a tenth of them 特定取得 (7%); the
         # income tax takes a part of the 可能額, the rest may come to the inhabitant tax.
         housing_loan_available=pl.when((pl.col("salary_revenue") > 3_500_000)
@@ -108,7 +113,8 @@ def returns(count: int, income_year: int, *, seed: int = 1, first_id: int = 1,
         housing_loan_specified=pl.col("housing_loan_specified")
         & (pl.col("housing_loan_available") > 0),
     ).with_columns(
-        donation_one_stop=pl.col("donation_one_stop") & (pl.col("donation_furusato") > 0),
+        donation_one_stop=pl.col("donation_one_stop") & (pl.col("donation_furusato") > 0)
+        & (pl.col("donation_both") == 0),
     ).with_columns(
         single_parent=pl.when(pl.col("widow")).then(None).otherwise(pl.col("single_parent")),
         employer_no=pl.when((pl.col("salary_revenue") > 0) & _chance(seed, 28, 0.8))

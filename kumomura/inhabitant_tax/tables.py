@@ -49,6 +49,8 @@ income_returns = Table(
     *(Column(name, BigInteger, nullable=False) for name in DECLARED),
     Column("donation_furusato", BigInteger, nullable=False, server_default="0"),
     Column("donation_one_stop", Boolean, nullable=False, server_default=false()),
+    *(Column(f"donation_{name}", BigInteger, nullable=False, server_default="0")
+      for name in ("both", "municipal_only", "prefectural_only")),
     Column("housing_loan_available", BigInteger, nullable=False, server_default="0"),
     Column("housing_loan_used", BigInteger, nullable=False, server_default="0"),
     Column("housing_loan_specified", Boolean, nullable=False, server_default=false()),

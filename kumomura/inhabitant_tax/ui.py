@@ -192,7 +192,8 @@ def person(request: Request, lg_code: str, atena_no: str, db: DbDep,
 RETURN_FIELDS = ("salary_revenue", "pension_revenue", "other_income", "social_insurance",
                  "life_new_general", "life_old_general", "life_care_medical",
                  "earthquake_insurance", "medical_expenses", "donation_furusato",
-                 "housing_loan_available", "housing_loan_used")
+                 "housing_loan_available", "housing_loan_used", "donation_both",
+                 "donation_municipal_only", "donation_prefectural_only")
 
 
 def _return_request(atena_no: str, year: int, v: dict[str, str]) -> dict[str, Any]:
@@ -217,7 +218,10 @@ def _return_request(atena_no: str, year: int, v: dict[str, str]) -> dict[str, An
                        "earthquake_insurance": amount["earthquake_insurance"],
                        "medical_expenses": amount["medical_expenses"],
                        "donations": {"furusato": amount["donation_furusato"],
-                                     "one_stop": v.get("donation_one_stop") == "true"},
+                                     "one_stop": v.get("donation_one_stop") == "true",
+                                     "both": amount["donation_both"],
+                                     "municipal_only": amount["donation_municipal_only"],
+                                     "prefectural_only": amount["donation_prefectural_only"]},
                        "housing_loan": {
                            "available": amount["housing_loan_available"],
                            "used": amount["housing_loan_used"],
@@ -239,6 +243,10 @@ def _return_errors(exc: Exception) -> dict[str, str]:
                "deductions.life_insurance.old_general": "life_old_general",
                "deductions.life_insurance.care_medical": "life_care_medical",
                "deductions.donations.furusato": "donation_furusato",
+               "deductions.donations.both": "donation_both",
+               "deductions.donations.municipal_only": "donation_municipal_only",
+               "deductions.donations.prefectural_only": "donation_prefectural_only",
+               "deductions.donations": "donation_furusato",
                "deductions.housing_loan.available": "housing_loan_available",
                "deductions.housing_loan.used": "housing_loan_used",
                "deductions.housing_loan.income_tax_base": "income_tax_base",

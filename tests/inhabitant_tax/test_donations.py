@@ -22,14 +22,17 @@ from tests.inhabitant_tax.test_examples import salary_case
 
 
 def credit(levy: int, income_tax_base: int, total_income: int, donation: int,
-           one_stop: bool, designated: bool = False) -> tuple[int, int]:
+           one_stop: bool, designated: bool = False, both: int = 0, municipal_only: int = 0,
+           prefectural_only: int = 0) -> tuple[int, int]:
     """(市町村民税, 道府県民税) credit for a 所得割 ``levy`` after the 調整控除."""
     rules = Rules(law_for(2026), STANDARD.model_copy(update={"designated_city": designated}))
     m, p = levy * 3 // 5, levy * 2 // 5
     frame = pl.LazyFrame({
         "taxable_base": [income_tax_base], "personal_difference": [0],
         "total_income": [total_income], "_m1": [m], "_p1": [p], "_m2": [m], "_p2": [p],
-        "donation_furusato": [donation], "donation_one_stop": [one_stop]})
+        "donation_furusato": [donation], "donation_one_stop": [one_stop],
+        "donation_both": [both], "donation_municipal_only": [municipal_only],
+        "donation_prefectural_only": [prefectural_only]})
     row = rules.donation_credit(frame).collect().row(0, named=True)
     return row["municipal_donation_credit"], row["prefectural_donation_credit"]
 
@@ -78,10 +81,30 @@ def test_the_basic_part_counts_donations_up_to_30_percent_of_income() -> None:
     assert (m, p) == (1_680 + special[0], 1_120 + special[1])
 
 
-def _donating(furusato: int, one_stop: bool, **extra: Any) -> Case:
+def test_other_donations_count_for_the_taxes_that_name_them() -> None:
+    """長浜市 寄附金税額控除: 共同募金会・日赤 and donations both ordinances name, 10%;
+    "市税条例による指定のみの場合は6%、滋賀県税条例による指定のみの場合は4%":
+    https://www.city.nagahama.lg.jp/0000009485.html — no 特例控除 for any of them."""
+    levy, base, income = 500_000, 3_000_000, 4_000_000
+    assert credit(levy, base, income, 0, False, both=52_000) == (3_000, 2_000)
+    assert credit(levy, base, income, 0, False, municipal_only=52_000) == (3_000, 0)
+    assert credit(levy, base, income, 0, False, prefectural_only=52_000) == (0, 2_000)
+    # With ふるさと納税 30,000: each tax takes 2,000 off what it counts, once.
+    m, p = credit(levy, base, income, 30_000, False, municipal_only=20_000)
+    special_m, special_p = credit(levy, base, income, 30_000, False)
+    assert (m - (special_m - 1_680), p - (special_p - 1_120)) == (2_880, 1_120)
+
+
+def test_one_stop_only_with_furusato_alone() -> None:
+    with pytest.raises(ValueError, match="ワンストップ特例はふるさと納税だけの場合です"):
+        _donating(30_000, True, both_extra=10_000)
+
+
+def _donating(furusato: int, one_stop: bool, both_extra: int = 0, **extra: Any) -> Case:
     base = salary_case(2026, 5_000_000, spouse_age=40, social_insurance=700_000)
     data = base.model_dump(mode="json")
-    data["deductions"]["donations"] = {"furusato": furusato, "one_stop": one_stop}
+    data["deductions"]["donations"] = {"furusato": furusato, "one_stop": one_stop,
+                                       "both": both_extra}
     return Case.model_validate(data | extra)
 
 

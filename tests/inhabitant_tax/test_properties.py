@@ -33,6 +33,18 @@ def member(draw: st.DrawFn, year: int) -> dict[str, Any]:
             "disability": draw(st.sampled_from([None, None, "general", "special"]))}
 
 
+def donations(one_stop: bool) -> st.SearchStrategy[dict[str, Any]]:
+    """ふるさと納税 (with the ワンストップ特例 or not), or with the others a return declares."""
+    furusato = st.sampled_from([0, 0, 30_000, 400_000])
+    others = st.sampled_from([0, 0, 5_000, 60_000])
+    plain = st.fixed_dictionaries({"furusato": furusato, "both": others,
+                                   "municipal_only": others, "prefectural_only": others})
+    if not one_stop:
+        return plain
+    return st.one_of(plain, st.fixed_dictionaries({"furusato": furusato,
+                                                   "one_stop": st.just(True)}))
+
+
 housing_loans = st.one_of(st.just({}), st.builds(
     lambda available, used_share, specified: {
         "available": available, "used": available * used_share // 4, "specified": specified},
@@ -65,8 +77,7 @@ def cases(draw: st.DrawFn, plain: bool = False, one_stop: bool = True) -> Case:
                        "life_insurance": {"new_general": draw(st.integers(0, 150_000)),
                                           "old_general": draw(st.integers(0, 150_000)),
                                           "care_medical": draw(st.integers(0, 80_000))},
-                       "donations": {"furusato": draw(st.sampled_from([0, 0, 30_000, 400_000])),
-                                     "one_stop": one_stop and draw(st.booleans())},
+                       "donations": draw(donations(one_stop)),
                        "housing_loan": draw(housing_loans)},
         "spouse": spouse,
         "dependents": draw(st.lists(member(year), max_size=4)),
