@@ -257,15 +257,21 @@ def run_chunk(db: Database, job_id: int, chunk_no: int) -> bool:
             _log(conn, job_id, f"chunk {chunk_no} failed: {exc}\n"
                  f"{traceback.format_exc(limit=5)}", level="error")
         raise
-    _record_progress(db, job_id, int(done), chunk_no, summary)
+    _record_progress(db, job, int(done), chunk_no, summary)
     return True
 
 
-def _record_progress(db: Database, job_id: int, done: int, chunk_no: int,
+def _record_progress(db: Database, job: Job, done: int, chunk_no: int,
                      summary: ChunkResult) -> None:
+    """The job's progress after a chunk, under the job row's lock. Two chunks finishing
+    together each count the other's row only if it committed first, so both may count
+    one short; the count is taken again here, after this chunk's commit and under the
+    lock, so the last chunk to get here sees them all (and progress never goes back)."""
+    job_id = job.id
     with db.platform_tx() as conn:
-        total = conn.execute(select(jobs.c.total_chunks).where(jobs.c.id == job_id)
-                             .with_for_update()).scalar_one()
+        total, before = conn.execute(select(jobs.c.total_chunks, jobs.c.done_chunks)
+                                     .where(jobs.c.id == job_id).with_for_update()).one()
+        done = max(done, before, len(done_chunk_numbers(db, job)))
         values: dict[str, Any] = {"done_chunks": done}
         if done >= total:
             values |= {"status": JobStatus.DONE, "finished_at": utcnow(), "error": None}

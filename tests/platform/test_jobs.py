@@ -136,6 +136,24 @@ def test_procrastinate_workers_run_the_chunks(pg_db: Database) -> None:
     assert _chunk_writes(pg_db) == {n: 3 for n in range(5)}
 
 
+def test_chunks_finishing_together_still_finish_the_job(db: Database,
+                                                        yonezawa: Tenant) -> None:
+    """Two chunks that commit at the same moment each count the other's row only if it
+    committed first: both may report 2 of 3. The progress is counted again under the
+    job's lock, so the job still finishes (under load it used to stay "running")."""
+    job_id = jobs.submit(db, "062022", "test.emit_chunks", {"chunks": 3}, actor="t")
+    job = jobs.get_job(db, job_id)
+    with db.tenant_tx("062022") as conn:
+        for n in range(3):
+            jobs._mark(conn, job_id, n, None)
+    jobs._record_progress(db, job, 2, 1, None)  # each saw only one other chunk
+    jobs._record_progress(db, job, 2, 2, None)
+    done = jobs.get_job(db, job_id)
+    assert (done.status, done.done_chunks) == (JobStatus.DONE, 3)
+    jobs._record_progress(db, job, 1, 0, None)  # a late, stale count never goes back
+    assert jobs.get_job(db, job_id).done_chunks == 3
+
+
 def test_a_job_of_zero_chunks_finishes(db: Database, yonezawa: Tenant) -> None:
     job_id = jobs.submit(db, "062022", "test.emit_chunks", {"chunks": 0}, actor="t")
     assert jobs.run_in_process(db, job_id).status == JobStatus.DONE
