@@ -286,6 +286,30 @@ def set_password(db: Database, username: str, password: str, *,
         raise NotFound(f"利用者 {username} はいません", field="username")
 
 
+def set_roles(db: Database, username: str, role_names: list[str], *,
+              lg_code: str | None = None) -> None:
+    """Replace a user's roles (each of the user's scope), all or nothing; they hold from
+    the user's next request. With ``lg_code``, only a user of that municipality."""
+    if not role_names:
+        raise InvalidInput("役割を1つ以上選んでください", field="role")
+    with db.platform_tx() as conn:
+        query = select(users.c.id, users.c.scope).where(users.c.username == username)
+        if lg_code is not None:
+            query = query.where(users.c.lg_code == lg_code)
+        row = conn.execute(query.with_for_update()).first()
+        if row is None:
+            raise NotFound(f"利用者 {username} はいません", field="username")
+        scopes = dict(conn.execute(select(roles.c.name, roles.c.scope)
+                                   .where(roles.c.name.in_(role_names))).all())
+        wrong = [r for r in role_names if scopes.get(r) != row.scope]
+        if wrong:
+            raise InvalidInput(f"役割 {', '.join(wrong)} はこの利用者には付けられません",
+                               field="role")
+        conn.execute(delete(user_roles).where(user_roles.c.user_id == row.id))
+        conn.execute(insert(user_roles), [{"user_id": row.id, "role": r}
+                                          for r in dict.fromkeys(role_names)])
+
+
 def set_active(db: Database, username: str, active: bool, *,
                lg_code: str | None = None) -> None:
     """Suspend or resume a user (a suspended one cannot log in; sessions and tokens stop

@@ -24,6 +24,7 @@ from kumomura.platform.auth import (
     require_tenant,
     set_active,
     set_password,
+    set_roles,
 )
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.errors import KumomuraError, NotFound
@@ -134,6 +135,27 @@ async def reset_password(request: Request, lg_code: str, username: str,
         return _users_page(request, db, lg_code, status=422, errors={
             f"password-{username}": exc.message})
     return _to_users(lg_code, f"{username} のパスワードを再設定しました")
+
+
+@router.post("/t/{lg_code}/users/{username}/roles", response_model=None)
+async def change_roles(request: Request, lg_code: str, username: str,
+                       principal: PagePrincipal, db: DbDep) -> Response:
+    """The roles ticked replace the user's; the IT lead keeps their own IT role (so that
+    someone can still manage the municipality's users)."""
+    _it_lead(principal, lg_code)
+    async with request.form() as form:
+        chosen = [str(r) for r in form.getlist("roles")]
+    if username == principal.username and "municipal_it" not in chosen:
+        return _users_page(request, db, lg_code, status=422, errors={
+            f"roles-{username}": "自分の情報主管課の役割は外せません"})
+    try:
+        set_roles(db, username, chosen, lg_code=lg_code)
+    except KumomuraError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return _users_page(request, db, lg_code, status=422, errors={
+            f"roles-{username}": exc.message})
+    return _to_users(lg_code, f"{username} の役割を変更しました")
 
 
 @router.post("/t/{lg_code}/users/{username}/active", response_model=None)

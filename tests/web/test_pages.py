@@ -589,3 +589,28 @@ def test_it_lead_adds_resets_and_suspends_users(client: TestClient, db: Database
                                       "password": "another long passphrase"}).status_code == 401
     assert client.post("/t/062022/users/clerk2/active", follow_redirects=False,
                        data={"active": "true"}).status_code == 303
+
+
+def test_it_lead_changes_roles_from_the_next_request(client: TestClient,
+                                                      db: Database) -> None:
+    _user(db, "it", ["municipal_it"])
+    _user(db, "nagai_clerk", ["counter_clerk"], code="062090")
+    clerk = TestClient(client.app)
+    assert clerk.post("/login", follow_redirects=False,
+                      data={"username": "clerk", "password": PW}).status_code == 303
+    assert clerk.get("/t/062022/tax").status_code == 403
+    _login(client, "it")
+    changed = client.post("/t/062022/users/clerk/roles", follow_redirects=False,
+                          data={"roles": ["counter_clerk", "tax_officer"]})
+    assert changed.status_code == 303
+    assert clerk.get("/t/062022/tax").status_code == 200  # the open session, next request
+    none = client.post("/t/062022/users/clerk/roles", data={})
+    assert none.status_code == 422
+    assert "役割を1つ以上選んでください" in none.text
+    wrong = client.post("/t/062022/users/clerk/roles", data={"roles": ["secretariat"]})
+    assert wrong.status_code == 422
+    own = client.post("/t/062022/users/it/roles", data={"roles": ["counter_clerk"]})
+    assert own.status_code == 422
+    assert "自分の情報主管課の役割は外せません" in own.text
+    assert client.post("/t/062022/users/nagai_clerk/roles",
+                       data={"roles": ["tax_officer"]}).status_code == 404
