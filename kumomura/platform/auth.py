@@ -9,6 +9,7 @@ municipality's record exists.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -233,9 +234,9 @@ def create_user(db: Database, *, username: str, password: str, display_name: str
     """Create a user with roles whose scope matches the user's; all or nothing. Every
     problem of the name, the password and the roles is named at once."""
     problems = []
-    if not username or not username.isascii() or " " in username:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", username):
         problems.append(FieldProblem(
-            "username", f"利用者名 {username!r} は空白を含まない半角英数字にしてください"))
+            "username", f"利用者名 {username!r} は半角英数字と . _ - で64文字までにしてください"))
     if len(password) < 10:
         problems.append(FieldProblem("password", "パスワードは10文字以上にしてください"))
     if not role_names:
@@ -282,8 +283,20 @@ def set_password(db: Database, username: str, password: str, *,
             query = query.where(users.c.lg_code == lg_code)
         found = conn.execute(query.values(password_hash=_hasher.hash(password),
                                           failed_logins=0, locked_until=None)).rowcount
+        if found:
+            _end_sessions(conn, username)
     if not found:
         raise NotFound(f"利用者 {username} はいません", field="username")
+
+
+def _end_sessions(conn: Connection, username: str) -> None:
+    """End the user's open browser sessions (a new password, a suspension)."""
+    from kumomura.platform.sessions import web_sessions
+
+    user_id = select(users.c.id).where(users.c.username == username).scalar_subquery()
+    conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
+                                            web_sessions.c.ended_at.is_(None))
+                 .values(ended_at=utcnow()))
 
 
 def set_roles(db: Database, username: str, role_names: list[str], *,
@@ -321,6 +334,8 @@ def set_active(db: Database, username: str, active: bool, *,
         if not conn.execute(query.values(active=active, failed_logins=0,
                                          locked_until=None)).rowcount:
             raise NotFound(f"利用者 {username} はいません", field="username")
+        if not active:
+            _end_sessions(conn, username)
 
 
 def _principal(conn: Connection, user_id: int) -> Principal:
@@ -400,7 +415,8 @@ def authenticate(db: Database, username: str, password: str,
                      .values(failed_logins=0, locked_until=None))
         principal = _principal(conn, row["id"])
     if not row["totp_secret"] and mfa_required(db, principal, now.date()):
-        raise Unauthenticated("この団体では二要素認証の登録が必要です。管理者に連絡してください")
+        raise Unauthenticated("この団体では二要素認証の登録が必要です。情報主管課に登録を"
+                              "依頼してください (利用者の画面から設定できます)")
     return principal
 
 

@@ -265,13 +265,18 @@ def _record_progress(db: Database, job: Job, done: int, chunk_no: int,
                      summary: ChunkResult) -> None:
     """The job's progress after a chunk, under the job row's lock. Two chunks finishing
     together each count the other's row only if it committed first, so both may count
-    one short; the count is taken again here, after this chunk's commit and under the
-    lock, so the last chunk to get here sees them all (and progress never goes back)."""
+    one short; the count is taken again here, after this chunk's commit, so the last
+    chunk to get here sees them all (and progress never goes back)."""
     job_id = job.id
+    # Counted before the job's lock is taken (never a tenant transaction inside the
+    # platform's): this chunk has committed, so the chunk that gets here last sees all.
+    counted = len(done_chunk_numbers(db, job))
     with db.platform_tx() as conn:
         total, before = conn.execute(select(jobs.c.total_chunks, jobs.c.done_chunks)
                                      .where(jobs.c.id == job_id).with_for_update()).one()
-        done = max(done, before, len(done_chunk_numbers(db, job)))
+        if before >= total:
+            return  # finished already (a late chunk's report adds nothing)
+        done = max(done, before, counted)
         values: dict[str, Any] = {"done_chunks": done}
         if done >= total:
             values |= {"status": JobStatus.DONE, "finished_at": utcnow(), "error": None}

@@ -7,6 +7,8 @@ the authenticator app proves it was scanned: a mistyped enrolment never locks an
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 from typing import Any
 
@@ -54,12 +56,27 @@ def enrol(db: Database, username: str, secret: str, code: str, *,
             raise NotFound(f"利用者 {username} はいません", field="username")
         if password is not None and not _password_ok(row["password_hash"], password):
             problems.append(FieldProblem("password", "パスワードが正しくありません"))
-        if len(secret) < 16 or not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
+        if not _verifies(secret, code):
             problems.append(FieldProblem("code", "確認コードが正しくありません。"
                                                  "アプリに表示された6桁の数字を入力してください"))
         if problems:
             raise invalid(problems)
         conn.execute(update(users).where(users.c.id == row["id"]).values(totp_secret=secret))
+
+
+def valid_secret(secret: str | None) -> bool:
+    """Base32 of at least 80 bits, as pyotp makes them (anything else is not shown)."""
+    try:
+        return bool(secret) and len(secret or "") >= 16 and bool(
+            base64.b32decode(secret or "", casefold=True))
+    except (ValueError, binascii.Error):
+        return False
+
+
+def _verifies(secret: str, code: str) -> bool:
+    """Whether ``code`` is the app's current code for ``secret``."""
+    return valid_secret(secret) and bool(pyotp.TOTP(secret).verify(code.strip(),
+                                                                   valid_window=1))
 
 
 def _password_ok(password_hash: str, password: str) -> bool:

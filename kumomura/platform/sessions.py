@@ -64,9 +64,7 @@ def principal_of(db: Database, token: str) -> auth.Principal:
                            .where(web_sessions.c.token_hash == key)).mappings().first()
         if row is None or row["ended_at"] is not None:
             raise Unauthenticated("ログインしてください")
-        if not row["active"]:  # suspended since the login: the session ends now
-            conn.execute(update(web_sessions).where(web_sessions.c.token_hash == key)
-                         .values(ended_at=now))
+        if not row["active"]:  # suspended since the login (set_active ends it as well)
             raise Unauthenticated("この利用者は停止されています")
         seen = as_utc(row["last_seen_at"])
         if now - seen > timedelta(minutes=row["idle_minutes"]) or \

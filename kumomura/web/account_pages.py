@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kumomura.platform import second_factor
+from kumomura.platform import audit, second_factor
 from kumomura.platform.auth import (
     BUILTIN_ROLES,
     Permission,
@@ -29,7 +29,7 @@ from kumomura.platform.auth import (
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.errors import KumomuraError, NotFound
 from kumomura.web.deps import DbDep
-from kumomura.web.pages import PagePrincipal, field_errors, form_fields, render
+from kumomura.web.pages import PagePrincipal, field_errors, form_fields, page_audit, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +37,9 @@ router = APIRouter(include_in_schema=False)
 def _totp_page(request: Request, *, username: str, action: str, back: str, own: bool,
                secret: str | None = None, errors: dict[str, str] | None = None,
                status: int = 200) -> HTMLResponse:
-    secret = secret or second_factor.new_secret()
+    if not second_factor.valid_secret(secret):
+        secret = second_factor.new_secret()
+    assert secret is not None
     uri = second_factor.provisioning_uri(username, secret)
     return render(request, "totp.html", status_code=status, username=username,
                   action=action, back=back, own=own, secret=secret,
@@ -75,7 +77,20 @@ async def own_totp(request: Request, principal: PagePrincipal, db: DbDep) -> Res
 
 
 def _it_lead(principal: Principal, lg_code: str) -> None:
+    """The municipality's own IT lead only: the operator administers the platform, not a
+    municipality's staff (who could then be given access to personal data)."""
+    if principal.scope != Scope.TENANT:
+        raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
+
+
+def _audit(request: Request, principal: Principal, db: DbDep, lg_code: str, action: str,
+           username: str, **detail: Any) -> None:
+    """User administration goes in the municipality's own audit log (never a password
+    or a secret)."""
+    with db.tenant_tx(lg_code) as conn:
+        audit.record(conn, page_audit(request, principal, "利用者管理"), f"platform.{action}",
+                     detail={"username": username, **detail})
 
 
 TENANT_ROLES = [(name, description) for name, (scope, description, _) in BUILTIN_ROLES.items()
@@ -118,6 +133,8 @@ async def add_user(request: Request, lg_code: str, principal: PagePrincipal,
         errors = {("roles" if k == "role" else k): m for k, m in field_errors(exc).items()}
         return _users_page(request, db, lg_code, v=v | {"roles": chosen}, errors=errors,
                            status=422)
+    _audit(request, principal, db, lg_code, "user_created", v["username"].strip(),
+           roles=chosen)
     return _to_users(lg_code, f"利用者 {v['username'].strip()} を登録しました")
 
 
@@ -134,6 +151,7 @@ async def reset_password(request: Request, lg_code: str, username: str,
             raise
         return _users_page(request, db, lg_code, status=422, errors={
             f"password-{username}": exc.message})
+    _audit(request, principal, db, lg_code, "password_reset", username)
     return _to_users(lg_code, f"{username} のパスワードを再設定しました")
 
 
@@ -155,6 +173,7 @@ async def change_roles(request: Request, lg_code: str, username: str,
             raise
         return _users_page(request, db, lg_code, status=422, errors={
             f"roles-{username}": exc.message})
+    _audit(request, principal, db, lg_code, "user_roles_changed", username, roles=chosen)
     return _to_users(lg_code, f"{username} の役割を変更しました")
 
 
@@ -167,6 +186,8 @@ async def suspend_or_resume(request: Request, lg_code: str, username: str,
         return _users_page(request, db, lg_code, status=422, errors={
             f"active-{username}": "自分自身は停止できません"})
     set_active(db, username, active, lg_code=lg_code)
+    _audit(request, principal, db, lg_code, "user_resumed" if active else "user_suspended",
+           username)
     return _to_users(lg_code, f"{username} を{'再開' if active else '停止'}しました")
 
 
@@ -197,5 +218,6 @@ async def user_totp(request: Request, lg_code: str, username: str, principal: Pa
                           action=f"/t/{lg_code}/users/{username}/totp",
                           back=f"/t/{lg_code}/users", own=False, secret=form.get("secret"),
                           errors=errors, status=422)
+    _audit(request, principal, db, lg_code, "totp_enrolled", username)
     return RedirectResponse(f"/t/{lg_code}/users?message="
                             + quote(f"{username} の二要素認証を設定しました"), status_code=303)

@@ -589,6 +589,32 @@ def test_it_lead_adds_resets_and_suspends_users(client: TestClient, db: Database
                                       "password": "another long passphrase"}).status_code == 401
     assert client.post("/t/062022/users/clerk2/active", follow_redirects=False,
                        data={"active": "true"}).status_code == 303
+    assert clerk.get("/", follow_redirects=False).status_code == 303  # ended, not paused
+    slash = client.post("/t/062022/users", data={"username": "a/b", "password": PW,
+                                                 "roles": ["counter_clerk"]})
+    assert slash.status_code == 422
+    assert 'id="username-error"' in slash.text
+    actions = [e["action"] for e in audit.entries(db, "062022")]
+    for action in ("platform.user_created", "platform.password_reset",
+                   "platform.user_suspended", "platform.user_resumed"):
+        assert action in actions, action
+    bad_secret = client.post("/t/062022/users/clerk2/totp",
+                             data={"secret": "not base32 at all!", "code": "123456"})
+    assert bad_secret.status_code == 422
+    assert 'id="code-error"' in bad_secret.text
+
+
+def test_the_operator_cannot_administer_a_municipalitys_staff(client: TestClient,
+                                                              db: Database) -> None:
+    """The operator holds the platform's admin right, not a municipality's: its users page
+    (and through it a way to personal data) is a 404, as for anyone outside."""
+    _user(db, "op", ["operator"], code=None, scope=Scope.OPERATOR)
+    _login(client, "op")
+    assert client.get("/t/062022/users").status_code == 404
+    assert client.post("/t/062022/users", data={
+        "username": "spy", "password": PW, "roles": ["tax_officer"]}).status_code == 404
+    assert client.post("/t/062022/users/clerk/password",
+                       data={"password": "another long passphrase"}).status_code == 404
 
 
 def test_it_lead_changes_roles_from_the_next_request(client: TestClient,
