@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from datetime import timedelta
 from typing import Any
 
 import pyotp
@@ -19,8 +20,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
 from kumomura.platform.auth import user_roles, users
+from kumomura.platform.config import get_settings
 from kumomura.platform.db import Database
 from kumomura.platform.errors import FieldProblem, NotFound, invalid
+from kumomura.platform.timeutil import as_utc, utcnow
 
 ISSUER = "kumomura"
 _hasher = PasswordHasher()
@@ -43,25 +46,54 @@ def qr_svg(uri: str) -> str:
 
 
 def enrol(db: Database, username: str, secret: str, code: str, *,
-          password: str | None = None, lg_code: str | None = None) -> None:
-    """Keep ``secret`` as the user's second factor once ``code`` proves it works; with
-    ``password``, the user's own (self-service); with ``lg_code``, only a user of that
-    municipality (its IT lead). Refused fields are named; nothing changes then."""
+          password: str | None = None, current_code: str | None = None,
+          lg_code: str | None = None) -> None:
+    """Keep ``secret`` as the user's second factor once ``code`` proves it works.
+
+    Self-service (``password`` given): the password, and the current app's code when a
+    second factor is set already; a wrong password counts towards the lock-out, as at
+    login. With ``lg_code``: only a user of that municipality (its IT lead). Refused
+    fields are named; nothing else changes then."""
     problems: list[FieldProblem] = []
     with db.platform_tx() as conn:
-        row = conn.execute(select(users.c.id, users.c.password_hash, users.c.lg_code)
+        row = conn.execute(select(users.c.id, users.c.password_hash, users.c.lg_code,
+                                  users.c.totp_secret, users.c.locked_until)
                            .where(users.c.username == username)
                            .with_for_update()).mappings().first()
         if row is None or (lg_code is not None and row["lg_code"] != lg_code):
             raise NotFound(f"利用者 {username} はいません", field="username")
-        if password is not None and not _password_ok(row["password_hash"], password):
+        wrong_password = password is not None and (
+            (row["locked_until"] is not None and as_utc(row["locked_until"]) > utcnow())
+            or not _password_ok(row["password_hash"], password))
+        if wrong_password:
             problems.append(FieldProblem("password", "パスワードが正しくありません"))
+        if password is not None and row["totp_secret"] and not _verifies(
+                row["totp_secret"], current_code or ""):
+            problems.append(FieldProblem("current_code", "いま使っている認証アプリの確認コード"
+                                                         "が正しくありません"))
         if not _verifies(secret, code):
             problems.append(FieldProblem("code", "確認コードが正しくありません。"
                                                  "アプリに表示された6桁の数字を入力してください"))
-        if problems:
-            raise invalid(problems)
-        conn.execute(update(users).where(users.c.id == row["id"]).values(totp_secret=secret))
+        if not problems:
+            conn.execute(update(users).where(users.c.id == row["id"])
+                         .values(totp_secret=secret))
+            return
+    if wrong_password:
+        _count_failure(db, row["id"])
+    raise invalid(problems)
+
+
+def _count_failure(db: Database, user_id: int) -> None:
+    """A wrong password here counts as a failed login (and locks the account alike)."""
+    settings = get_settings()
+    with db.platform_tx() as conn:
+        failures = conn.execute(select(users.c.failed_logins).where(users.c.id == user_id)
+                                .with_for_update()).scalar_one() + 1
+        values: dict[str, Any] = {"failed_logins": failures}
+        if failures >= settings.login_max_failures:
+            values = {"failed_logins": 0, "locked_until": utcnow() + timedelta(
+                minutes=settings.login_lock_minutes)}
+        conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
 
 def valid_secret(secret: str | None) -> bool:

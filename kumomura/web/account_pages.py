@@ -43,6 +43,7 @@ def _totp_page(request: Request, *, username: str, action: str, back: str, own: 
     uri = second_factor.provisioning_uri(username, secret)
     return render(request, "totp.html", status_code=status, username=username,
                   action=action, back=back, own=own, secret=secret,
+                  replacing=own and second_factor.has_totp(request.app.state.db, username),
                   qr=second_factor.qr_svg(uri), errors=errors or {})
 
 
@@ -66,7 +67,8 @@ async def own_totp(request: Request, principal: PagePrincipal, db: DbDep) -> Res
     form = await form_fields(request)
     try:
         second_factor.enrol(db, principal.username, form.get("secret", ""),
-                            form.get("code", ""), password=form.get("password", ""))
+                            form.get("code", ""), password=form.get("password", ""),
+                            current_code=form.get("current_code"))
     except KumomuraError as exc:
         return _totp_page(request, username=principal.username, action="/account/totp",
                           back="/account", own=True, secret=form.get("secret"),

@@ -640,3 +640,30 @@ def test_it_lead_changes_roles_from_the_next_request(client: TestClient,
     assert "自分の情報主管課の役割は外せません" in own.text
     assert client.post("/t/062022/users/nagai_clerk/roles",
                        data={"roles": ["tax_officer"]}).status_code == 404
+
+
+def test_replacing_a_second_factor_needs_the_current_one(client: TestClient,
+                                                         db: Database) -> None:
+    _login(client)
+    first = _secret(client.get("/account/totp").text)
+    assert client.post("/account/totp", follow_redirects=False, data={
+        "secret": first, "password": PW, "code": pyotp.TOTP(first).now()}).status_code == 303
+    form = client.get("/account/totp").text
+    assert 'id="current_code"' in form
+    second = _secret(form)
+    without = client.post("/account/totp", data={
+        "secret": second, "password": PW, "code": pyotp.TOTP(second).now()})
+    assert without.status_code == 422
+    assert 'id="current_code-error"' in without.text
+    assert client.post("/account/totp", follow_redirects=False, data={
+        "secret": second, "password": PW, "code": pyotp.TOTP(second).now(),
+        "current_code": pyotp.TOTP(first).now()}).status_code == 303
+    # Wrong passwords here count as failed logins: enough of them lock the account.
+    for _ in range(5):
+        client.post("/account/totp", data={"secret": second, "password": "wrong",
+                                           "code": "000000"})
+    client.post("/logout")
+    locked = client.post("/login", data={"username": "clerk", "password": PW,
+                                         "totp": pyotp.TOTP(second).now()})
+    assert locked.status_code == 401
+    assert "ロックされています" in locked.text
