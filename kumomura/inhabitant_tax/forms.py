@@ -119,6 +119,8 @@ def _ordinary_page(page: Page, header: NoticeHeader, row: Mapping[str, Any]) -> 
               (f"{pref}所得割", _yen(row["prefectural_income_levy"]), half)])
     page.row([(f"{muni}均等割", _yen(row["municipal_per_capita"]), half),
               (f"{pref}均等割", _yen(row["prefectural_per_capita"]), half)])
+    page.row([("配当控除", _yen(row["municipal_dividend_credit"]
+                               + row["prefectural_dividend_credit"]), half), ("", "", half)])
     page.row([("森林環境税", _yen(row["forest_environment_tax"]), half),
               ("住宅借入金等特別税額控除", _yen(row["municipal_housing_loan_credit"]
                                             + row["prefectural_housing_loan_credit"]), half)])

@@ -157,6 +157,12 @@ class LawValues(_Frozen):
     forest_environment_tax: int
     """森林環境税 (森林環境税及び森林環境譲与税に関する法律), levied with the 均等割."""
 
+    dividend_threshold: int
+    dividend_rates: tuple[str, str]
+    """配当控除 (地方税法第314条の9, 附則第5条; 利益の配当等): of the dividends within the
+    first ``dividend_threshold`` of 課税総所得金額等, rates[0]; of those in the part above
+    it, rates[1] (市町村 4/7 and 道府県 3/7 of each; 指定都市 4/5 and 1/5)."""
+
     housing_loan_rate: str
     housing_loan_cap: int
     housing_loan_specified_rate: str
@@ -319,6 +325,8 @@ _COMMON = dict(
     special_status_income_limit=1_350_000,
     minor_age=18,
     forest_environment_tax=1_000,  # from 令和6年度
+    dividend_threshold=10_000_000,
+    dividend_rates=("28/1000", "14/1000"),
     housing_loan_rate="5/100",
     housing_loan_cap=97_500,
     housing_loan_specified_rate="7/100",

@@ -28,6 +28,7 @@ declare(income_returns, module=MODULE, title="課税資料", labels={
     "earthquake_insurance": "地震保険料 (円)", "medical_expenses": "医療費 (円)",
     "donation_furusato": "都道府県・市区町村への寄附金 (円)",
     "donation_one_stop": "寄附金税額控除の申告特例",
+    "dividend_income": "その他の所得のうち配当所得 (円)",
     "donation_both": "共同募金会・日赤・県と市の条例指定の寄附金 (円)",
     "donation_municipal_only": "市区町村の条例指定のみの寄附金 (円)",
     "donation_prefectural_only": "都道府県の条例指定のみの寄附金 (円)",
@@ -56,6 +57,7 @@ _DEDUCTION_LABELS = {
     "single_parent": "ひとり親控除", "working_student": "勤労学生控除"}
 _SIDE_LABELS = {"computed_income_levy": "算出所得割額", "adjustment_credit": "調整控除",
                 "threshold_adjustment": "非課税限度額による調整",
+                "dividend_credit": "配当控除",
                 "housing_loan_credit": "住宅借入金等特別税額控除",
                 "donation_credit": "寄附金税額控除", "flat_reduction": "定額減税",
                 "income_levy": "所得割額", "per_capita": "均等割額"}

@@ -42,11 +42,19 @@ class Earnings(_Input):
 
 
 class Taxpayer(Earnings):
+    dividend_income: Yen = _paid("その他の所得のうち配当所得 (総合課税の利益の配当等)")
     disability: Literal["general", "special"] | None = None
     widow: bool = False
     single_parent: Literal["mother", "father"] | None = None
     working_student: bool = False
     livelihood_assistance: bool = Field(False, description="生活保護の生活扶助を受けている")
+
+    @model_validator(mode="after")
+    def _dividends_within(self) -> Taxpayer:
+        if self.dividend_income > self.other_income:
+            raise ValueError("配当所得がその他の所得を超えています (配当所得はその他の所得の"
+                             "うちの額です)")
+        return self
 
     @model_validator(mode="after")
     def _one_status(self) -> Taxpayer:
@@ -117,7 +125,8 @@ def taxpayer_columns(t: Taxpayer, d: Deductions) -> dict[str, Any]:
     """A taxpayer's incomes, status and declared payments as the frames' (and the
     income_returns table's) columns."""
     life = d.life_insurance
-    return {**t.earnings(), "disability": t.disability, "widow": t.widow,
+    return {**t.earnings(), "dividend_income": t.dividend_income,
+            "disability": t.disability, "widow": t.widow,
             "single_parent": t.single_parent, "working_student": t.working_student,
             "livelihood_assistance": t.livelihood_assistance,
             "social_insurance": d.social_insurance, "life_new_general": life.new_general,

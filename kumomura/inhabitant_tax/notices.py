@@ -52,6 +52,7 @@ FIGURES = ("atena_no", "employer_no", "total_income", "deductions_total", "taxab
            "municipal_adjustment_credit", "prefectural_adjustment_credit",
            "municipal_donation_credit", "prefectural_donation_credit",
            "municipal_housing_loan_credit", "prefectural_housing_loan_credit",
+           "municipal_dividend_credit", "prefectural_dividend_credit",
            "municipal_income_levy", "prefectural_income_levy", "municipal_per_capita",
            "prefectural_per_capita", "forest_environment_tax", "municipal_flat_reduction",
            "prefectural_flat_reduction", "total", *(f"ordinary_{i}" for i in range(1, 5)),

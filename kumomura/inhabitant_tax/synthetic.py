@@ -68,6 +68,10 @@ def returns(count: int, income_year: int, *, seed: int = 1, first_id: int = 1,
         other_income=pl.when(_chance(seed, 8, 0.05))
         .then(_between(seed, 9, 100_000, 3_000_000)).otherwise(0),
     ).with_columns(
+        # 配当所得 taxed with the rest (a return's choice): part of the other income of some.
+        dividend_income=pl.when(_chance(seed, 39, 0.3))
+        .then(pl.col("other_income") * _between(seed, 40, 1, 10) // 10).otherwise(0),
+    ).with_columns(
         disability=pl.when(_chance(seed, 10, 0.03)).then(pl.lit("general"))
         .when(_chance(seed, 11, 0.01)).then(pl.lit("special")).otherwise(None),
         widow=(pl.col("_age") > 40) & _chance(seed, 12, 0.03),

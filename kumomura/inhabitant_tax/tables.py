@@ -49,6 +49,7 @@ income_returns = Table(
     *(Column(name, BigInteger, nullable=False) for name in DECLARED),
     Column("donation_furusato", BigInteger, nullable=False, server_default="0"),
     Column("donation_one_stop", Boolean, nullable=False, server_default=false()),
+    Column("dividend_income", BigInteger, nullable=False, server_default="0"),
     *(Column(f"donation_{name}", BigInteger, nullable=False, server_default="0")
       for name in ("both", "municipal_only", "prefectural_only")),
     Column("housing_loan_available", BigInteger, nullable=False, server_default="0"),
@@ -81,8 +82,8 @@ income_family = Table(
 
 _FLAGS = {"income_levy_exempt", "per_capita_exempt", "special_collection"}
 DONATION_FIGURES = {f"{side}_{credit}" for side in ("municipal", "prefectural")
-                    for credit in ("donation_credit", "housing_loan_credit")}
-"""Added in t0005 and t0006: assessments made before had no such credit (0)."""
+                    for credit in ("donation_credit", "housing_loan_credit", "dividend_credit")}
+"""Added in t0005, t0006 and t0008: assessments made before had no such credit (0)."""
 CURRENT = text("current")
 
 assessments = Table(

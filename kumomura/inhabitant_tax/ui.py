@@ -189,7 +189,8 @@ def person(request: Request, lg_code: str, atena_no: str, db: DbDep,
                   can_issue=principal.can(MODULE, Permission.ISSUE))
 
 
-RETURN_FIELDS = ("salary_revenue", "pension_revenue", "other_income", "social_insurance",
+RETURN_FIELDS = ("salary_revenue", "pension_revenue", "other_income", "dividend_income",
+                 "social_insurance",
                  "life_new_general", "life_old_general", "life_care_medical",
                  "earthquake_insurance", "medical_expenses", "donation_furusato",
                  "housing_loan_available", "housing_loan_used", "donation_both",
@@ -210,6 +211,7 @@ def _return_request(atena_no: str, year: int, v: dict[str, str]) -> dict[str, An
                      "salary_revenue": amount["salary_revenue"],
                      "pension_revenue": amount["pension_revenue"],
                      "other_income": amount["other_income"],
+                     "dividend_income": amount["dividend_income"],
                      "disability": v.get("disability") or None,
                      "widow": v.get("widow") == "true",
                      "single_parent": v.get("single_parent") or None,
