@@ -112,18 +112,19 @@ def _ordinary_page(page: Page, header: NoticeHeader, row: Mapping[str, Any]) -> 
               ("調整控除", _yen(row["municipal_adjustment_credit"]
                                 + row["prefectural_adjustment_credit"]), half)])
     flat = row["municipal_flat_reduction"] + row["prefectural_flat_reduction"]
-    page.row([("寄附金税額控除", _yen(row["municipal_donation_credit"]
-                                    + row["prefectural_donation_credit"]), half),
+
+    def both(side: str) -> str:
+        return _yen(row[f"municipal_{side}"] + row[f"prefectural_{side}"])
+
+    page.row([("配当控除", both("dividend_credit"), half),
+              ("住宅ローン控除", both("housing_loan_credit"), half)])
+    page.row([("寄附金税額控除", both("donation_credit"), half),
               ("定額減税額", _yen(flat), half)])
     page.row([(f"{muni}所得割", _yen(row["municipal_income_levy"]), half),
               (f"{pref}所得割", _yen(row["prefectural_income_levy"]), half)])
     page.row([(f"{muni}均等割", _yen(row["municipal_per_capita"]), half),
               (f"{pref}均等割", _yen(row["prefectural_per_capita"]), half)])
-    page.row([("配当控除", _yen(row["municipal_dividend_credit"]
-                               + row["prefectural_dividend_credit"]), half), ("", "", half)])
-    page.row([("森林環境税", _yen(row["forest_environment_tax"]), half),
-              ("住宅借入金等特別税額控除", _yen(row["municipal_housing_loan_credit"]
-                                            + row["prefectural_housing_loan_credit"]), half)])
+    page.row([("森林環境税", _yen(row["forest_environment_tax"]), 1.0)])
     page.row([("年税額", _yen(row["total"]), 1.0)], height=11 * mm)
     page.gap(14)
     page.text(MARGIN, page.y, "納期と納付額", size=10.5, font=GOTHIC)
