@@ -134,10 +134,13 @@ def _case(v: dict[str, str], year: int) -> dict[str, Any]:
     return {
         "fiscal_year": v.get("fiscal_year") or None,
         "taxpayer": blank_to_none({k: v.get(k, "") for k in (
-            "birth_date", "salary_revenue", "pension_revenue", "other_income")}),
+            "birth_date", "salary_revenue", "pension_revenue", "other_income")})
+        | {"dividend_income": v.get("dividend_income") or 0},
         "deductions": {"social_insurance": v.get("social_insurance") or 0,
                        "donations": {"furusato": v.get("donation_furusato") or 0,
-                                     "one_stop": v.get("donation_one_stop") == "true"}},
+                                     "one_stop": v.get("donation_one_stop") == "true"},
+                       "housing_loan": {"available": v.get("housing_loan_available") or 0,
+                                        "used": v.get("housing_loan_used") or 0}},
         "spouse": None if v.get("spouse_income", "") == "" else {
             "birth_date": f"{year - 41}-06-01", **nobody,
             "salary_revenue": v["spouse_income"]},
@@ -157,9 +160,13 @@ async def simulate(request: Request, lg_code: str, db: DbDep,
         with db.tenant_tx(lg_code) as conn:
             out = service.simulate(conn, case)
     except (ValidationError, KumomuraError) as exc:
-        errors = {k.removeprefix("taxpayer.").removeprefix("deductions.")
-                  .replace("donations.furusato", "donation_furusato"): m
-                  for k, m in field_errors(exc).items()}
+        renamed = {"donations.furusato": "donation_furusato",
+                   "housing_loan.available": "housing_loan_available",
+                   "housing_loan.used": "housing_loan_used", "housing_loan": "housing_loan_used"}
+        errors = {}
+        for key, message in field_errors(exc).items():
+            key = key.removeprefix("taxpayer.").removeprefix("deductions.")
+            errors[renamed.get(key, key)] = message
         return render(request, "tax/simulate.html", status_code=422, lg_code=lg_code, v=v,
                       errors=errors, out=None)
     return render(request, "tax/simulate.html", lg_code=lg_code, v=v, errors={}, out=out)

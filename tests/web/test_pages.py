@@ -183,6 +183,18 @@ def test_tax_office_pages(client: TestClient, db: Database) -> None:
     assert wrong.status_code == 422
     assert 'id="salary_revenue-error"' in wrong.text
     assert 'id="birth_date-error"' in wrong.text
+    credits = client.post("/t/062022/tax/simulate", data={
+        "fiscal_year": "2026", "birth_date": "1975-05-05", "salary_revenue": "5000000",
+        "pension_revenue": "0", "other_income": "0", "social_insurance": "750000",
+        "housing_loan_available": "200000", "housing_loan_used": "50000"})
+    assert credits.status_code == 200
+    assert '<span id="total">240,500円</span>' not in credits.text  # the loan credit taken
+    too_much = client.post("/t/062022/tax/simulate", data={
+        "fiscal_year": "2026", "birth_date": "1975-05-05", "salary_revenue": "5000000",
+        "pension_revenue": "0", "other_income": "0", "housing_loan_available": "100",
+        "housing_loan_used": "200"})
+    assert too_much.status_code == 422
+    assert 'id="housing_loan_used-error"' in too_much.text
 
     started = client.post("/t/062022/tax/assess", data={"year": "2026"},
                           follow_redirects=False)
