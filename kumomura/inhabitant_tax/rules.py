@@ -389,12 +389,12 @@ class Rules:
 
     # the levy
 
-    def _shares(self) -> tuple[Fraction, Fraction]:
-        """調整控除 rates of municipality and prefecture (地方税法第314条の6, 第37条):
-        3% and 2%, in a designated city 4% and 1%."""
-        total = Fraction(self.law.adjustment_rate)
-        prefectural = total / 5 if self.tenant.designated_city else total * 2 / 5
-        return total - prefectural, prefectural
+    def _split(self) -> tuple[Fraction, Fraction]:
+        """How the municipality and the prefecture share what the law gives as one amount
+        or rate (調整控除 第314条の6 and 第37条, the 非課税の調整 附則第3条の3第4項, the
+        寄附金 and 住宅借入金 credits): 3/5 and 2/5, in a designated city 4/5 and 1/5."""
+        prefectural = Fraction(1, 5) if self.tenant.designated_city else Fraction(2, 5)
+        return 1 - prefectural, prefectural
 
     def _levy(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         law, tenant = self.law, self.tenant
@@ -422,10 +422,11 @@ class Rules:
                  .when(base <= law.adjustment_base_limit).then(pl.min_horizontal(diff, base))
                  .otherwise(pl.max_horizontal(diff - (base - law.adjustment_base_limit),
                                               pl.lit(law.adjustment_minimum_basis))))
-        m_share, p_share = self._shares()
-        # 地方税法附則第3条の3第4項: the prefecture bears 2/5 of the exemption adjustment
-        # (1/5 in a designated city), the municipality the rest.
-        threshold_pref_share = Fraction(1, 5) if tenant.designated_city else Fraction(2, 5)
+        adjustment_rate = Fraction(law.adjustment_rate)
+        m_share, p_share = (adjustment_rate * share for share in self._split())
+        # The prefecture bears its share of the exemption adjustment, the municipality the
+        # rest.
+        threshold_pref_share = self._split()[1]
         frame = frame.with_columns(
             income_levy_exempt=wholly_exempt | (income <= income_limit),
             per_capita_exempt=wholly_exempt | (income <= per_capita_limit),
@@ -458,15 +459,12 @@ class Rules:
             _p2=pl.when(c("income_levy_exempt")).then(0)
             .otherwise(c("_p1") - c("prefectural_threshold_adjustment")),
         )
-        frame = self.dividend_credit(frame).with_columns(
-            _m2=c("_m2") - c("municipal_dividend_credit"),
-            _p2=c("_p2") - c("prefectural_dividend_credit"))
-        frame = self.housing_loan_credit(frame).with_columns(
-            _m2=c("_m2") - c("municipal_housing_loan_credit"),
-            _p2=c("_p2") - c("prefectural_housing_loan_credit"))
-        frame = self.donation_credit(frame).with_columns(
-            _m2=c("_m2") - c("municipal_donation_credit"),
-            _p2=c("_p2") - c("prefectural_donation_credit"))
+        # The 税額控除 in the law's order, each from what the ones before it left.
+        for credit, name in ((self.dividend_credit, "dividend_credit"),
+                             (self.housing_loan_credit, "housing_loan_credit"),
+                             (self.donation_credit, "donation_credit")):
+            frame = credit(frame).with_columns(_m2=c("_m2") - c(f"municipal_{name}"),
+                                               _p2=c("_p2") - c(f"prefectural_{name}"))
         return self._flat_reduction(frame).with_columns(
             municipal_income_levy=floor_tax_100(c("_m2") - c("municipal_flat_reduction")),
             prefectural_income_levy=floor_tax_100(c("_p2") - c("prefectural_flat_reduction")),
@@ -495,7 +493,8 @@ class Rules:
                                                     - law.dividend_threshold))
         within = dividends - above
         full, half = (Fraction(r) for r in law.dividend_rates)
-        m_share = Fraction(4, 5) if self.tenant.designated_city else Fraction(4, 7)
+        # 1.6% and 1.2% of 2.8% (4/7, 3/7); in a designated city the usual split.
+        m_share = self._split()[0] if self.tenant.designated_city else Fraction(4, 7)
 
         def side(share: Fraction, left: str) -> pl.Expr:
             a, b = full * share, half * share
@@ -526,7 +525,7 @@ class Rules:
                 times(base, Fraction(law.housing_loan_rate)), pl.lit(law.housing_loan_cap)))
         left = clip0(c("housing_loan_available") - c("housing_loan_used"))
         credit = pl.min_horizontal(left, limit)
-        prefectural_share = Fraction(1, 5) if self.tenant.designated_city else Fraction(2, 5)
+        prefectural_share = self._split()[1]
         return frame.with_columns(_housing=credit).with_columns(
             prefectural_housing_loan_credit=pl.min_horizontal(
                 times(c("_housing"), prefectural_share), clip0(c("_p2"))),
@@ -576,9 +575,7 @@ class Rules:
         rate = pl.when(income_tax_base < 0).then(0).otherwise(rate)
         ratio = millionths - rate  # 特例控除の割合, millionths
         basic_rate = Fraction(law.donation_basic_rate)
-        # 市町村 and 道府県: 3/5 and 2/5 of each (指定都市: 4/5 and 1/5).
-        m_share = Fraction(4, 5) if self.tenant.designated_city else Fraction(3, 5)
-        p_share = 1 - m_share
+        m_share, p_share = self._split()
         cap = Fraction(law.donation_special_cap)
 
         def side(share: Fraction, levy: str, after: str, own: str) -> pl.Expr:

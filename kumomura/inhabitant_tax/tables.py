@@ -81,8 +81,8 @@ income_family = Table(
 """The spouse and dependants a return declares (控除対象配偶者・扶養親族の申告)."""
 
 _FLAGS = {"income_levy_exempt", "per_capita_exempt", "special_collection"}
-DONATION_FIGURES = {f"{side}_{credit}" for side in ("municipal", "prefectural")
-                    for credit in ("donation_credit", "housing_loan_credit", "dividend_credit")}
+CREDIT_FIGURES = {f"{side}_{credit}" for side in ("municipal", "prefectural")
+                  for credit in ("donation_credit", "housing_loan_credit", "dividend_credit")}
 """Added in t0005, t0006 and t0008: assessments made before had no such credit (0)."""
 CURRENT = text("current")
 
@@ -102,7 +102,7 @@ assessments = Table(
     Column("assessed_by", Text, nullable=False),
     Column("assessed_at", Timestamp(), nullable=False),
     *(Column(name, Boolean if name in _FLAGS else BigInteger, nullable=False,
-             server_default="0" if name in DONATION_FIGURES else None)
+             server_default="0" if name in CREDIT_FIGURES else None)
       for name in OUTPUT_COLUMNS if name != "tid"),
     Index("ux_assessments_current", "atena_no", "fiscal_year", unique=True,
           postgresql_where=CURRENT, sqlite_where=CURRENT),
