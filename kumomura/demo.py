@@ -18,7 +18,7 @@ from kumomura.inhabitant_tax import service as tax_service
 from kumomura.inhabitant_tax import synthetic as tax_synthetic
 from kumomura.inhabitant_tax.params import MODULE as TAX_MODULE
 from kumomura.inhabitant_tax.tables import income_family, income_returns
-from kumomura.platform import auth, jobs, params
+from kumomura.platform import auth, jobs, params, second_factor
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Scope
 from kumomura.platform.businesses import PLATFORM_MODULE
@@ -81,7 +81,7 @@ def _ensure_user(db: Database, username: str, display: str, scope: Scope, code: 
                          scope=scope, lg_code=code, role_names=roles)
     except Conflict:
         return None
-    return auth.enable_totp(db, username) if code in MFA_MEMBERS else None
+    return second_factor.enrol_unconfirmed(db, username) if code in MFA_MEMBERS else None
 
 
 DEMO = AuditContext(actor="demo")

@@ -12,8 +12,9 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
@@ -299,6 +300,21 @@ def _end_sessions(conn: Connection, username: str) -> None:
                  .values(ended_at=utcnow()))
 
 
+def users_of(db: Database, lg_code: str) -> list[dict[str, Any]]:
+    """The municipality's users as its IT lead sees them (never the secrets)."""
+    with db.platform_tx() as conn:
+        rows = conn.execute(select(
+            users.c.id, users.c.username, users.c.display_name, users.c.active,
+            users.c.locked_until, users.c.totp_secret.is_not(None).label("has_totp"))
+            .where(users.c.lg_code == lg_code).order_by(users.c.username)).mappings().all()
+        held = conn.execute(select(user_roles.c.user_id, user_roles.c.role).where(
+            user_roles.c.user_id.in_([r["id"] for r in rows]))).all()
+    roles: dict[int, list[str]] = {}
+    for user_id, role in held:
+        roles.setdefault(user_id, []).append(role)
+    return [dict(r) | {"roles": sorted(roles.get(r["id"], []))} for r in rows]
+
+
 def set_roles(db: Database, username: str, role_names: list[str], *,
               lg_code: str | None = None) -> None:
     """Replace a user's roles (each of the user's scope), all or nothing; they hold from
@@ -358,17 +374,6 @@ def principal_for(db: Database, username: str) -> Principal:
         return _principal(conn, user_id)
 
 
-def enable_totp(db: Database, username: str) -> str:
-    """Give a user a TOTP secret; returns the provisioning URI for an authenticator app."""
-    secret = pyotp.random_base32()
-    with db.platform_tx() as conn:
-        found = conn.execute(update(users).where(users.c.username == username)
-                             .values(totp_secret=secret)).rowcount
-    if not found:
-        raise NotFound(f"user {username} does not exist", field="username")
-    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="kumomura")
-
-
 def mfa_required(db: Database, principal: Principal, on: date) -> bool:
     if principal.lg_code is None or not principal.sees_personal_data():
         return False
@@ -377,11 +382,32 @@ def mfa_required(db: Database, principal: Principal, on: date) -> bool:
     return values.mfa_required_for_personal_data
 
 
+def password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def is_locked(locked_until: datetime | None) -> bool:
+    return locked_until is not None and as_utc(locked_until) > utcnow()
+
+
+def count_failure(conn: Connection, user_id: int, failed_logins: int) -> None:
+    """One more failed login (or password check): enough of them lock the account."""
+    settings = get_settings()
+    failures = failed_logins + 1
+    values: dict[str, object] = {"failed_logins": failures}
+    if failures >= settings.login_max_failures:
+        values = {"failed_logins": 0,
+                  "locked_until": utcnow() + timedelta(minutes=settings.login_lock_minutes)}
+    conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+
 def authenticate(db: Database, username: str, password: str,
                  totp_code: str | None = None) -> Principal:
     """Check a login. Repeated failures lock the account for a while; the message never
     says whether the user exists."""
-    settings = get_settings()
     failure = Unauthenticated("ユーザー名またはパスワードが正しくありません")
     now = utcnow()
     with db.platform_tx() as conn:
@@ -390,24 +416,15 @@ def authenticate(db: Database, username: str, password: str,
         if row is None or not row["active"]:
             _hasher.hash(password)  # same cost either way
             raise failure
-        if row["locked_until"] is not None and as_utc(row["locked_until"]) > now:
+        if is_locked(row["locked_until"]):
             raise Unauthenticated(
                 "アカウントがロックされています。しばらくしてから再度お試しください")
-        try:
-            _hasher.verify(row["password_hash"], password)
-            ok = True
-        except (VerificationError, InvalidHashError):
-            ok = False
+        ok = password_matches(row["password_hash"], password)
         if ok and row["totp_secret"]:
             ok = totp_code is not None and pyotp.TOTP(row["totp_secret"]).verify(
                 totp_code, valid_window=1)
         if not ok:
-            failures = row["failed_logins"] + 1
-            values: dict[str, object] = {"failed_logins": failures}
-            if failures >= settings.login_max_failures:
-                values |= {"locked_until": now + timedelta(minutes=settings.login_lock_minutes),
-                           "failed_logins": 0}
-            conn.execute(update(users).where(users.c.id == row["id"]).values(**values))
+            count_failure(conn, row["id"], row["failed_logins"])
     if not ok:
         raise failure
     with db.platform_tx() as conn:

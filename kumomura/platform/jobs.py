@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    func,
     insert,
     select,
     text,
@@ -211,15 +210,13 @@ def _lock_chunk(conn: Connection, db: Database, job_id: int, chunk_no: int) -> N
                      {"a": job_id, "b": chunk_no})
 
 
-def _mark(conn: Connection, job_id: int, chunk_no: int, summary: ChunkResult) -> int:
-    """Mark a chunk done (once) and return how many of the job's chunks are done."""
+def _mark(conn: Connection, job_id: int, chunk_no: int, summary: ChunkResult) -> None:
+    """Mark a chunk done (once)."""
     exists = conn.execute(select(job_chunks.c.chunk_no).where(
         job_chunks.c.job_id == job_id, job_chunks.c.chunk_no == chunk_no)).first()
     if exists is None:
         conn.execute(insert(job_chunks).values(job_id=job_id, chunk_no=chunk_no,
                                                done_at=utcnow(), summary=summary))
-    return int(conn.execute(select(func.count()).select_from(job_chunks)
-                            .where(job_chunks.c.job_id == job_id)).scalar_one())
 
 
 def run_chunk(db: Database, job_id: int, chunk_no: int) -> bool:
@@ -243,12 +240,12 @@ def run_chunk(db: Database, job_id: int, chunk_no: int) -> bool:
                 summary = kind.run_chunk(tconn, {**job.params, "job_id": job.id,
                                                   "lg_code": job.lg_code,
                                                   "data_dir": str(db.data_dir)}, chunk_no)
-                done = _mark(tconn, job_id, chunk_no, summary)
+                _mark(tconn, job_id, chunk_no, summary)
         if kind.run_alone is not None:
             summary = kind.run_alone(db, job.lg_code, job.params)
             with db.tenant_tx(job.lg_code) as tconn:
                 _lock_chunk(tconn, db, job_id, chunk_no)
-                done = _mark(tconn, job_id, chunk_no, summary)
+                _mark(tconn, job_id, chunk_no, summary)
     except Exception as exc:
         with db.platform_tx() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(
@@ -257,26 +254,24 @@ def run_chunk(db: Database, job_id: int, chunk_no: int) -> bool:
             _log(conn, job_id, f"chunk {chunk_no} failed: {exc}\n"
                  f"{traceback.format_exc(limit=5)}", level="error")
         raise
-    _record_progress(db, job, int(done), chunk_no, summary)
+    _record_progress(db, job, chunk_no, summary)
     return True
 
 
-def _record_progress(db: Database, job: Job, done: int, chunk_no: int,
-                     summary: ChunkResult) -> None:
-    """The job's progress after a chunk, under the job row's lock. Two chunks finishing
-    together each count the other's row only if it committed first, so both may count
-    one short; the count is taken again here, after this chunk's commit, so the last
-    chunk to get here sees them all (and progress never goes back)."""
+def _record_progress(db: Database, job: Job, chunk_no: int, summary: ChunkResult) -> None:
+    """The job's progress after a chunk. Counted inside the chunk's own transaction, two
+    chunks finishing together would each miss the other's row (so both say 2 of 3 and
+    the job never finishes); counted after the commit, the chunk that gets here last
+    sees them all. The count is taken before the job's lock (never a tenant transaction
+    inside the platform's), and progress never goes back."""
     job_id = job.id
-    # Counted before the job's lock is taken (never a tenant transaction inside the
-    # platform's): this chunk has committed, so the chunk that gets here last sees all.
     counted = len(done_chunk_numbers(db, job))
     with db.platform_tx() as conn:
         total, before = conn.execute(select(jobs.c.total_chunks, jobs.c.done_chunks)
                                      .where(jobs.c.id == job_id).with_for_update()).one()
         if before >= total:
             return  # finished already (a late chunk's report adds nothing)
-        done = max(done, before, counted)
+        done = max(before, counted)
         values: dict[str, Any] = {"done_chunks": done}
         if done >= total:
             values |= {"status": JobStatus.DONE, "finished_at": utcnow(), "error": None}

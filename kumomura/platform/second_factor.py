@@ -10,23 +10,21 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from datetime import timedelta
-from typing import Any
 
 import pyotp
 import segno
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
-from kumomura.platform.auth import user_roles, users
-from kumomura.platform.config import get_settings
+from kumomura.platform.auth import (
+    count_failure,
+    is_locked,
+    password_matches,
+    users,
+)
 from kumomura.platform.db import Database
 from kumomura.platform.errors import FieldProblem, NotFound, invalid
-from kumomura.platform.timeutil import as_utc, utcnow
 
 ISSUER = "kumomura"
-_hasher = PasswordHasher()
 
 
 def new_secret() -> str:
@@ -57,14 +55,15 @@ def enrol(db: Database, username: str, secret: str, code: str, *,
     problems: list[FieldProblem] = []
     with db.platform_tx() as conn:
         row = conn.execute(select(users.c.id, users.c.password_hash, users.c.lg_code,
-                                  users.c.totp_secret, users.c.locked_until)
+                                  users.c.totp_secret, users.c.locked_until,
+                                  users.c.failed_logins)
                            .where(users.c.username == username)
                            .with_for_update()).mappings().first()
         if row is None or (lg_code is not None and row["lg_code"] != lg_code):
             raise NotFound(f"利用者 {username} はいません", field="username")
         wrong_password = password is not None and (
-            (row["locked_until"] is not None and as_utc(row["locked_until"]) > utcnow())
-            or not _password_ok(row["password_hash"], password))
+            is_locked(row["locked_until"])
+            or not password_matches(row["password_hash"], password))
         if wrong_password:
             problems.append(FieldProblem("password", "パスワードが正しくありません"))
         if password is not None and row["totp_secret"] and not _verifies(
@@ -78,22 +77,22 @@ def enrol(db: Database, username: str, secret: str, code: str, *,
             conn.execute(update(users).where(users.c.id == row["id"])
                          .values(totp_secret=secret))
             return
-    if wrong_password:
-        _count_failure(db, row["id"])
+    if wrong_password:  # in its own transaction: nothing else of the refusal is kept
+        with db.platform_tx() as conn:
+            count_failure(conn, row["id"], row["failed_logins"])
     raise invalid(problems)
 
 
-def _count_failure(db: Database, user_id: int) -> None:
-    """A wrong password here counts as a failed login (and locks the account alike)."""
-    settings = get_settings()
+def enrol_unconfirmed(db: Database, username: str) -> str:
+    """A new secret kept at once, without a code back (the demo's users, whose URIs it
+    prints); returns the provisioning URI."""
+    secret = new_secret()
     with db.platform_tx() as conn:
-        failures = conn.execute(select(users.c.failed_logins).where(users.c.id == user_id)
-                                .with_for_update()).scalar_one() + 1
-        values: dict[str, Any] = {"failed_logins": failures}
-        if failures >= settings.login_max_failures:
-            values = {"failed_logins": 0, "locked_until": utcnow() + timedelta(
-                minutes=settings.login_lock_minutes)}
-        conn.execute(update(users).where(users.c.id == user_id).values(**values))
+        found = conn.execute(update(users).where(users.c.username == username)
+                             .values(totp_secret=secret)).rowcount
+    if not found:
+        raise NotFound(f"利用者 {username} はいません", field="username")
+    return provisioning_uri(username, secret)
 
 
 def valid_secret(secret: str | None) -> bool:
@@ -109,28 +108,6 @@ def _verifies(secret: str, code: str) -> bool:
     """Whether ``code`` is the app's current code for ``secret``."""
     return valid_secret(secret) and bool(pyotp.TOTP(secret).verify(code.strip(),
                                                                    valid_window=1))
-
-
-def _password_ok(password_hash: str, password: str) -> bool:
-    try:
-        return bool(_hasher.verify(password_hash, password))
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def users_of(db: Database, lg_code: str) -> list[dict[str, Any]]:
-    """The municipality's users as its IT lead sees them (never the secrets)."""
-    with db.platform_tx() as conn:
-        rows = conn.execute(select(
-            users.c.id, users.c.username, users.c.display_name, users.c.active,
-            users.c.locked_until, users.c.totp_secret.is_not(None).label("has_totp"))
-            .where(users.c.lg_code == lg_code).order_by(users.c.username)).mappings().all()
-        held = conn.execute(select(user_roles.c.user_id, user_roles.c.role).where(
-            user_roles.c.user_id.in_([r["id"] for r in rows]))).all()
-    roles: dict[int, list[str]] = {}
-    for user_id, role in held:
-        roles.setdefault(user_id, []).append(role)
-    return [dict(r) | {"roles": sorted(roles.get(r["id"], []))} for r in rows]
 
 
 def has_totp(db: Database, username: str) -> bool:

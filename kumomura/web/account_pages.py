@@ -25,6 +25,7 @@ from kumomura.platform.auth import (
     set_active,
     set_password,
     set_roles,
+    users_of,
 )
 from kumomura.platform.businesses import PLATFORM_MODULE
 from kumomura.platform.errors import KumomuraError, NotFound
@@ -103,7 +104,7 @@ def _users_page(request: Request, db: DbDep, lg_code: str, *, message: str | Non
                 v: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                 status: int = 200) -> HTMLResponse:
     return render(request, "users.html", status_code=status, lg_code=lg_code,
-                  message=message, rows=second_factor.users_of(db, lg_code),
+                  message=message, rows=users_of(db, lg_code),
                   roles=TENANT_ROLES, v=v or {}, errors=errors or {})
 
 
@@ -198,7 +199,7 @@ def user_totp_form(request: Request, lg_code: str, username: str, principal: Pag
                    db: DbDep) -> HTMLResponse:
     """Enrol a user of this municipality (the user scans the code on their phone)."""
     _it_lead(principal, lg_code)
-    if username not in {u["username"] for u in second_factor.users_of(db, lg_code)}:
+    if username not in {u["username"] for u in users_of(db, lg_code)}:
         raise NotFound(f"利用者 {username} はいません", field="username")
     return _totp_page(request, username=username, action=f"/t/{lg_code}/users/{username}/totp",
                       back=f"/t/{lg_code}/users", own=False)

@@ -26,7 +26,7 @@ from kumomura.platform.auth import Permission, Principal, Scope
 from kumomura.platform.db import Database
 from kumomura.platform.errors import KumomuraError, Unauthenticated
 from kumomura.platform.japanese import era_date
-from kumomura.platform.messages import japanese
+from kumomura.platform.messages import problems
 from kumomura.platform.tenants import get_tenant
 from kumomura.web.deps import DbDep
 
@@ -178,7 +178,7 @@ def field_errors(exc: Exception) -> dict[str, str]:
     """Messages by field (dotted, as the form's input names) from a refused request;
     several about one field are all kept, one after the other."""
     if isinstance(exc, ValidationError):
-        pairs = [(".".join(str(p) for p in e["loc"]) or "_", japanese(e)) for e in exc.errors()]
+        pairs = [(p.field or "_", p.message) for p in problems(exc)]
     elif isinstance(exc, KumomuraError):
         pairs = [(p.field, p.message) for p in exc.problems] or [(exc.field or "_",
                                                                   exc.message)]

@@ -3,7 +3,7 @@ from datetime import date
 import pyotp
 import pytest
 
-from kumomura.platform import auth, params
+from kumomura.platform import auth, params, second_factor
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.auth import Permission, Scope
 from kumomura.platform.businesses import PLATFORM_MODULE
@@ -88,7 +88,7 @@ def test_repeated_failures_lock_the_account(db: Database, yonezawa: Tenant) -> N
 
 def test_totp_second_factor(db: Database, yonezawa: Tenant) -> None:
     _clerk(db)
-    uri = auth.enable_totp(db, "clerk1")
+    uri = second_factor.enrol_unconfirmed(db, "clerk1")
     secret = pyotp.parse_uri(uri).secret
     with pytest.raises(Unauthenticated):
         auth.authenticate(db, "clerk1", PW)

@@ -16,9 +16,9 @@ from sqlalchemy import update
 
 from kumomura.inhabitant_tax import income_data
 from kumomura.inhabitant_tax.models import IncomeReturnIn
-from kumomura.platform import audit, auth, jobs, params, second_factor
+from kumomura.platform import audit, auth, jobs, params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.auth import Scope
+from kumomura.platform.auth import Scope, users_of
 from kumomura.platform.db import Database
 from kumomura.platform.sessions import web_sessions
 from kumomura.platform.tenants import Tenant
@@ -572,7 +572,7 @@ def test_it_lead_adds_resets_and_suspends_users(client: TestClient, db: Database
     assert 'id="username-error"' in refused.text
     assert 'id="password-error"' in refused.text
     assert "役割を1つ以上選んでください" in refused.text  # all three named at once
-    assert "new clerk" not in [u["username"] for u in second_factor.users_of(db, "062022")]
+    assert "new clerk" not in [u["username"] for u in users_of(db, "062022")]
     added = client.post("/t/062022/users", follow_redirects=False, data={
         "username": "clerk2", "display_name": "窓口 二郎", "password": PW,
         "roles": ["counter_clerk"]})
