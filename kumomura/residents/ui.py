@@ -122,9 +122,8 @@ async def move_in(request: Request, lg_code: str, db: DbDep,
             result = ch.move_in(conn, page_audit(request, principal, "転入届"), req)
     except (ValidationError, KumomuraError) as exc:
         return _move_in_page(request, lg_code, form, field_errors(exc), status=422)
-    message = quote(f"転入を登録しました ({len(result.atena_nos)}人)")
-    return RedirectResponse(f"/t/{lg_code}/residents/{result.atena_nos[0]}?message={message}",
-                            status_code=303)
+    return _to_record(lg_code, result.atena_nos[0],
+                      f"転入を登録しました ({len(result.atena_nos)}人)")
 
 
 @ui.get("/{atena_no}", response_class=HTMLResponse)
@@ -405,8 +404,7 @@ async def change(request: Request, lg_code: str, atena_no: str, kind: str, db: D
                       kind=kind, title=title, person=person, v=form,
                       errors={k.replace("atena_nos.0", "atena_no"): m
                               for k, m in field_errors(exc).items()}, **_choices())
-    return RedirectResponse(f"/t/{lg_code}/residents/{atena_no}?message="
-                            f"{quote(title + 'を登録しました')}", status_code=303)
+    return _to_record(lg_code, atena_no, f"{title}を登録しました")
 
 
 @ui.get("/{atena_no}/certificate", response_class=HTMLResponse)
