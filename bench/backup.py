@@ -18,11 +18,11 @@ from sqlalchemy import make_url
 
 from bench.scratch import scratch_database
 from kumomura.catalog import load_all_tables
-from kumomura.platform import backup
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database, tenant_schema
-from kumomura.platform.migrate import upgrade_platform
-from kumomura.platform.tenants import add_tenant
+from kumomura.platform.resilience import backup
+from kumomura.platform.storage.db import Database, tenant_schema
+from kumomura.platform.storage.migrate import upgrade_platform
+from kumomura.platform.tenancy.tenants import add_tenant
 from kumomura.residents import bulk
 from kumomura.residents.synthetic import Population
 

@@ -18,12 +18,16 @@ from rich.console import Console
 from bench.scratch import scratch_database
 from kumomura.catalog import load_all_tables
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database, tenant_schema
-from kumomura.platform.exports import export_tenant
-from kumomura.platform.imports import import_tenant
-from kumomura.platform.layouts import all_layouts
-from kumomura.platform.migrate import drop_tenant_storage, provision_tenant, upgrade_platform
-from kumomura.platform.tenants import add_tenant
+from kumomura.platform.exchange.exports import export_tenant
+from kumomura.platform.exchange.imports import import_tenant
+from kumomura.platform.exchange.layouts import all_layouts
+from kumomura.platform.storage.db import Database, tenant_schema
+from kumomura.platform.storage.migrate import (
+    drop_tenant_storage,
+    provision_tenant,
+    upgrade_platform,
+)
+from kumomura.platform.tenancy.tenants import add_tenant
 from kumomura.residents import bulk
 from kumomura.residents.synthetic import Population
 

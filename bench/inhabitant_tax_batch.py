@@ -24,12 +24,12 @@ from kumomura.catalog import load_all_tables
 from kumomura.inhabitant_tax import batch, synthetic
 from kumomura.inhabitant_tax.forms import NoticeHeader, ordinary_notices
 from kumomura.inhabitant_tax.tables import assessments, income_family, income_returns
-from kumomura.platform import jobs
-from kumomura.platform.config import Settings
-from kumomura.platform.db import Database, tenant_schema
-from kumomura.platform.frames import continue_sequences, write_frame
-from kumomura.platform.pool import run_in_pool
-from kumomura.platform.tenants import add_tenant
+from kumomura.platform.core.config import Settings
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.jobs.pool import run_in_pool
+from kumomura.platform.storage.db import Database, tenant_schema
+from kumomura.platform.storage.frames import continue_sequences, write_frame
+from kumomura.platform.tenancy.tenants import add_tenant
 
 console = Console(width=140)
 CODE = "062022"
@@ -115,7 +115,7 @@ def main() -> None:
         db = Database(url, Path(tmp))
         settings = Settings(database_url=url, data_dir=Path(tmp))
         try:
-            from kumomura.platform.migrate import upgrade_platform
+            from kumomura.platform.storage.migrate import upgrade_platform
 
             upgrade_platform(db)
             add_tenant(db, code=CODE, name="米沢市", prefecture="山形県",

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from kumomura.catalog import load_all_tables
 from kumomura.clikit import progress
 from kumomura.demo import DEMO_PASSWORD, build_demo
-from kumomura.platform.config import Settings
-from kumomura.platform.db import Database
+from kumomura.platform.core.config import Settings
+from kumomura.platform.storage.db import Database
 from kumomura.residents.tables import resident_versions
 from kumomura.web.app import create_app
 

@@ -33,13 +33,14 @@ from sqlalchemy import make_url
 
 from bench.scratch import scratch_database
 from kumomura.catalog import load_all_tables
-from kumomura.platform import auth, params
+from kumomura.platform import params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.auth import Scope
-from kumomura.platform.db import Database
-from kumomura.platform.japanese import prefix_bounds
-from kumomura.platform.migrate import upgrade_platform
-from kumomura.platform.tenants import add_tenant
+from kumomura.platform.core.japanese import prefix_bounds
+from kumomura.platform.identity import auth
+from kumomura.platform.identity.auth import Scope
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.migrate import upgrade_platform
+from kumomura.platform.tenancy.tenants import add_tenant
 from kumomura.residents import bulk
 from kumomura.residents.synthetic import Population
 

@@ -20,15 +20,15 @@ from sqlalchemy import text
 
 from bench.scratch import scratch_database
 from kumomura.catalog import load_all_tables
-from kumomura.platform.db import Database, tenant_metadata
-from kumomura.platform.japanese import lg_check_digit
-from kumomura.platform.migrate import (
+from kumomura.platform.core.japanese import lg_check_digit
+from kumomura.platform.storage.db import Database, tenant_metadata
+from kumomura.platform.storage.migrate import (
     drop_tenant_storage,
     tenant_codes,
     upgrade_platform,
     upgrade_tenants,
 )
-from kumomura.platform.tenants import PREFECTURES, add_tenant
+from kumomura.platform.tenancy.tenants import PREFECTURES, add_tenant
 
 ADMIN_URL = os.environ.get("KUMOMURA_TEST_POSTGRES_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -9,10 +9,10 @@ import typer
 from rich.table import Table
 
 from kumomura.clikit import audit_context, console, err, open_db, progress
-from kumomura.platform import backup
-from kumomura.platform.config import backup_keys, get_settings
-from kumomura.platform.errors import InvalidInput
-from kumomura.platform.tenants import list_tenants
+from kumomura.platform.core.config import backup_keys, get_settings
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.resilience import backup
+from kumomura.platform.tenancy.tenants import list_tenants
 
 app = typer.Typer(no_args_is_help=True,
                   help="Backups per municipality: run, list, verify, restore.")
@@ -96,7 +96,7 @@ def drill(target: TargetOpt,
 def fetch(source: Annotated[str, typer.Option("--from", help="postgresql://...")], name: str,
           into: Annotated[Path, typer.Option("--to")]) -> None:
     """A backup from the second data center back into a directory (to verify or restore)."""
-    from kumomura.platform import backup_remote
+    from kumomura.platform.resilience import backup_remote
 
     path = backup_remote.fetch(source, name, into)
     console.print(f"{path}")

@@ -22,14 +22,15 @@ from kumomura.clikit import open_db as _db
 from kumomura.clikit import parse_date as _date
 from kumomura.clikit import progress as _progress
 from kumomura.costs import cli as costs_cli
-from kumomura.platform import audit, events, jobs, params
-from kumomura.platform import auth as auth_service
-from kumomura.platform import tenants as tenant_service
-from kumomura.platform.businesses import BUSINESSES
-from kumomura.platform.config import get_settings
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput, KumomuraError
-from kumomura.platform.migrate import tenant_codes, upgrade_platform, upgrade_tenants
+from kumomura.platform import audit, events, params
+from kumomura.platform.core.businesses import BUSINESSES
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.core.errors import InvalidInput, KumomuraError
+from kumomura.platform.identity import auth as auth_service
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.migrate import tenant_codes, upgrade_platform, upgrade_tenants
+from kumomura.platform.tenancy import tenants as tenant_service
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
                   help="kumomura (雲村): the consortium's shared core systems.")
@@ -333,7 +334,7 @@ def jobs_run(
         tenant_service.get_tenant(db, tenant)
         job_id = jobs.submit(db, tenant, kind, values, actor=_actor())
         if db.is_postgres and not here:
-            from kumomura.platform.worker import defer_chunks
+            from kumomura.platform.jobs.worker import defer_chunks
 
             defer_chunks(db, job_id, jobs.pending_chunks(db, job_id))
             console.print(f"job {job_id} queued for workers")
@@ -351,7 +352,7 @@ def jobs_resume(
     with _db() as db:
         todo = jobs.prepare_resume(db, job_id, actor=_actor())
         if db.is_postgres and not here:
-            from kumomura.platform.worker import defer_chunks
+            from kumomura.platform.jobs.worker import defer_chunks
 
             defer_chunks(db, job_id, todo)
             console.print(f"job {job_id}: {len(todo)} chunks queued for workers")
@@ -365,7 +366,7 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="chunks run at once in this process")] = 2,
 ) -> None:
     """Run chunks of queued jobs and dispatch events (PostgreSQL; start as many as needed)."""
-    from kumomura.platform.worker import run_worker
+    from kumomura.platform.jobs.worker import run_worker
 
     with _db() as db:
         if not db.is_postgres:
@@ -409,7 +410,7 @@ def users_totp(username: Annotated[str, typer.Argument()]) -> None:
     app shows (the secret is kept only once that code is right)."""
     import segno
 
-    from kumomura.platform import second_factor
+    from kumomura.platform.identity import second_factor
 
     secret = second_factor.new_secret()
     uri = second_factor.provisioning_uri(username, secret)
@@ -489,7 +490,7 @@ backup_cli.app.command("municipal")(degraded_cli.package)
 @layouts_app.command("list")
 def layouts_list() -> None:
     """Every layout: file, module, version, number of fields."""
-    from kumomura.platform.layouts import all_layouts
+    from kumomura.platform.exchange.layouts import all_layouts
 
     table = Table("file", "title", "module", "version", "fields")
     for lay in all_layouts():
@@ -501,7 +502,7 @@ def layouts_list() -> None:
 def layouts_doc(out: Annotated[Path | None, typer.Option(
         help="write here (docs/layouts.md) instead of printing")] = None) -> None:
     """The layouts as Markdown, from their declarations."""
-    from kumomura.platform.layout_doc import render
+    from kumomura.platform.exchange.layout_doc import render
 
     text = render()
     if out is None:
@@ -515,8 +516,8 @@ def layouts_doc(out: Annotated[Path | None, typer.Option(
 def export(tenant: TenantOpt, directory: Path) -> None:
     """Every table the tenant owns, in the standard layouts, with a manifest (exit)."""
     from kumomura.clikit import audit_context
-    from kumomura.platform.exports import export_tenant
-    from kumomura.platform.layouts import all_layouts
+    from kumomura.platform.exchange.exports import export_tenant
+    from kumomura.platform.exchange.layouts import all_layouts
 
     with _db() as db, _progress() as bar:
         task = bar.add_task(f"export {tenant}", total=len(all_layouts()))
@@ -537,7 +538,7 @@ def import_(tenant: TenantOpt, directory: Path,
                 help="where to write import_report.csv (default: the directory)")] = None,
             ) -> None:
     """Check the files in DIRECTORY and load them into the tenant, all or nothing."""
-    from kumomura.platform.imports import REPORT, import_tenant
+    from kumomura.platform.exchange.imports import REPORT, import_tenant
 
     with _db() as db:
         result = import_tenant(db, tenant, directory, dry_run=dry_run, encoding=encoding,

@@ -19,11 +19,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kumomura.catalog import load_all_tables
-from kumomura.platform import messages
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.config import get_settings
-from kumomura.platform.db import Database, open_database
-from kumomura.platform.errors import FieldProblem, InvalidInput, invalid
+from kumomura.platform.core import messages
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.core.errors import FieldProblem, InvalidInput, invalid
+from kumomura.platform.storage.db import Database, open_database
 
 console = Console()
 err = Console(stderr=True)

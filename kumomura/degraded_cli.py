@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 
 from kumomura.clikit import TenantOpt, audit_context, console, open_db
-from kumomura.platform import degraded
-from kumomura.platform.config import Settings, backup_keys, get_settings
-from kumomura.platform.db import Database
+from kumomura.platform.core.config import Settings, backup_keys, get_settings
+from kumomura.platform.resilience import degraded
+from kumomura.platform.storage.db import Database
 
 app = typer.Typer(no_args_is_help=True, help="縮退運用: the town hall's local counter.")
 
@@ -50,7 +50,7 @@ def serve(package_file: Annotated[Path, typer.Option("--package")],
     if no_serve:
         return
     os.environ["KUMOMURA_DEGRADED"] = "1"
-    from kumomura.platform.config import get_settings as settings_of
+    from kumomura.platform.core.config import get_settings as settings_of
     from kumomura.web.app import create_app
 
     settings_of.cache_clear()

@@ -18,15 +18,17 @@ from kumomura.inhabitant_tax import service as tax_service
 from kumomura.inhabitant_tax import synthetic as tax_synthetic
 from kumomura.inhabitant_tax.params import MODULE as TAX_MODULE
 from kumomura.inhabitant_tax.tables import income_family, income_returns
-from kumomura.platform import auth, jobs, params, second_factor
+from kumomura.platform import params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.auth import Scope
-from kumomura.platform.businesses import PLATFORM_MODULE
-from kumomura.platform.db import Database
-from kumomura.platform.errors import Conflict
-from kumomura.platform.frames import continue_sequences, write_frame
-from kumomura.platform.migrate import upgrade_platform
-from kumomura.platform.tenants import (
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.errors import Conflict
+from kumomura.platform.identity import auth, second_factor
+from kumomura.platform.identity.auth import Scope
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.frames import continue_sequences, write_frame
+from kumomura.platform.storage.migrate import upgrade_platform
+from kumomura.platform.tenancy.tenants import (
     TenantState,
     add_tenant,
     list_tenants,

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from kumomura.catalog import load_all_tables
-from kumomura.platform.config import get_settings
-from kumomura.platform.db import Database, platform_metadata
-from kumomura.platform.migrate import drop_tenant_storage, tenant_codes, upgrade_platform
-from kumomura.platform.tenants import Tenant, add_tenant
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.storage.db import Database, platform_metadata
+from kumomura.platform.storage.migrate import drop_tenant_storage, tenant_codes, upgrade_platform
+from kumomura.platform.tenancy.tenants import Tenant, add_tenant
 
 ADMIN_URL = os.environ.get("KUMOMURA_TEST_POSTGRES_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from kumomura.platform.db import Database
+from kumomura.platform.storage.db import Database
 
 
 def kill_while_copying(db: Database, proc: subprocess.Popen[bytes], table: str,

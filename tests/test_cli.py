@@ -6,7 +6,7 @@ import pytest
 
 from kumomura import clikit
 from kumomura.cli import main
-from kumomura.platform.db import Database
+from kumomura.platform.storage.db import Database
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -120,7 +120,7 @@ def test_users_totp_keeps_the_secret_only_with_the_right_code(
     import pyotp
     import typer
 
-    from kumomura.platform import auth, second_factor
+    from kumomura.platform.identity import auth, second_factor
 
     auth.create_user(db, username="op", password="correct horse battery staple",
                      display_name="運用", scope=auth.Scope.OPERATOR, lg_code=None,

@@ -9,7 +9,7 @@ import pytest
 from kumomura.demo import OKITAMA
 from kumomura.inhabitant_tax import service as tax
 from kumomura.platform import params
-from kumomura.platform.db import Database
+from kumomura.platform.storage.db import Database
 from kumomura.residents import service
 from tests.test_cli import run
 

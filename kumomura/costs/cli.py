@@ -15,7 +15,7 @@ from kumomura.costs import service
 from kumomura.costs.forms import report_pdf
 from kumomura.costs.rules import Member, Weights
 from kumomura.costs.service import member_label
-from kumomura.platform.errors import InvalidInput
+from kumomura.platform.core.errors import InvalidInput
 
 app = typer.Typer(no_args_is_help=True,
                   help="割り勘: cost items, weights, standalone costs, allocation, reports.")

@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from kumomura.costs.service import item_label, member_label
-from kumomura.platform.japanese import era_date
+from kumomura.platform.core.japanese import era_date
 from kumomura.platform.printing import GOTHIC, MARGIN, MINCHO, new_document
 
 BEFORE = Color(0.62, 0.66, 0.72)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 
-from kumomura.platform.errors import FieldProblem, invalid
+from kumomura.platform.core.errors import FieldProblem, invalid
 
 KEYS = ("equal", "population", "usage")
 METRICS = ("residents", "certificates", "notices", "api_calls")

@@ -23,11 +23,11 @@ from kumomura.costs.tables import (
     standalone_costs,
     usage_meters,
 )
-from kumomura.platform.businesses import BUSINESSES
-from kumomura.platform.db import Database
-from kumomura.platform.errors import FieldProblem, InvalidInput, invalid
-from kumomura.platform.tenants import Tenant, list_tenants
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.core.businesses import BUSINESSES
+from kumomura.platform.core.errors import FieldProblem, InvalidInput, invalid
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant, list_tenants
 
 ITEM_COLUMNS = ("code", "name", "kind", "amount", "businesses", "first_year", "years",
                 "equal", "population", "usage", "metric")
@@ -384,7 +384,7 @@ def meter(db: Database, fiscal_year: int) -> dict[str, dict[str, int]]:
     certificates issued in the year, tax notices of the year, and the API calls the
     platform counted; stored and returned."""
     from kumomura.inhabitant_tax import service as tax
-    from kumomura.platform.usage import calls_in_year
+    from kumomura.platform.tenancy.usage import calls_in_year
     from kumomura.residents import service as residents
 
     measured: dict[str, dict[str, int]] = {}

@@ -16,8 +16,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from kumomura.platform.db import platform_metadata
-from kumomura.platform.timeutil import Timestamp
+from kumomura.platform.core.timeutil import Timestamp
+from kumomura.platform.storage.db import platform_metadata
 
 cost_items = Table(
     "cost_items",

@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field
 from kumomura.inhabitant_tax import batch, income_data, notices, service
 from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.inhabitant_tax.params import MODULE
-from kumomura.platform import audit, jobs
-from kumomura.platform.auth import Permission, require_tenant
-from kumomura.platform.errors import NotFound
+from kumomura.platform import audit
+from kumomura.platform.core.errors import NotFound
+from kumomura.platform.identity.auth import Permission, require_tenant
+from kumomura.platform.jobs import queue as jobs
 from kumomura.web.api_platform import job_json, start_job
 from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
 

@@ -27,11 +27,12 @@ from kumomura.inhabitant_tax.tables import (
     income_returns,
     tax_departures,
 )
-from kumomura.platform import events, jobs
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput
-from kumomura.platform.frames import write_frame
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform import events
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.frames import write_frame
 
 KIND = "inhabitant_tax.assess"
 DEFAULT_CHUNK = 50_000

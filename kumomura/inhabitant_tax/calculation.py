@@ -22,9 +22,9 @@ from kumomura.inhabitant_tax.rules import (
     TAXPAYER_SCHEMA,
     Rules,
 )
-from kumomura.platform import messages
-from kumomura.platform.business_days import next_open_day
-from kumomura.platform.errors import FieldProblem, invalid
+from kumomura.platform.core import messages
+from kumomura.platform.core.business_days import next_open_day
+from kumomura.platform.core.errors import FieldProblem, invalid
 
 
 def with_overrides(tenant: InhabitantTaxParameters,

@@ -20,9 +20,9 @@ from kumomura.clikit import (
 )
 from kumomura.inhabitant_tax import batch, income_data, notices, service
 from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
-from kumomura.platform import jobs
-from kumomura.platform.config import get_settings
-from kumomura.platform.pool import run_in_pool
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.jobs.pool import run_in_pool
 
 app = typer.Typer(no_args_is_help=True,
                   help="個人住民税: simulate a case, record returns, assess, correct.")

@@ -15,7 +15,7 @@ from typing import Any
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 
-from kumomura.platform.japanese import era_date
+from kumomura.platform.core.japanese import era_date
 from kumomura.platform.printing import GOTHIC, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, Page, new_document
 
 EMPLOYEES_PER_PAGE = 20

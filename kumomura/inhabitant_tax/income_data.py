@@ -17,9 +17,9 @@ from kumomura.inhabitant_tax.rules import FAMILY_SCHEMA, TAXPAYER_SCHEMA
 from kumomura.inhabitant_tax.tables import income_family, income_returns
 from kumomura.platform import audit
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.errors import NotFound
-from kumomura.platform.frames import read_frame
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.core.errors import NotFound
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.storage.frames import read_frame
 from kumomura.residents import service as residents
 
 r = income_returns.c

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kumomura.platform.errors import InvalidInput
+from kumomura.platform.core.errors import InvalidInput
 
 
 class _Frozen(BaseModel):

@@ -11,7 +11,7 @@ from kumomura.inhabitant_tax.tables import (
     income_returns,
     tax_departures,
 )
-from kumomura.platform.layouts import declare
+from kumomura.platform.exchange.layouts import declare
 
 EARNINGS = {"birth_date": "生年月日", "salary_revenue": "給与収入 (円)",
             "pension_revenue": "公的年金等収入 (円)", "other_income": "その他の所得 (円)",

@@ -31,13 +31,14 @@ from kumomura.inhabitant_tax.forms import (
 )
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.inhabitant_tax.tables import assessments, income_returns
-from kumomura.platform import jobs, params
+from kumomura.platform import params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput
-from kumomura.platform.frames import read_frame
-from kumomura.platform.tenants import get_tenant
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.frames import read_frame
+from kumomura.platform.tenancy.tenants import get_tenant
 from kumomura.residents import service as residents
 from kumomura.residents.changes import Office
 

@@ -18,9 +18,9 @@ from kumomura.inhabitant_tax.rules import OUTPUT_COLUMNS, Rules, problems
 from kumomura.inhabitant_tax.tables import assessments, income_returns, tax_departures
 from kumomura.platform import audit, events, params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.errors import InvalidInput, NotFound
-from kumomura.platform.frames import write_frame
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.core.errors import InvalidInput, NotFound
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.storage.frames import write_frame
 
 a = assessments.c
 FIGURES = tuple(n for n in OUTPUT_COLUMNS if n != "tid")

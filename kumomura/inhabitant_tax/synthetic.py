@@ -11,8 +11,8 @@ from datetime import date
 
 import polars as pl
 
-from kumomura.platform.numbering import with_check_digit
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.storage.numbering import with_check_digit
 
 EMPLOYERS = 20_000
 

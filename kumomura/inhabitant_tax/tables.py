@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 
 from kumomura.inhabitant_tax.rules import OUTPUT_COLUMNS
-from kumomura.platform.db import tenant_metadata
-from kumomura.platform.timeutil import Timestamp
+from kumomura.platform.core.timeutil import Timestamp
+from kumomura.platform.storage.db import tenant_metadata
 
 AMOUNTS = ("salary_revenue", "pension_revenue", "other_income")
 DECLARED = ("social_insurance", "life_new_general", "life_old_general", "life_new_pension",

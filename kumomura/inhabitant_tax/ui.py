@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from kumomura.inhabitant_tax import batch, income_data, notices, service
 from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.inhabitant_tax.params import MODULE
-from kumomura.platform import jobs
-from kumomura.platform.auth import Permission, Principal, require_tenant
-from kumomura.platform.errors import KumomuraError, NotFound
+from kumomura.platform.core.errors import KumomuraError, NotFound
+from kumomura.platform.identity.auth import Permission, Principal, require_tenant
+from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.params import fiscal_year
 from kumomura.residents import service as residents
 from kumomura.web.api_platform import start_job

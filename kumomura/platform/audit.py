@@ -28,8 +28,8 @@ from sqlalchemy import (
     update,
 )
 
-from kumomura.platform.db import Database, tenant_metadata
-from kumomura.platform.timeutil import Timestamp, as_utc, utcnow
+from kumomura.platform.core.timeutil import Timestamp, as_utc, utcnow
+from kumomura.platform.storage.db import Database, tenant_metadata
 
 GENESIS = "0" * 64
 

@@ -36,10 +36,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from kumomura.platform.config import get_settings
-from kumomura.platform.db import Database, tenant_metadata
-from kumomura.platform.errors import NotFound
-from kumomura.platform.timeutil import Timestamp, as_utc, utcnow
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.core.errors import NotFound
+from kumomura.platform.core.timeutil import Timestamp, as_utc, utcnow
+from kumomura.platform.storage.db import Database, tenant_metadata
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ def replay(db: Database, lg_code: str, subscriber: str, event_id: int) -> None:
 def dispatch_until(db: Database, stop: threading.Event, interval: float) -> None:
     """Dispatch every tenant's events every ``interval`` seconds until ``stop`` is set
     (workers on PostgreSQL; the web process itself on SQLite)."""
-    from kumomura.platform.migrate import tenant_codes
+    from kumomura.platform.storage.migrate import tenant_codes
 
     while not stop.wait(interval):
         for code in tenant_codes(db):

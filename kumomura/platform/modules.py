@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import typer
 from fastapi import APIRouter
 
-from kumomura.platform.businesses import validate_business
+from kumomura.platform.core.businesses import validate_business
 
 
 @dataclass(frozen=True)

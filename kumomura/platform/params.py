@@ -32,10 +32,10 @@ from sqlalchemy import (
 )
 
 from kumomura.platform.audit import AuditContext, record
-from kumomura.platform.db import Database, tenant_metadata
-from kumomura.platform.errors import InvalidInput, NotFound
-from kumomura.platform.messages import japanese
-from kumomura.platform.timeutil import Timestamp, utcnow
+from kumomura.platform.core.errors import InvalidInput, NotFound
+from kumomura.platform.core.messages import japanese
+from kumomura.platform.core.timeutil import Timestamp, utcnow
+from kumomura.platform.storage.db import Database, tenant_metadata
 
 param_changes = Table(
     "param_changes",

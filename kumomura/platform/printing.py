@@ -21,8 +21,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from kumomura.platform.config import get_settings
-from kumomura.platform.japanese import era_date
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.core.japanese import era_date
 
 MINCHO = "IPAexMincho"
 GOTHIC = "IPAexGothic"

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.auth import Permission, Principal, require_tenant
-from kumomura.platform.db import Database
+from kumomura.platform.identity.auth import Permission, Principal, require_tenant
+from kumomura.platform.storage.db import Database
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (

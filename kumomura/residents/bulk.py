@@ -16,10 +16,10 @@ from sqlalchemy import Connection, insert, update
 
 from kumomura.platform import audit
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database, tenant_schema
-from kumomura.platform.japanese import kana_key, text_key
-from kumomura.platform.numbering import counters, next_value, with_check_digit
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.core.japanese import kana_key, text_key
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.storage.db import Database, tenant_schema
+from kumomura.platform.storage.numbering import counters, next_value, with_check_digit
 from kumomura.residents.changes import NUMBER_WIDTH, STATE_FIELDS
 from kumomura.residents.tables import atena, changes, households, resident_versions
 

@@ -14,11 +14,11 @@ from sqlalchemy import Connection, insert
 
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.config import get_settings
-from kumomura.platform.errors import FieldProblem, Forbidden, invalid
-from kumomura.platform.numbering import next_value
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.core.errors import FieldProblem, Forbidden, invalid
+from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.params import fiscal_year
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.storage.numbering import next_value
 from kumomura.residents import service
 from kumomura.residents.changes import Office, household_members
 from kumomura.residents.forms import CertificateDoc, certificate_pdf

@@ -19,10 +19,10 @@ from sqlalchemy import Connection, insert, select, update
 
 from kumomura.platform import audit, events, params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.errors import FieldProblem, NotFound, invalid
-from kumomura.platform.japanese import kana_key, text_key
-from kumomura.platform.numbering import next_value, with_check_digit
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.core.errors import FieldProblem, NotFound, invalid
+from kumomura.platform.core.japanese import kana_key, text_key
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.storage.numbering import next_value, with_check_digit
 from kumomura.residents.models import (
     CORRECTABLE,
     HOUSEHOLDER,

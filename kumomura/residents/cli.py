@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from kumomura.clikit import TenantOpt, audit_context, console, load_json, open_db
-from kumomura.platform.errors import FieldProblem, invalid
+from kumomura.platform.core.errors import FieldProblem, invalid
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (

@@ -15,7 +15,7 @@ from typing import Any
 
 from reportlab.lib.units import mm
 
-from kumomura.platform.japanese import era_date, kana_display
+from kumomura.platform.core.japanese import era_date, kana_display
 from kumomura.platform.printing import GOTHIC, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, Page, new_document
 
 TITLES = {"copy": "住民票の写し", "removed_copy": "住民票の除票の写し",

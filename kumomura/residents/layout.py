@@ -3,8 +3,8 @@ spirit: the items are this system's own, documented in docs/layouts.md)."""
 
 from __future__ import annotations
 
-from kumomura.platform.imports import register_check
-from kumomura.platform.layouts import declare
+from kumomura.platform.exchange.imports import register_check
+from kumomura.platform.exchange.layouts import declare
 from kumomura.residents.models import RELATIONSHIPS
 from kumomura.residents.params import MODULE
 from kumomura.residents.service import registry_problems

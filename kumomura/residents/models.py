@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kumomura.platform.japanese import is_kana
+from kumomura.platform.core.japanese import is_kana
 
 RELATIONSHIPS = (
     "世帯主", "妻", "夫", "妻(未届)", "夫(未届)", "子", "妻の子", "夫の子", "子の妻", "子の夫",

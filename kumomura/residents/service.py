@@ -17,14 +17,14 @@ from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.businesses import validate_business
-from kumomura.platform.db import Database
-from kumomura.platform.errors import Conflict, InvalidInput, NotFound
-from kumomura.platform.frames import read_frame
-from kumomura.platform.japanese import is_kana, kana_key, prefix_bounds, text_key
-from kumomura.platform.numbering import next_value, with_check_digit
-from kumomura.platform.tenants import get_tenant
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.core.businesses import validate_business
+from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.core.japanese import is_kana, kana_key, prefix_bounds, text_key
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.frames import read_frame
+from kumomura.platform.storage.numbering import next_value, with_check_digit
+from kumomura.platform.tenancy.tenants import get_tenant
 from kumomura.residents.changes import NUMBER_WIDTH, Office
 from kumomura.residents.models import HOUSEHOLDER, NonResidentIn, ProtectionOrderIn
 from kumomura.residents.params import MODULE, ResidentsParameters

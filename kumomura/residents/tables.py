@@ -22,8 +22,8 @@ from sqlalchemy import (
     text,
 )
 
-from kumomura.platform.db import tenant_metadata
-from kumomura.platform.timeutil import Timestamp
+from kumomura.platform.core.timeutil import Timestamp
+from kumomura.platform.storage.db import tenant_metadata
 
 NUMBER = String(15)
 """宛名番号 and 世帯番号: 14-digit serial and a modulus-11 check digit."""

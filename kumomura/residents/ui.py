@@ -15,9 +15,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from kumomura.platform.auth import Permission, Principal, require_tenant
-from kumomura.platform.errors import KumomuraError, NotFound
-from kumomura.platform.japanese import era_date
+from kumomura.platform.core.errors import KumomuraError, NotFound
+from kumomura.platform.core.japanese import era_date
+from kumomura.platform.identity.auth import Permission, Principal, require_tenant
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (

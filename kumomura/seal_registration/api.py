@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from kumomura.platform.auth import Permission, require_tenant
-from kumomura.platform.tenants import get_tenant
+from kumomura.platform.identity.auth import Permission, require_tenant
+from kumomura.platform.tenancy.tenants import get_tenant
 from kumomura.residents.service import office_of
 from kumomura.seal_registration import service
 from kumomura.seal_registration.models import AbolishIn, SealCertificateRequest, SealRegistrationIn

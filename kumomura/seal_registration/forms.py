@@ -9,7 +9,7 @@ from datetime import date
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 
-from kumomura.platform.japanese import era_date, kana_display
+from kumomura.platform.core.japanese import era_date, kana_display
 from kumomura.platform.printing import (
     GOTHIC,
     MARGIN,

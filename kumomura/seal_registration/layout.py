@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kumomura.platform.layouts import declare
+from kumomura.platform.exchange.layouts import declare
 from kumomura.seal_registration.params import MODULE
 from kumomura.seal_registration.tables import seal_certificate_issues, seal_registrations
 

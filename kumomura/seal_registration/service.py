@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from kumomura.platform import audit, events, params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.errors import Conflict, InvalidInput, NotFound
-from kumomura.platform.numbering import next_value, with_check_digit
+from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.params import fiscal_year
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.storage.numbering import next_value, with_check_digit
 from kumomura.residents import service as residents
 from kumomura.residents.changes import Office
 from kumomura.residents.params import MODULE as RESIDENTS

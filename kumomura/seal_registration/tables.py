@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Date, Index, Integer, LargeBinary, String, Table, Text, text
 
-from kumomura.platform.db import tenant_metadata
-from kumomura.platform.timeutil import Timestamp
+from kumomura.platform.core.timeutil import Timestamp
+from kumomura.platform.storage.db import tenant_metadata
 
 ACTIVE = text("status = 'active'")
 

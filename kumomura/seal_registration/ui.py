@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from kumomura.platform.auth import Permission, require_tenant
-from kumomura.platform.errors import KumomuraError
+from kumomura.platform.core.errors import KumomuraError
+from kumomura.platform.identity.auth import Permission, require_tenant
 from kumomura.residents import service as residents
 from kumomura.seal_registration import service
 from kumomura.seal_registration.models import (

@@ -14,8 +14,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kumomura.platform import audit, second_factor
-from kumomura.platform.auth import (
+from kumomura.platform import audit
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.errors import KumomuraError, NotFound
+from kumomura.platform.identity import second_factor
+from kumomura.platform.identity.auth import (
     BUILTIN_ROLES,
     Permission,
     Principal,
@@ -27,8 +30,6 @@ from kumomura.platform.auth import (
     set_roles,
     users_of,
 )
-from kumomura.platform.businesses import PLATFORM_MODULE
-from kumomura.platform.errors import KumomuraError, NotFound
 from kumomura.web.deps import DbDep
 from kumomura.web.pages import PagePrincipal, field_errors, form_fields, page_audit, render
 

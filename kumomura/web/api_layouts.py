@@ -10,14 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
 from fastapi.responses import FileResponse
 
-from kumomura.platform import jobs
-from kumomura.platform.auth import Permission, require_tenant
-from kumomura.platform.businesses import PLATFORM_MODULE
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput
-from kumomura.platform.exports import MANIFEST
-from kumomura.platform.imports import FIXED_WIDTH, IMPORT_JOB, report_of, upload_area
-from kumomura.platform.tenants import get_tenant
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.exchange.exports import MANIFEST
+from kumomura.platform.exchange.imports import FIXED_WIDTH, IMPORT_JOB, report_of, upload_area
+from kumomura.platform.identity.auth import Permission, require_tenant
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import get_tenant
 from kumomura.web.api_platform import job_json, start_job
 from kumomura.web.deps import DbDep, PrincipalDep
 

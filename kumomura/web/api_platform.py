@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Query
 from pydantic import BaseModel, Field
 
-from kumomura.platform import audit, events, jobs, params
-from kumomura.platform.auth import (
+from kumomura.platform import audit, events, params
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.errors import NotFound
+from kumomura.platform.identity.auth import (
     LINKAGE_MODULE,
     Permission,
     Principal,
@@ -22,10 +24,9 @@ from kumomura.platform.auth import (
     require_platform,
     require_tenant,
 )
-from kumomura.platform.businesses import PLATFORM_MODULE
-from kumomura.platform.db import Database
-from kumomura.platform.errors import NotFound
-from kumomura.platform.tenants import Tenant, get_tenant, list_tenants
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant, get_tenant, list_tenants
 from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
 
 router = APIRouter(prefix="/api/v1")
@@ -184,7 +185,7 @@ class JobRequest(BaseModel):
 
 def start_job(db: Database, job_id: int, background: BackgroundTasks) -> None:
     if db.is_postgres:
-        from kumomura.platform.worker import defer_chunks
+        from kumomura.platform.jobs.worker import defer_chunks
 
         defer_chunks(db, job_id, jobs.pending_chunks(db, job_id))
     else:

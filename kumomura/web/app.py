@@ -23,11 +23,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kumomura import __version__
 from kumomura.catalog import business_modules, load_all_tables
 from kumomura.platform import events
-from kumomura.platform.config import Settings, get_settings
-from kumomura.platform.db import Database, open_database
-from kumomura.platform.errors import KumomuraError
-from kumomura.platform.messages import japanese
-from kumomura.platform.usage import CallCounter
+from kumomura.platform.core.config import Settings, get_settings
+from kumomura.platform.core.errors import KumomuraError
+from kumomura.platform.core.messages import japanese
+from kumomura.platform.storage.db import Database, open_database
+from kumomura.platform.tenancy.usage import CallCounter
 from kumomura.web.deps import PrincipalCache
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.auth import Principal, principal_from_token, token_hash
-from kumomura.platform.db import Database
-from kumomura.platform.errors import Unauthenticated
+from kumomura.platform.core.errors import Unauthenticated
+from kumomura.platform.identity.auth import Principal, principal_from_token, token_hash
+from kumomura.platform.storage.db import Database
 
 
 async def get_db(request: Request) -> Database:

@@ -20,14 +20,14 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from kumomura.platform import auth, sessions
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.auth import Permission, Principal, Scope
-from kumomura.platform.db import Database
-from kumomura.platform.errors import KumomuraError, Unauthenticated
-from kumomura.platform.japanese import era_date
-from kumomura.platform.messages import problems
-from kumomura.platform.tenants import get_tenant
+from kumomura.platform.core.errors import KumomuraError, Unauthenticated
+from kumomura.platform.core.japanese import era_date
+from kumomura.platform.core.messages import problems
+from kumomura.platform.identity import auth, sessions
+from kumomura.platform.identity.auth import Permission, Principal, Scope
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import get_tenant
 from kumomura.web.deps import DbDep
 
 COOKIE = "kumomura_session"

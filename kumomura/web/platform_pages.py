@@ -15,12 +15,13 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from kumomura.platform import jobs, params
-from kumomura.platform.auth import Permission, Scope, require_platform, require_tenant
-from kumomura.platform.businesses import PLATFORM_MODULE
-from kumomura.platform.errors import InvalidInput, KumomuraError, NotFound
-from kumomura.platform.imports import IMPORT_JOB, report_of, upload_area
-from kumomura.platform.tenants import business_name, list_tenants
+from kumomura.platform import params
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.errors import InvalidInput, KumomuraError, NotFound
+from kumomura.platform.exchange.imports import IMPORT_JOB, report_of, upload_area
+from kumomura.platform.identity.auth import Permission, Scope, require_platform, require_tenant
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.tenancy.tenants import business_name, list_tenants
 from kumomura.web.api_platform import job_reader, may_see_job, params_reader, start_job
 from kumomura.web.deps import DbDep
 from kumomura.web.pages import PagePrincipal, field_errors, page_audit, render
@@ -214,7 +215,7 @@ def console_costs(request: Request, db: DbDep, principal: PagePrincipal,
         s, problem = None, exc.message
     largest = max([max(r["standalone"] or 0, r["charge"]) for r in s["rows"]] or [1]) \
         if s else 1
-    from kumomura.platform.businesses import BUSINESSES
+    from kumomura.platform.core.businesses import BUSINESSES
 
     return render(request, "console_costs.html", year=year, s=s, problem=problem,
                   largest=largest or 1, names=BUSINESSES)

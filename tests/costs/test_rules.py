@@ -19,7 +19,7 @@ from kumomura.costs.rules import (
     sainte_lague,
     to_yen,
 )
-from kumomura.platform.errors import InvalidInput
+from kumomura.platform.core.errors import InvalidInput
 
 YEAR = 2026
 

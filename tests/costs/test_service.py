@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 from kumomura.costs import service
 from kumomura.costs.forms import report_pdf
 from kumomura.costs.rules import Weights
-from kumomura.platform.auth import Scope
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput
-from kumomura.platform.tenants import Tenant, set_go_live
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.identity.auth import Scope
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant, set_go_live
 from kumomura.web.app import create_app
 from tests.conftest import NAGAI, make_tenant
 from tests.web.test_api_platform import _token

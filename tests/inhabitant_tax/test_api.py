@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kumomura.platform import jobs
-from kumomura.platform.auth import Scope
-from kumomura.platform.db import Database
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.identity.auth import Scope
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.web.app import create_app
 from tests.conftest import NAGAI, make_tenant
 from tests.test_cli import run

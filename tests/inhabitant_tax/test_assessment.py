@@ -14,11 +14,12 @@ from sqlalchemy import func, select, text, update
 from kumomura.inhabitant_tax import batch, income_data, service, synthetic
 from kumomura.inhabitant_tax.models import IncomeReturnIn
 from kumomura.inhabitant_tax.tables import assessments, income_family, income_returns
-from kumomura.platform import events, jobs
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput, NotFound
-from kumomura.platform.frames import continue_sequences, write_frame
-from kumomura.platform.tenants import Tenant
+from kumomura.platform import events
+from kumomura.platform.core.errors import InvalidInput, NotFound
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.frames import continue_sequences, write_frame
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents.models import Death
 from tests.residents.factories import CTX, family

@@ -12,12 +12,13 @@ import pytest
 
 from kumomura.inhabitant_tax import batch, income_data, notices
 from kumomura.inhabitant_tax.models import IncomeReturnIn
-from kumomura.platform import jobs, params
-from kumomura.platform.config import get_settings
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput
-from kumomura.platform.pool import run_in_pool
-from kumomura.platform.tenants import Tenant
+from kumomura.platform import params
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.jobs.pool import run_in_pool
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from tests.residents.factories import CTX, family
 

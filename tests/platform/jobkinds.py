@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from kumomura.platform import events, jobs
+from kumomura.platform import events
+from kumomura.platform.jobs import queue as jobs
 
 
 def _plan(conn: Connection, params: dict[str, Any]) -> int:

@@ -8,8 +8,8 @@ from sqlalchemy import delete, select, text, update
 
 from kumomura.platform import audit
 from kumomura.platform.audit import AuditContext, audit_head, audit_log, entry_hash
-from kumomura.platform.db import Database
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from tests.conftest import NAGAI, make_tenant
 
 CTX = AuditContext(actor="clerk1", request_id="r-1", client_addr="10.0.0.5",

@@ -3,19 +3,20 @@ from datetime import date
 import pyotp
 import pytest
 
-from kumomura.platform import auth, params, second_factor
+from kumomura.platform import params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.auth import Permission, Scope
-from kumomura.platform.businesses import PLATFORM_MODULE
-from kumomura.platform.db import Database
-from kumomura.platform.errors import (
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
     NotFound,
     Unauthenticated,
 )
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.identity import auth, second_factor
+from kumomura.platform.identity.auth import Permission, Scope
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 
 PW = "correct horse battery"
 

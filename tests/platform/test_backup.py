@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from kumomura.platform import backup
-from kumomura.platform.db import Database
-from kumomura.platform.exports import export_tenant
-from kumomura.platform.layouts import all_layouts
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.exchange.exports import export_tenant
+from kumomura.platform.exchange.layouts import all_layouts
+from kumomura.platform.resilience import backup
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents.tables import resident_versions
 from tests.conftest import NAGAI, make_tenant
@@ -157,8 +157,8 @@ def test_drill_restores_into_a_scratch_deployment(populated: Database, tmp_path:
 
 def test_the_workers_back_up_every_municipality_on_schedule(
         pg_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kumomura.platform.config import get_settings
-    from kumomura.platform.worker import BACKUP_TASK, build_app
+    from kumomura.platform.core.config import get_settings
+    from kumomura.platform.jobs.worker import BACKUP_TASK, build_app
 
     make_tenant(pg_db)
     make_tenant(pg_db, NAGAI)

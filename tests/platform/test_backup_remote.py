@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from kumomura.platform import backup, backup_remote
-from kumomura.platform.db import Database
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.resilience import backup, backup_remote
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from tests.conftest import REQUIRE_PG
 from tests.residents.factories import CTX, family

@@ -11,11 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kumomura.platform import audit, degraded, params
-from kumomura.platform.config import Settings, get_settings
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput
-from kumomura.platform.tenants import Tenant
+from kumomura.platform import audit, params
+from kumomura.platform.core.config import Settings, get_settings
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.resilience import degraded
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents.tables import certificate_issues
 from kumomura.web.app import create_app
@@ -78,7 +79,7 @@ def test_the_town_hall_reads_and_issues_and_the_cloud_gets_the_log(
 
 def test_only_a_municipal_package_opens(db: Database, yonezawa: Tenant,
                                         tmp_path: Path) -> None:
-    from kumomura.platform import backup
+    from kumomura.platform.resilience import backup
 
     info = backup.run(db, CODE, tmp_path / "b", key_dir=tmp_path / "k", ctx=CTX)
     with pytest.raises(InvalidInput) as refused:

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import Connection, select, update
 
 from kumomura.platform import events
-from kumomura.platform.db import Database
 from kumomura.platform.events import Event, event_failures
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from tests.conftest import NAGAI, make_tenant
 
 received: list[tuple[str, int, str]] = []
@@ -93,7 +93,7 @@ def test_failing_handler_is_retried_then_dead_lettered_and_replayed(
     db: Database, yonezawa: Tenant, recorder: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KUMOMURA_EVENT_MAX_ATTEMPTS", "3")
-    from kumomura.platform.config import get_settings
+    from kumomura.platform.core.config import get_settings
     get_settings.cache_clear()
     broken = {"on": True}
 

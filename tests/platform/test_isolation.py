@@ -4,7 +4,12 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import ProgrammingError
 
-from kumomura.platform.db import Database, append_only_tables, tenant_metadata, tenant_schema
+from kumomura.platform.storage.db import (
+    Database,
+    append_only_tables,
+    tenant_metadata,
+    tenant_schema,
+)
 from tests.conftest import NAGAI, YONEZAWA, make_tenant
 
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kumomura.platform.japanese import LgCodeError, lg_check_digit, validate_lg_code
+from kumomura.platform.core.japanese import LgCodeError, lg_check_digit, validate_lg_code
 
 OKITAMA = ["062022", "062090", "062138", "063819", "063827", "064025", "064033", "064017"]
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kumomura.platform import events, jobs
-from kumomura.platform.db import Database
-from kumomura.platform.errors import Conflict, InvalidInput
-from kumomura.platform.jobs import JobStatus
-from kumomura.platform.tenants import Tenant
+from kumomura.platform import events
+from kumomura.platform.core.errors import Conflict, InvalidInput
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.jobs.queue import JobStatus
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from tests.conftest import YONEZAWA, make_tenant
 from tests.platform import jobkinds  # noqa: F401  (registers test.emit_chunks)
 
@@ -115,7 +116,7 @@ def test_kill_9_in_the_middle_then_resume(db: Database, yonezawa: Tenant) -> Non
 
 
 def test_procrastinate_workers_run_the_chunks(pg_db: Database) -> None:
-    from kumomura.platform.worker import defer_chunks, run_worker
+    from kumomura.platform.jobs.worker import defer_chunks, run_worker
 
     make_tenant(pg_db, YONEZAWA)
     job_id = jobs.submit(pg_db, "062022", "test.emit_chunks", {"chunks": 5}, actor="t")

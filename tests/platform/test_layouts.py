@@ -20,15 +20,16 @@ from kumomura.inhabitant_tax import batch as tax_batch
 from kumomura.inhabitant_tax import income_data
 from kumomura.inhabitant_tax import service as tax_service
 from kumomura.inhabitant_tax.models import IncomeReturnIn
-from kumomura.platform import events, jobs, params
-from kumomura.platform.db import Database, tenant_metadata
-from kumomura.platform.exports import MANIFEST, export_tenant
-from kumomura.platform.imports import REPORT, import_tenant
-from kumomura.platform.layout_doc import render
-from kumomura.platform.layouts import all_layouts
-from kumomura.platform.layouts import get as get_layout
-from kumomura.platform.migrate import drop_tenant_storage, provision_tenant
-from kumomura.platform.tenants import Tenant
+from kumomura.platform import events, params
+from kumomura.platform.exchange.exports import MANIFEST, export_tenant
+from kumomura.platform.exchange.imports import REPORT, import_tenant
+from kumomura.platform.exchange.layout_doc import render
+from kumomura.platform.exchange.layouts import all_layouts
+from kumomura.platform.exchange.layouts import get as get_layout
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database, tenant_metadata
+from kumomura.platform.storage.migrate import drop_tenant_storage, provision_tenant
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import certificates
 from kumomura.residents import changes as ch
 from kumomura.residents.models import CertificateRequest, Death, ProtectionOrderIn
@@ -46,7 +47,7 @@ TODAY = date(2026, 11, 24)
 
 
 def test_every_tenant_table_has_a_layout() -> None:
-    from kumomura.platform.layouts import NOT_EXPORTED
+    from kumomura.platform.exchange.layouts import NOT_EXPORTED
 
     declared = {lay.name for lay in all_layouts()}
     assert declared | set(NOT_EXPORTED) == {t.name for t in tenant_metadata.sorted_tables}
@@ -344,7 +345,7 @@ def test_fixed_width_records_of_an_old_host(db: Database, exported: Path) -> Non
 
 def test_the_column_checks_read_what_the_row_checks_read(exported: Path) -> None:
     """Written-form files take the Polars path; it must give exactly the same records."""
-    from kumomura.platform.imports import _csv_rows, _fast_read, _read_layout
+    from kumomura.platform.exchange.imports import _csv_rows, _fast_read, _read_layout
 
     taken = set()
     for lay in all_layouts():
@@ -402,7 +403,7 @@ def test_the_manifest_guards_an_export(db: Database, yonezawa: Tenant, tmp_path:
 
 
 def test_values_read_strictly() -> None:
-    from kumomura.platform.layouts import BadValue, Field, parse
+    from kumomura.platform.exchange.layouts import BadValue, Field, parse
 
     day = Field("d", "日付", "date", None, False)
     assert parse(day, "20260401") == parse(day, "R08.04.01") == date(2026, 4, 1)

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import BLANK_SCHEMA, MetaData
 
-from kumomura.platform.db import Database, tenant_metadata, tenant_schema
+from kumomura.platform.storage.db import Database, tenant_metadata, tenant_schema
 from tests.conftest import make_tenant
 
 

@@ -7,9 +7,9 @@ from pydantic import Field, model_validator
 
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput, NotFound
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.core.errors import InvalidInput, NotFound
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from tests.conftest import NAGAI, make_tenant
 
 

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from kumomura.platform import events
-from kumomura.platform.db import Database
 from kumomura.platform.events import outbox
-from kumomura.platform.migrate import upgrade_platform
-from kumomura.platform.tenants import add_tenant
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.migrate import upgrade_platform
+from kumomura.platform.tenancy.tenants import add_tenant
 from tests.conftest import REQUIRE_PG
 
 OPS = Path(__file__).resolve().parents[2] / "ops"

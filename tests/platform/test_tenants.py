@@ -3,10 +3,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from kumomura.platform import tenants as svc
-from kumomura.platform.db import Database
-from kumomura.platform.errors import Conflict, InvalidInput, NotFound
-from kumomura.platform.tenants import Tenant, TenantState, tenants
+from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy import tenants as svc
+from kumomura.platform.tenancy.tenants import Tenant, TenantState, tenants
 from tests.conftest import NAGAI, make_tenant
 
 
@@ -45,7 +45,7 @@ def test_duplicate_is_refused(db: Database, yonezawa: Tenant) -> None:
 
 def test_failed_provisioning_leaves_nothing(db: Database, monkeypatch: pytest.MonkeyPatch
                                             ) -> None:
-    import kumomura.platform.migrate as migrate
+    import kumomura.platform.storage.migrate as migrate
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kumomura.platform import audit
-from kumomura.platform.auth import Scope
-from kumomura.platform.db import Database
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.identity.auth import Scope
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.web.app import create_app
 from tests.conftest import NAGAI, make_tenant
 from tests.web.test_api_platform import _token

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from kumomura.platform.db import Database
-from kumomura.platform.numbering import is_valid_check_digit
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.numbering import is_valid_check_digit
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import bulk, service
 from kumomura.residents import changes as ch
 from kumomura.residents.synthetic import Population

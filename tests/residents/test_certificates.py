@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from kumomura.platform import audit, params
-from kumomura.platform.db import Database
-from kumomura.platform.errors import Forbidden, InvalidInput
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.core.errors import Forbidden, InvalidInput
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import CertificateRequest, Death, ProtectionOrderIn

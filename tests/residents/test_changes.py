@@ -9,10 +9,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from kumomura.platform import audit, events
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput, NotFound
-from kumomura.platform.numbering import is_valid_check_digit
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.core.errors import InvalidInput, NotFound
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.numbering import is_valid_check_digit
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents import service
 from kumomura.residents.models import (

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kumomura.platform import params
-from kumomura.platform.db import Database
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from tests.residents.factories import CTX
 from tests.residents.test_api import MOVE_IN
 from tests.test_cli import run

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, select
 
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput, NotFound
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.core.errors import InvalidInput, NotFound
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (
     Address,
@@ -205,7 +205,7 @@ def test_any_sequence_of_changes_keeps_the_invariants_postgresql(
 
 
 def _tenant(db: Database) -> Tenant:
-    from kumomura.platform.tenants import get_tenant, list_tenants
+    from kumomura.platform.tenancy.tenants import get_tenant, list_tenants
     from tests.conftest import make_tenant
 
     if any(t.lg_code == CODE for t in list_tenants(db)):

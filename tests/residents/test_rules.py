@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from kumomura.platform import audit, params
-from kumomura.platform.db import Database
-from kumomura.platform.errors import Conflict, InvalidInput
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.core.errors import Conflict, InvalidInput
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (

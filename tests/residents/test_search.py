@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from kumomura.platform import audit
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents import service
 from kumomura.residents.models import Address, Death

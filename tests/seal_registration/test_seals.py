@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from kumomura.platform import audit, events, params
-from kumomura.platform.db import Database
-from kumomura.platform.errors import Conflict, InvalidInput
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.core.errors import Conflict, InvalidInput
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents.models import Death
 from kumomura.seal_registration import service

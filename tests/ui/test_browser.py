@@ -25,9 +25,9 @@ from sqlalchemy import select
 from kumomura.catalog import load_all_tables
 from kumomura.clikit import progress
 from kumomura.demo import DEMO_PASSWORD, build_demo
-from kumomura.platform import auth
-from kumomura.platform.config import Settings
-from kumomura.platform.db import Database
+from kumomura.platform.core.config import Settings
+from kumomura.platform.identity import auth
+from kumomura.platform.storage.db import Database
 from kumomura.residents.tables import certificate_issues, resident_versions
 from kumomura.web.app import create_app
 

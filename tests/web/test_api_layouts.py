@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kumomura.platform import jobs
-from kumomura.platform.db import Database
-from kumomura.platform.errors import InvalidInput
-from kumomura.platform.exports import export_tenant
-from kumomura.platform.tenants import Tenant
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.exchange.exports import export_tenant
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.residents import service
 from kumomura.web.app import create_app
@@ -104,7 +104,7 @@ def test_an_import_job_reads_only_its_own_uploads(client: TestClient, db: Databa
 
 def test_fixed_width_profiles_name_files_of_the_directory_only(db: Database, yonezawa: Tenant,
                                                                tmp_path: Path) -> None:
-    from kumomura.platform.imports import import_tenant
+    from kumomura.platform.exchange.imports import import_tenant
 
     (tmp_path / "fixed_width.json").write_text(
         '{"counters": {"file": "/etc/passwd", "fields": [["series", 8], ["last_value", 4]]}}',

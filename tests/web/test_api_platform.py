@@ -5,10 +5,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from kumomura.platform import auth, events
-from kumomura.platform.auth import Scope
-from kumomura.platform.db import Database
-from kumomura.platform.tenants import Tenant
+from kumomura.platform import events
+from kumomura.platform.identity import auth
+from kumomura.platform.identity.auth import Scope
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.web.app import create_app
 from tests.conftest import NAGAI, make_tenant
 from tests.platform import jobkinds  # noqa: F401
@@ -104,7 +105,7 @@ def test_jobs_over_http(client: TestClient, db: Database) -> None:
                                                    "params": {"chunks": 3}}, headers=clerk)
     assert r.status_code == 202, r.text
     if db.is_postgres:  # queued for procrastinate: a worker runs it
-        from kumomura.platform.worker import run_worker
+        from kumomura.platform.jobs.worker import run_worker
 
         assert r.json()["status"] == "queued"
         run_worker(db, wait=False)

@@ -16,13 +16,15 @@ from sqlalchemy import update
 
 from kumomura.inhabitant_tax import income_data
 from kumomura.inhabitant_tax.models import IncomeReturnIn
-from kumomura.platform import audit, auth, jobs, params
+from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.auth import Scope, users_of
-from kumomura.platform.db import Database
-from kumomura.platform.sessions import web_sessions
-from kumomura.platform.tenants import Tenant
-from kumomura.platform.timeutil import utcnow
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.identity import auth
+from kumomura.platform.identity.auth import Scope, users_of
+from kumomura.platform.identity.sessions import web_sessions
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import service as residents
 from kumomura.seal_registration import service as seals
 from kumomura.web.app import create_app

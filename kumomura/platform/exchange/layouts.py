@@ -33,8 +33,8 @@ from sqlalchemy import (
     Text,
 )
 
-from kumomura.platform.japanese import parse_era_date
-from kumomura.platform.timeutil import as_utc
+from kumomura.platform.core.japanese import parse_era_date
+from kumomura.platform.core.timeutil import as_utc
 
 FORMAT_VERSION = "1"
 JST = ZoneInfo("Asia/Tokyo")
@@ -129,7 +129,7 @@ def declare(table: Table, *, module: str, title: str, labels: Mapping[str, str],
 
 def all_layouts() -> list[Layout]:
     """Every layout, in the order tables can be loaded (referenced tables first)."""
-    from kumomura.platform.db import tenant_metadata
+    from kumomura.platform.storage.db import tenant_metadata
 
     order = {t.name: i for i, t in enumerate(tenant_metadata.sorted_tables)}
     return sorted(_REGISTRY.values(), key=lambda lay: (order.get(lay.name, 0), lay.name))

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url, pool, text
 
-from kumomura.platform.config import Settings, get_settings
-from kumomura.platform.japanese import validate_lg_code
+from kumomura.platform.core.config import Settings, get_settings
+from kumomura.platform.core.japanese import validate_lg_code
 
 PLATFORM_SCHEMA = "platform"
 TENANT_PLACEHOLDER = "tenant"

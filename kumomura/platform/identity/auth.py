@@ -36,10 +36,9 @@ from sqlalchemy import (
 )
 
 from kumomura.platform import params
-from kumomura.platform.businesses import BUSINESSES, PLATFORM_MODULE
-from kumomura.platform.config import get_settings
-from kumomura.platform.db import Database, platform_metadata
-from kumomura.platform.errors import (
+from kumomura.platform.core.businesses import BUSINESSES, PLATFORM_MODULE
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.core.errors import (
     Conflict,
     FieldProblem,
     Forbidden,
@@ -48,7 +47,8 @@ from kumomura.platform.errors import (
     Unauthenticated,
     invalid,
 )
-from kumomura.platform.timeutil import Timestamp, as_utc, utcnow
+from kumomura.platform.core.timeutil import Timestamp, as_utc, utcnow
+from kumomura.platform.storage.db import Database, platform_metadata
 
 
 class Scope(StrEnum):
@@ -249,7 +249,7 @@ def create_user(db: Database, *, username: str, password: str, display_name: str
                            field="lg_code")
     with db.platform_tx() as conn:
         if lg_code is not None:
-            from kumomura.platform.tenants import tenants
+            from kumomura.platform.tenancy.tenants import tenants
 
             if conn.execute(select(tenants.c.lg_code)
                             .where(tenants.c.lg_code == lg_code)).first() is None:
@@ -292,7 +292,7 @@ def set_password(db: Database, username: str, password: str, *,
 
 def _end_sessions(conn: Connection, username: str) -> None:
     """End the user's open browser sessions (a new password, a suspension)."""
-    from kumomura.platform.sessions import web_sessions
+    from kumomura.platform.identity.sessions import web_sessions
 
     user_id = select(users.c.id).where(users.c.username == username).scalar_subquery()
     conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,

@@ -23,11 +23,11 @@ from sqlalchemy import (
     update,
 )
 
-from kumomura.platform.businesses import BUSINESSES, validate_business
-from kumomura.platform.db import Database, platform_metadata
-from kumomura.platform.errors import Conflict, InvalidInput, NotFound
-from kumomura.platform.japanese import LgCodeError, validate_lg_code
-from kumomura.platform.timeutil import Timestamp, utcnow
+from kumomura.platform.core.businesses import BUSINESSES, validate_business
+from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.core.japanese import LgCodeError, validate_lg_code
+from kumomura.platform.core.timeutil import Timestamp, utcnow
+from kumomura.platform.storage.db import Database, platform_metadata
 
 PREFECTURES = (
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
@@ -145,7 +145,7 @@ def add_tenant(
     placement: str = "primary",
 ) -> Tenant:
     """Register a municipality and create its storage, all or nothing."""
-    from kumomura.platform.migrate import provision_tenant  # migrations import tables
+    from kumomura.platform.storage.migrate import provision_tenant  # migrations import tables
 
     _validate_new(code, name, prefecture, population)
     now = utcnow()

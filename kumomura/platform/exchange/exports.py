@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from kumomura.platform import audit
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database
-from kumomura.platform.layouts import FORMAT_VERSION, Layout, all_layouts, format_value
+from kumomura.platform.exchange.layouts import FORMAT_VERSION, Layout, all_layouts, format_value
+from kumomura.platform.storage.db import Database
 
 MANIFEST = "manifest.json"
 

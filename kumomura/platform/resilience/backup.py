@@ -49,14 +49,14 @@ from sqlalchemy import (
     text,
 )
 
-from kumomura.platform import backup_remote
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database, platform_metadata
-from kumomura.platform.errors import InvalidInput, NotFound
-from kumomura.platform.exports import MANIFEST, export_tenant
-from kumomura.platform.imports import ImportResult, Problem, check_manifest, import_tenant
-from kumomura.platform.japanese import validate_lg_code
-from kumomura.platform.timeutil import Timestamp, utcnow
+from kumomura.platform.core.errors import InvalidInput, NotFound
+from kumomura.platform.core.japanese import validate_lg_code
+from kumomura.platform.core.timeutil import Timestamp, utcnow
+from kumomura.platform.exchange.exports import MANIFEST, export_tenant
+from kumomura.platform.exchange.imports import ImportResult, Problem, check_manifest, import_tenant
+from kumomura.platform.resilience import backup_remote
+from kumomura.platform.storage.db import Database, platform_metadata
 
 backup_drills = Table(
     "backup_drills",
@@ -219,7 +219,7 @@ def run(db: Database, lg_code: str, target: Path | str, *, key_dir: Path,
 def run_all(db: Database, target: Path | str, *, key_dir: Path, keep: int,
             ctx: AuditContext) -> list[BackupInfo]:
     """Every member municipality, one after another (the scheduled backup)."""
-    from kumomura.platform.tenants import list_tenants
+    from kumomura.platform.tenancy.tenants import list_tenants
 
     return [run(db, t.lg_code, target, key_dir=key_dir, ctx=ctx, keep=keep)
             for t in list_tenants(db, include_left=False)]
@@ -315,7 +315,7 @@ def age(info: BackupInfo) -> float:
 def scratch(db: Database) -> Iterator[Database]:
     """An empty deployment beside the live one (a database of its own on the same
     PostgreSQL server, or a temporary directory of SQLite files), dropped afterwards."""
-    from kumomura.platform.migrate import upgrade_platform
+    from kumomura.platform.storage.migrate import upgrade_platform
 
     with tempfile.TemporaryDirectory() as tmp:
         if not db.is_postgres:
@@ -353,7 +353,7 @@ def drill(db: Database, target: Path | str, *, key_dir: Path, ctx: AuditContext,
     """Restore the latest backup of each municipality into a scratch deployment, export
     it again and compare every file with the backup's manifest (row counts and SHA-256:
     the data as it was when the backup was taken); record each drill."""
-    from kumomura.platform.tenants import add_tenant, get_tenant, list_tenants
+    from kumomura.platform.tenancy.tenants import add_tenant, get_tenant, list_tenants
 
     codes = lg_codes or [t.lg_code for t in list_tenants(db, include_left=False)]
     results = []

@@ -30,9 +30,9 @@ from sqlalchemy import (
     update,
 )
 
-from kumomura.platform.db import Database, platform_metadata, tenant_metadata
-from kumomura.platform.errors import Conflict, InvalidInput, NotFound
-from kumomura.platform.timeutil import Timestamp, utcnow
+from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.core.timeutil import Timestamp, utcnow
+from kumomura.platform.storage.db import Database, platform_metadata, tenant_metadata
 
 
 class JobStatus(StrEnum):

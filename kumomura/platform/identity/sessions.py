@@ -12,11 +12,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, insert, select, update
 
-from kumomura.platform import auth, params
-from kumomura.platform.businesses import PLATFORM_MODULE
-from kumomura.platform.db import Database, platform_metadata
-from kumomura.platform.errors import Unauthenticated
-from kumomura.platform.timeutil import Timestamp, as_utc, utcnow
+from kumomura.platform import params
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.errors import Unauthenticated
+from kumomura.platform.core.timeutil import Timestamp, as_utc, utcnow
+from kumomura.platform.identity import auth
+from kumomura.platform.storage.db import Database, platform_metadata
 
 MAX_AGE = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kumomura.platform.layouts import FORMAT_VERSION, Layout, all_layouts
+from kumomura.platform.exchange.layouts import FORMAT_VERSION, Layout, all_layouts
 
 HEADER = f"""# Standard layouts (標準レイアウト)
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from kumomura.platform.errors import FieldProblem
+from kumomura.platform.core.errors import FieldProblem
 
 _KINDS = {
     "date": "日付を正しく入力してください (例: 2026-04-01)",

@@ -4,11 +4,11 @@ events, job marks and number series. They travel with the municipality's data.""
 from __future__ import annotations
 
 from kumomura.platform.audit import audit_head, audit_log
-from kumomura.platform.businesses import PLATFORM_MODULE
+from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.events import event_failures, event_offsets, outbox
-from kumomura.platform.layouts import declare, not_exported
-from kumomura.platform.numbering import counters
+from kumomura.platform.exchange.layouts import declare, not_exported
 from kumomura.platform.params import param_changes
+from kumomura.platform.storage.numbering import counters
 
 WHEN = {"changed_at": "変更日時", "created_at": "作成日時", "updated_at": "更新日時"}
 

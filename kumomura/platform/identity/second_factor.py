@@ -15,14 +15,14 @@ import pyotp
 import segno
 from sqlalchemy import select, update
 
-from kumomura.platform.auth import (
+from kumomura.platform.core.errors import FieldProblem, NotFound, invalid
+from kumomura.platform.identity.auth import (
     count_failure,
     is_locked,
     password_matches,
     users,
 )
-from kumomura.platform.db import Database
-from kumomura.platform.errors import FieldProblem, NotFound, invalid
+from kumomura.platform.storage.db import Database
 
 ISSUER = "kumomura"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, Integer, String, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from kumomura.platform.db import tenant_metadata
+from kumomura.platform.storage.db import tenant_metadata
 
 counters = Table(
     "counters",

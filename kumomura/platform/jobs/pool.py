@@ -13,9 +13,9 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from kumomura.platform import jobs
-from kumomura.platform.config import Settings
-from kumomura.platform.db import Database, open_database
+from kumomura.platform.core.config import Settings
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database, open_database
 
 _process_db: list[Database] = []
 """The database of a pool process (one per process, opened by the initializer)."""

@@ -20,12 +20,13 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from kumomura.platform import audit, backup
+from kumomura.platform import audit
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.db import Database
-from kumomura.platform.errors import Conflict, InvalidInput
-from kumomura.platform.migrate import upgrade_platform
-from kumomura.platform.tenants import add_tenant, get_tenant, list_tenants
+from kumomura.platform.core.errors import Conflict, InvalidInput
+from kumomura.platform.resilience import backup
+from kumomura.platform.storage.db import Database
+from kumomura.platform.storage.migrate import upgrade_platform
+from kumomura.platform.tenancy.tenants import add_tenant, get_tenant, list_tenants
 
 PACKAGE_LAYOUTS = frozenset({
     "atena", "households", "changes", "resident_versions", "protection_orders",
@@ -51,7 +52,7 @@ def package(db: Database, lg_code: str, target: Path, *, key_dir: Path,
 def open_local(local: Database, path: Path, *, key_dir: Path, username: str) -> str:
     """Set up (once) the local deployment from a municipal package; return a one-time
     password for the local counter user (the cloud's accounts are not in the package)."""
-    from kumomura.platform import auth
+    from kumomura.platform.identity import auth
 
     header = backup.read_header(path)
     if header.get("kind") != "municipal":

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import BigInteger, Column, Date, String, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from kumomura.platform.db import Database, platform_metadata
+from kumomura.platform.storage.db import Database, platform_metadata
 
 api_calls_daily = Table(
     "api_calls_daily",

@@ -26,13 +26,13 @@ from psycopg.types.json import Json
 from sqlalchemy import Connection, delete, insert
 from sqlalchemy.exc import DBAPIError
 
-from kumomura.platform import jobs
-from kumomura.platform.businesses import PLATFORM_MODULE
-from kumomura.platform.db import Database, tenant_schema
-from kumomura.platform.errors import InvalidInput, NotFound
-from kumomura.platform.exports import MANIFEST
-from kumomura.platform.frames import continue_sequences, write_frame
-from kumomura.platform.layouts import BadValue, Field, Layout, all_layouts, get, parse
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.errors import InvalidInput, NotFound
+from kumomura.platform.exchange.exports import MANIFEST
+from kumomura.platform.exchange.layouts import BadValue, Field, Layout, all_layouts, get, parse
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.storage.db import Database, tenant_schema
+from kumomura.platform.storage.frames import continue_sequences, write_frame
 
 REPORT = "import_report.csv"
 FIXED_WIDTH = "fixed_width.json"

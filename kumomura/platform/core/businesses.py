@@ -8,7 +8,7 @@ so that the secretariat can schedule a go-live ahead of the build.
 
 from __future__ import annotations
 
-from kumomura.platform.errors import InvalidInput
+from kumomura.platform.core.errors import InvalidInput
 
 BUSINESSES: dict[str, str] = {
     "residents": "住民記録",

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from kumomura.platform.errors import NotFound
+from kumomura.platform.core.errors import NotFound
 
 metadata = MetaData(schema="kumomura_backup")
 backup_files = Table(

@@ -13,10 +13,12 @@ import procrastinate
 from procrastinate.types import JSONValue
 from sqlalchemy import make_url
 
-from kumomura.platform import backup, events, jobs
+from kumomura.platform import events
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.config import backup_keys, get_settings
-from kumomura.platform.db import Database
+from kumomura.platform.core.config import backup_keys, get_settings
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.resilience import backup
+from kumomura.platform.storage.db import Database
 
 QUEUE = "kumomura"
 SCHEMA = "procrastinate"

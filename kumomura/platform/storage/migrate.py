@@ -23,7 +23,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select
 
 from kumomura.catalog import load_all_tables
-from kumomura.platform.db import PLATFORM_SCHEMA, Database, append_only_tables, tenant_schema
+from kumomura.platform.storage.db import (
+    PLATFORM_SCHEMA,
+    Database,
+    append_only_tables,
+    tenant_schema,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PG_MIGRATION_LOCK = 0x6B756D6F  # "kumo": one platform migration at a time
@@ -84,7 +89,7 @@ def _sqlite_upgrade_file(db: Database, tree: str, path: Path) -> None:
 
 def upgrade_platform(db: Database) -> None:
     """Migrate the control plane and refresh the built-in roles; safe to repeat."""
-    from kumomura.platform.auth import ensure_builtin_roles
+    from kumomura.platform.identity.auth import ensure_builtin_roles
 
     load_all_tables()
     if db.is_postgres:
@@ -92,7 +97,7 @@ def upgrade_platform(db: Database) -> None:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
             _pg_upgrade_in_schema(conn, "platform", PLATFORM_SCHEMA)
             ensure_builtin_roles(conn)
-        from kumomura.platform.worker import ensure_queue_schema
+        from kumomura.platform.jobs.worker import ensure_queue_schema
 
         ensure_queue_schema(db)
     else:
@@ -166,7 +171,7 @@ def _migrate_in_worker(url: str, data_dir: str, lg_code: str) -> TenantMigration
 
 
 def tenant_codes(db: Database) -> list[str]:
-    from kumomura.platform.tenants import tenants
+    from kumomura.platform.tenancy.tenants import tenants
 
     with db.platform_tx() as conn:
         return list(conn.execute(select(tenants.c.lg_code).order_by(tenants.c.lg_code))

@@ -1,0 +1,1 @@
+"""The ground under everything: settings, errors, time, Japanese text and dates, messages."""

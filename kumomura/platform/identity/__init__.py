@@ -1,0 +1,1 @@
+"""Users, roles, sessions, the second factor and API tokens."""

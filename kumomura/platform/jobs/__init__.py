@@ -1,0 +1,1 @@
+"""Batch jobs in chunks: the queue, progress, restart, and the workers."""

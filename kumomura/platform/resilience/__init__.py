@@ -1,0 +1,1 @@
+"""Backups, the second site, drills, and the town hall's degraded mode."""

@@ -1,0 +1,1 @@
+"""Engines, tenant transactions, bulk frames, numbering and migrations."""

@@ -1,0 +1,1 @@
+"""The control plane's members: municipalities, their lifecycle, profile and usage."""
