@@ -17,11 +17,11 @@ from rich.console import Console
 from sqlalchemy import make_url
 
 from bench.scratch import scratch_database
-from kumomura.catalog import load_all_tables
+from kumomura import catalog
 from kumomura.platform.audit import AuditContext
+from kumomura.platform.deployment import upgrade_platform
 from kumomura.platform.resilience import backup
 from kumomura.platform.storage.db import Database, tenant_schema
-from kumomura.platform.storage.migrate import upgrade_platform
 from kumomura.platform.tenancy.tenants import add_tenant
 from kumomura.residents import bulk
 from kumomura.residents.synthetic import Population
@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=100_000)
     args = parser.parse_args()
-    load_all_tables()
+    catalog.install()
     with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
         db = Database(url, Path(tmp))
         try:

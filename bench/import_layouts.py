@@ -16,17 +16,14 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.scratch import scratch_database
-from kumomura.catalog import load_all_tables
+from kumomura import catalog
 from kumomura.platform.audit import AuditContext
+from kumomura.platform.deployment import upgrade_platform
 from kumomura.platform.exchange.exports import export_tenant
 from kumomura.platform.exchange.imports import import_tenant
 from kumomura.platform.exchange.layouts import all_layouts
 from kumomura.platform.storage.db import Database, tenant_schema
-from kumomura.platform.storage.migrate import (
-    drop_tenant_storage,
-    provision_tenant,
-    upgrade_platform,
-)
+from kumomura.platform.storage.migrate import drop_tenant_storage, provision_tenant
 from kumomura.platform.tenancy.tenants import add_tenant
 from kumomura.residents import bulk
 from kumomura.residents.synthetic import Population
@@ -62,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=1_000_000)
     args = parser.parse_args()
-    load_all_tables()
+    catalog.install()
     with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
         db = Database(url, Path(tmp) / "unused")
         try:

@@ -20,7 +20,7 @@ from rich.console import Console
 from sqlalchemy import func, select, text
 
 from bench.scratch import scratch_database
-from kumomura.catalog import load_all_tables
+from kumomura import catalog
 from kumomura.inhabitant_tax import batch, synthetic
 from kumomura.inhabitant_tax.forms import NoticeHeader, ordinary_notices
 from kumomura.inhabitant_tax.tables import assessments, income_family, income_returns
@@ -110,12 +110,12 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=batch.DEFAULT_CHUNK)
     parser.add_argument("--pages", type=int, default=5_000)
     args = parser.parse_args()
-    load_all_tables()
+    catalog.install()
     with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
         db = Database(url, Path(tmp))
         settings = Settings(database_url=url, data_dir=Path(tmp))
         try:
-            from kumomura.platform.storage.migrate import upgrade_platform
+            from kumomura.platform.deployment import upgrade_platform
 
             upgrade_platform(db)
             add_tenant(db, code=CODE, name="米沢市", prefecture="山形県",

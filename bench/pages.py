@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import select
 
-from kumomura.catalog import load_all_tables
-from kumomura.clikit import progress
+from kumomura import catalog
 from kumomura.demo import DEMO_PASSWORD, build_demo
+from kumomura.platform.clikit import progress
 from kumomura.platform.core.config import Settings
 from kumomura.platform.storage.db import Database
 from kumomura.residents.tables import resident_versions
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.02)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    load_all_tables()
+    catalog.install()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(None, Path(tmp))
         build_demo(db, progress=progress(), scale=args.scale)

@@ -32,14 +32,14 @@ from rich.table import Table
 from sqlalchemy import make_url
 
 from bench.scratch import scratch_database
-from kumomura.catalog import load_all_tables
+from kumomura import catalog
 from kumomura.platform import params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.japanese import prefix_bounds
+from kumomura.platform.deployment import upgrade_platform
 from kumomura.platform.identity import auth
 from kumomura.platform.identity.auth import Scope
 from kumomura.platform.storage.db import Database
-from kumomura.platform.storage.migrate import upgrade_platform
 from kumomura.platform.tenancy.tenants import add_tenant
 from kumomura.residents import bulk
 from kumomura.residents.synthetic import Population
@@ -233,7 +233,7 @@ def main() -> None:
                         help="mean seconds between one client's certificates (a counter "
                              "issues one per applicant, minutes apart; 5 s is generous)")
     args = parser.parse_args()
-    load_all_tables()
+    catalog.install()
     with scratch_database() as url:
         run(args, url)
 

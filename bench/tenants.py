@@ -19,16 +19,12 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.scratch import scratch_database
-from kumomura.catalog import load_all_tables
+from kumomura import catalog
 from kumomura.platform.core.japanese import lg_check_digit
+from kumomura.platform.deployment import upgrade_platform, upgrade_tenants
 from kumomura.platform.storage.db import Database, tenant_metadata
-from kumomura.platform.storage.migrate import (
-    drop_tenant_storage,
-    tenant_codes,
-    upgrade_platform,
-    upgrade_tenants,
-)
-from kumomura.platform.tenancy.tenants import PREFECTURES, add_tenant
+from kumomura.platform.storage.migrate import drop_tenant_storage
+from kumomura.platform.tenancy.tenants import PREFECTURES, add_tenant, tenant_codes
 
 ADMIN_URL = os.environ.get("KUMOMURA_TEST_POSTGRES_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -82,7 +78,7 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=200)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
-    load_all_tables()
+    catalog.install()
     n = args.tenants
     with scratch_database() as url:
         db = Database(url, Path("/nonexistent-sqlite-dir"))

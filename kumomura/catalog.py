@@ -1,59 +1,39 @@
-"""Where every module that declares tables, parameters, events or jobs is imported.
+"""The standard package's modules, and the plugins installed beside it.
 
-Registries fill at import; this is the one list of those imports, so that migrations,
-exports and the isolation tests always see every table.
+``MODULES`` is the standard package: module objects, in the order their menus appear.
+Plugins (customizations kept outside the standard package) are found through the
+``kumomura.modules`` entry point group; each municipality turns a plugin on through its
+option. Nothing registers by being imported: ``install`` does, once, at each entry point.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
+from importlib.metadata import entry_points
 
-if TYPE_CHECKING:
-    from kumomura.platform.modules import BusinessModule
+from kumomura.costs import module as costs
+from kumomura.inhabitant_tax import module as inhabitant_tax
+from kumomura.platform import installation
+from kumomura.platform.modules import BusinessModule
+from kumomura.residents import module as residents
+from kumomura.seal_registration import module as seal_registration
 
-MODULES = (
-    "kumomura.platform.tenancy.tenants",
-    "kumomura.platform.identity.auth",
-    "kumomura.platform.identity.sessions",
-    "kumomura.costs.tables",
-    "kumomura.platform.resilience.backup",
-    "kumomura.platform.tenancy.usage",
-    "kumomura.platform.params",
-    "kumomura.platform.events",
-    "kumomura.platform.audit",
-    "kumomura.platform.jobs.queue",
-    "kumomura.platform.storage.numbering",
-    "kumomura.residents.tables",
-    "kumomura.residents.params",
-    "kumomura.seal_registration.tables",
-    "kumomura.seal_registration.params",
-    "kumomura.seal_registration.service",
-    "kumomura.inhabitant_tax.tables",
-    "kumomura.inhabitant_tax.params",
-    "kumomura.inhabitant_tax.service",
-    "kumomura.inhabitant_tax.batch",
-    "kumomura.inhabitant_tax.notices",
-    "kumomura.platform.exchange.platform_layouts",
-    "kumomura.residents.layout",
-    "kumomura.seal_registration.layout",
-    "kumomura.inhabitant_tax.layout",
-)
+MODULES: tuple[BusinessModule, ...] = (
+    residents.MODULE, seal_registration.MODULE, inhabitant_tax.MODULE, costs.MODULE)
+
+PLUGIN_GROUP = "kumomura.modules"
 
 
-BUSINESS_MODULES = (
-    "kumomura.residents.module",
-    "kumomura.seal_registration.module",
-    "kumomura.inhabitant_tax.module",
-)
-"""Each business package's ``module.py``, whose ``MODULE`` the web app and CLI mount."""
+def plugins() -> list[BusinessModule]:
+    """Modules of installed plugin packages (their ``kumomura.modules`` entry points)."""
+    found = []
+    for point in sorted(entry_points(group=PLUGIN_GROUP), key=lambda p: p.name):
+        module = point.load()
+        if not isinstance(module, BusinessModule):
+            raise TypeError(f"entry point {point.name} ({point.value}) is not a BusinessModule")
+        found.append(module)
+    return found
 
 
-def load_all_tables() -> None:
-    for name in MODULES:
-        importlib.import_module(name)
-
-
-def business_modules() -> list[BusinessModule]:
-    load_all_tables()
-    return [importlib.import_module(name).MODULE for name in BUSINESS_MODULES]
+def install() -> list[BusinessModule]:
+    """Install the standard modules and every plugin found; idempotent."""
+    return installation.install([*MODULES, *plugins()])

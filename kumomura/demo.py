@@ -13,21 +13,17 @@ from datetime import date
 from faker import Faker
 from rich.progress import Progress
 
-from kumomura.inhabitant_tax import batch as tax_batch
-from kumomura.inhabitant_tax import service as tax_service
-from kumomura.inhabitant_tax import synthetic as tax_synthetic
-from kumomura.inhabitant_tax.params import MODULE as TAX_MODULE
-from kumomura.inhabitant_tax.tables import income_family, income_returns
+from kumomura.costs import public as costs
+from kumomura.inhabitant_tax import public as tax
 from kumomura.platform import params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import Conflict
+from kumomura.platform.deployment import upgrade_platform
 from kumomura.platform.identity import auth, second_factor
 from kumomura.platform.identity.auth import Scope
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database
-from kumomura.platform.storage.frames import continue_sequences, write_frame
-from kumomura.platform.storage.migrate import upgrade_platform
 from kumomura.platform.tenancy.tenants import (
     TenantState,
     add_tenant,
@@ -35,9 +31,7 @@ from kumomura.platform.tenancy.tenants import (
     set_go_live,
     set_state,
 )
-from kumomura.residents import bulk
-from kumomura.residents import service as residents
-from kumomura.residents.synthetic import Population
+from kumomura.residents import public as residents
 
 DEMO_PASSWORD = "kumomura-demo"  # noqa: S105 - printed for the demo's synthetic users
 
@@ -105,10 +99,11 @@ def _residents(db: Database, code: str, name: str, people: int, progress: Progre
         if residents.count(conn) > 0 or people == 0:
             return
     task = progress.add_task(f"{name} 住民 {people:,}人", total=people)
-    population = Population(seed=int(code))
-    bulk.load(db, code, population.households(people, DEMO_DAY, office=f"山形県{name}"),
-              on=DEMO_DAY, ctx=DEMO, source="demo (Faker ja_JP)",
-              progress=lambda n: progress.advance(task, n))
+    population = residents.Population(seed=int(code))
+    households = population.households(people, DEMO_DAY, office=f"山形県{name}")
+    residents.load_households(db, code, households, on=DEMO_DAY, ctx=DEMO,
+                              source="demo (Faker ja_JP)",
+                              progress=lambda n: progress.advance(task, n))
 
 
 def _inhabitant_tax(db: Database, code: str, name: str, progress: Progress) -> None:
@@ -116,22 +111,15 @@ def _inhabitant_tax(db: Database, code: str, name: str, progress: Progress) -> N
     unless the member has its assessments already. 山形県 levies やまがた緑環境税 with
     the 均等割: 1,000 yen more on the prefecture's part."""
     with db.tenant_tx(code) as conn:
-        if tax_service.count_current(conn, 2026) > 0:
+        if tax.count_current(conn, 2026) > 0:
             return
-        params.set_value(conn, TAX_MODULE, "prefectural_per_capita", 2_000,
+        params.set_value(conn, tax.MODULE, "prefectural_per_capita", 2_000,
                          effective_from=date(2024, 4, 1), ctx=DEMO,
                          reason="やまがた緑環境税 (県民税均等割 1,000円加算)")
         adults = residents.adults_on(conn, date(2026, 1, 1))
-        if adults.height == 0:
-            return
-        returns, family = tax_synthetic.returns(adults.height, 2025, seed=int(code),
-                                                atena_nos=adults["atena_no"].to_list(),
-                                                birth_dates=adults["birth_date"].to_list())
-    with db.tenant_admin_tx(code) as conn:  # explicit ids: the sequence is moved past them
-        write_frame(conn, income_returns, returns)
-        write_frame(conn, income_family, family)
-        continue_sequences(conn, income_returns)
-    job_id = tax_batch.start(db, code, 2026, actor="demo", chunk_size=10_000)
+    if tax.load_synthetic_returns(db, code, adults, 2025, seed=int(code)) == 0:
+        return
+    job_id = tax.start_assessment(db, code, 2026, actor="demo", chunk_size=10_000)
     task = progress.add_task(f"{name} 個人住民税 当初課税 {adults.height:,}人",
                              total=jobs.get_job(db, job_id).total_chunks)
     jobs.run_in_process(db, job_id, on_chunk=lambda done, _t: progress.update(task,
@@ -151,8 +139,6 @@ S01,移行・構築・研修 (5年で按分),initial,90000000,residents inhabita
 def _costs(db: Database) -> None:
     """Cost items, usage and standalone costs (synthetic: 12 million yen plus 450 yen a
     resident, as a member alone would pay), unless the secretariat has them already."""
-    from kumomura.costs import service as costs
-
     if costs.inputs(db, 2026).items:
         return
     costs.store_items(db, costs.parse_items(DEMO_COSTS), actor="demo")

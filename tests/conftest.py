@@ -17,17 +17,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from kumomura.catalog import load_all_tables
+from kumomura import catalog
 from kumomura.platform.core.config import get_settings
+from kumomura.platform.deployment import upgrade_platform
 from kumomura.platform.storage.db import Database, platform_metadata
-from kumomura.platform.storage.migrate import drop_tenant_storage, tenant_codes, upgrade_platform
-from kumomura.platform.tenancy.tenants import Tenant, add_tenant
+from kumomura.platform.storage.migrate import drop_tenant_storage
+from kumomura.platform.tenancy.tenants import Tenant, add_tenant, tenant_codes
 
 ADMIN_URL = os.environ.get("KUMOMURA_TEST_POSTGRES_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("KUMOMURA_REQUIRE_POSTGRES") == "1"
 
-load_all_tables()
+catalog.install()
 
 
 def _pg_reachable() -> str | None:
@@ -150,3 +151,12 @@ def yonezawa(db: Database) -> Tenant:
 @pytest.fixture
 def nagai(db: Database) -> Tenant:
     return make_tenant(db, NAGAI)
+
+
+@pytest.fixture
+def only_test_subscribers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The installed modules' subscribers set aside: tests of the outbox mechanics emit
+    payloads of their own, which the modules' typed handlers would refuse."""
+    from kumomura.platform import events
+
+    monkeypatch.setattr(events, "_SUBSCRIBERS", {})

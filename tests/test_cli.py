@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from kumomura import clikit
 from kumomura.cli import main
+from kumomura.platform import clikit
 from kumomura.platform.storage.db import Database
 
 

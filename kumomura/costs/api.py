@@ -14,8 +14,8 @@ from kumomura.costs import service
 from kumomura.costs.forms import report_pdf
 from kumomura.costs.rules import Member, Weights
 from kumomura.platform.core.errors import Forbidden
+from kumomura.platform.http.deps import DbDep, PrincipalDep
 from kumomura.platform.identity.auth import COSTS_MODULE, Permission, Principal, Scope
-from kumomura.web.deps import DbDep, PrincipalDep
 
 router = APIRouter(prefix="/api/v1/consortium/costs", tags=["costs"])
 

@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kumomura.clikit import TenantOpt, actor, console, open_db, parse_date
 from kumomura.costs import service
 from kumomura.costs.forms import report_pdf
 from kumomura.costs.rules import Member, Weights
 from kumomura.costs.service import member_label
+from kumomura.platform.clikit import TenantOpt, actor, console, open_db, parse_date
 from kumomura.platform.core.errors import InvalidInput
 
 app = typer.Typer(no_args_is_help=True,

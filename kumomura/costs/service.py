@@ -23,11 +23,14 @@ from kumomura.costs.tables import (
     standalone_costs,
     usage_meters,
 )
+from kumomura.inhabitant_tax import public as tax
 from kumomura.platform.core.businesses import BUSINESSES
 from kumomura.platform.core.errors import FieldProblem, InvalidInput, invalid
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant, list_tenants
+from kumomura.platform.tenancy.usage import calls_in_year
+from kumomura.residents import public as residents
 
 ITEM_COLUMNS = ("code", "name", "kind", "amount", "businesses", "first_year", "years",
                 "equal", "population", "usage", "metric")
@@ -383,9 +386,6 @@ def meter(db: Database, fiscal_year: int) -> dict[str, dict[str, int]]:
     """Measure each member's usage of the year from its own data: residents on file,
     certificates issued in the year, tax notices of the year, and the API calls the
     platform counted; stored and returned."""
-    from kumomura.inhabitant_tax import service as tax
-    from kumomura.platform.tenancy.usage import calls_in_year
-    from kumomura.residents import service as residents
 
     measured: dict[str, dict[str, int]] = {}
     for t in list_tenants(db, include_left=False):

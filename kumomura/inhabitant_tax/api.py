@@ -19,10 +19,10 @@ from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.platform import audit
 from kumomura.platform.core.errors import NotFound
+from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep
+from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import Permission, require_tenant
 from kumomura.platform.jobs import queue as jobs
-from kumomura.web.api_platform import job_json, start_job
-from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
 
 router = APIRouter(prefix="/api/v1/t/{lg_code}/inhabitant-tax", tags=["inhabitant_tax"])
 

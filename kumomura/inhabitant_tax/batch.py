@@ -16,6 +16,7 @@ import polars as pl
 from sqlalchemy import Connection, exists, func, insert, select
 
 from kumomura.inhabitant_tax import service
+from kumomura.inhabitant_tax.events import Assessed
 from kumomura.inhabitant_tax.income_data import frames
 from kumomura.inhabitant_tax.law import law_for
 from kumomura.inhabitant_tax.params import MODULE
@@ -89,14 +90,13 @@ def run_chunk(conn: Connection, params: dict[str, Any], chunk_no: int) -> dict[s
             recorded_at=pl.lit(utcnow())).to_dicts())
     summary = {"assessed": written, "problems": bad.height}
     if written:
-        events.emit(conn, "inhabitant_tax.assessed", {
-            "fiscal_year": year, "job_id": job_id, "chunk": chunk_no, **summary,
-            "total": int(results["total"].sum())})
+        events.emit(conn, Assessed(fiscal_year=year, job_id=job_id, chunk=chunk_no,
+                                   **summary, total=int(results["total"].sum())))
     return summary
 
 
-jobs.register(jobs.JobKind(name=KIND, title="個人住民税 当初課税", module=MODULE,
-                           plan=plan, run_chunk=run_chunk))
+ASSESSMENT_JOB = jobs.JobKind(name=KIND, title="個人住民税 当初課税", module=MODULE,
+                         plan=plan, run_chunk=run_chunk)
 
 
 def start(db: Database, lg_code: str, fiscal_year: int, *, actor: str,

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kumomura.clikit import (
+from kumomura.inhabitant_tax import batch, income_data, notices, service
+from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
+from kumomura.platform.clikit import (
     TenantOpt,
     actor,
     audit_context,
@@ -18,8 +20,6 @@ from kumomura.clikit import (
     parse_date,
     progress,
 )
-from kumomura.inhabitant_tax import batch, income_data, notices, service
-from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.platform.core.config import get_settings
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.jobs.pool import run_in_pool

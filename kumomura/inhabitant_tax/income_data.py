@@ -20,7 +20,7 @@ from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import NotFound
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.storage.frames import read_frame
-from kumomura.residents import service as residents
+from kumomura.residents import public as residents
 
 r = income_returns.c
 f = income_family.c

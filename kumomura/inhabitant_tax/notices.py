@@ -31,16 +31,15 @@ from kumomura.inhabitant_tax.forms import (
 )
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.inhabitant_tax.tables import assessments, income_returns
-from kumomura.platform import params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database
 from kumomura.platform.storage.frames import read_frame
+from kumomura.platform.tenancy.profile import Office
 from kumomura.platform.tenancy.tenants import get_tenant
-from kumomura.residents import service as residents
-from kumomura.residents.changes import Office
+from kumomura.residents import public as residents
 
 KIND = "inhabitant_tax.notices"
 PER_FILE = 2_000
@@ -112,13 +111,13 @@ def plan(conn: Connection, p: dict[str, Any]) -> int:
 def _header(conn: Connection, p: dict[str, Any]) -> NoticeHeader:
     year = int(p["fiscal_year"])
     issued = date.fromisoformat(p["issued_on"])
-    mayor = params.values_on(conn, "residents", issued)
-    title, name = getattr(mayor, "mayor_title", ""), getattr(mayor, "mayor_name", "")
-    if not title or not name:
+    signer = residents.certifier(conn, issued)
+    if not signer.is_set:
         raise InvalidInput("住民記録のパラメータ mayor_title / mayor_name (通知者) が未設定です",
                            field="mayor_title")
     return NoticeHeader(fiscal_year=year, municipality=p["municipality"],
-                        prefecture=p["prefecture"], mayor_title=title, mayor_name=name,
+                        prefecture=p["prefecture"], mayor_title=signer.title,
+                        mayor_name=signer.name,
                         issued_on=issued,
                         due_dates=tuple(due_dates(service.tenant_parameters(conn, year), year)))
 
@@ -223,10 +222,8 @@ def run_chunk(conn: Connection, p: dict[str, Any], k: int) -> dict[str, Any]:
     return {"file": name, "notices": len(index)}
 
 
-jobs.register(jobs.JobKind(name=KIND, title="個人住民税 通知書の一括作成", module=MODULE,
-                           plan=plan, run_chunk=run_chunk))
-
-
+NOTICES_JOB = jobs.JobKind(name=KIND, title="個人住民税 通知書の一括作成", module=MODULE,
+                         plan=plan, run_chunk=run_chunk)
 
 
 def single(db: Database, lg_code: str, ctx: AuditContext, atena_no: str, fiscal_year: int,

@@ -80,4 +80,4 @@ STANDARD = InhabitantTaxParameters(
     installment_unit=1000,
 )
 
-params.declare(MODULE, InhabitantTaxParameters, {2024: STANDARD})
+PARAMS = params.declare(MODULE, InhabitantTaxParameters, {2024: STANDARD})

@@ -10,6 +10,7 @@ import polars as pl
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from kumomura.inhabitant_tax import calculation
+from kumomura.inhabitant_tax.events import Corrected
 from kumomura.inhabitant_tax.income_data import frames
 from kumomura.inhabitant_tax.law import law_for
 from kumomura.inhabitant_tax.models import Case
@@ -21,6 +22,7 @@ from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput, NotFound
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.storage.frames import write_frame
+from kumomura.residents.events import Died, MovedIn, RegistryChanged
 
 a = assessments.c
 FIGURES = tuple(n for n in OUTPUT_COLUMNS if n != "tid")
@@ -121,8 +123,7 @@ def correct(conn: Connection, ctx: AuditContext, atena_no: str, fiscal_year: int
     change = {"fiscal_year": fiscal_year, "version": version,
               "total_before": None if before is None else before["total"],
               "total_after": after["total"]}
-    events.emit(conn, "inhabitant_tax.corrected", change, atena_no=atena_no,
-                request_id=ctx.request_id)
+    events.emit(conn, Corrected(**change), atena_no=atena_no, request_id=ctx.request_id)
     audit.record(conn, ctx, "inhabitant_tax.corrected", atena_no=atena_no,
                  detail=change | {"note": note})
     return {"changed": True, **change}
@@ -140,30 +141,24 @@ def count_current(conn: Connection, fiscal_year: int) -> int:
         a.fiscal_year == fiscal_year, a.current)).scalar_one())
 
 
-def on_registry_change(conn: Connection, event: events.Event) -> None:
+def on_registry_change(conn: Connection, event: RegistryChanged,
+                       envelope: events.Event) -> None:
     """賦課期日 (地方税法第318条) is 1 January: whoever died or moved out is still taxed
     for the fiscal year already begun, and not from the next one; moving back in ends the
     departure. Idempotent: a redelivered event writes the same row."""
-    effective = event.payload.get("effective_on")
-    if event.atena_no is None or not effective:
-        return
     td = tax_departures.c
-    on = date.fromisoformat(effective)
-    if event.topic == "residents.moved_in":
+    on = event.effective_on
+    if isinstance(event, MovedIn):
         conn.execute(delete(tax_departures).where(td.atena_no == event.atena_no,
                                                   td.on_date <= on))
         return
-    if event.payload.get("status") != "removed":
+    if event.status != "removed":
         return
-    kind = {"residents.died": "died", "residents.moved_out": "moved_out"}[event.topic]
-    values = {"kind": kind, "on_date": on, "event_id": event.id}
+    kind = "died" if isinstance(event, Died) else "moved_out"
+    values = {"kind": kind, "on_date": on, "event_id": envelope.id}
     if conn.execute(select(td.atena_no).where(td.atena_no == event.atena_no)).first() is None:
         conn.execute(insert(tax_departures).values(atena_no=event.atena_no, **values))
     else:
         conn.execute(update(tax_departures).where(td.atena_no == event.atena_no)
                      .values(**values))
 
-
-events.subscribe("inhabitant_tax",
-                 ["residents.died", "residents.moved_out", "residents.moved_in"],
-                 on_registry_change)

@@ -15,13 +15,9 @@ from kumomura.inhabitant_tax import batch, income_data, notices, service
 from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.platform.core.errors import KumomuraError, NotFound
-from kumomura.platform.identity.auth import Permission, Principal, require_tenant
-from kumomura.platform.jobs import queue as jobs
-from kumomura.platform.params import fiscal_year
-from kumomura.residents import service as residents
-from kumomura.web.api_platform import start_job
-from kumomura.web.deps import DbDep
-from kumomura.web.pages import (
+from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.jobs import start_job
+from kumomura.platform.http.pages import (
     PagePrincipal,
     blank_to_none,
     field_errors,
@@ -29,6 +25,10 @@ from kumomura.web.pages import (
     page_audit,
     render,
 )
+from kumomura.platform.identity.auth import Permission, Principal, require_tenant
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.params import fiscal_year
+from kumomura.residents import public as residents
 
 ui = APIRouter(prefix="/t/{lg_code}/tax", include_in_schema=False)
 

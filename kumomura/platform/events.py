@@ -8,6 +8,12 @@ anything else it does must be idempotent (delivery is at-least-once). A handler 
 failing is retried with backoff up to a bound, then its event is set aside as a dead
 letter that an operator can list and replay; the subscriber moves on meanwhile.
 Other systems read the same outbox as a feed (``GET /api/v1/t/{lg_code}/events``).
+
+Events are typed: a module declares each event it publishes as a ``DomainEvent`` (a
+pydantic model with a name and a schema version) in its ``events.py``, and maps the
+types it subscribes to onto handlers in its manifest. The outbox and the feed carry the
+type's name (the topic) and version; a payload that does not validate against the
+subscriber's type is set aside at once as a dead letter naming the field.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import (
     JSON,
     Column,
@@ -38,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import NotFound
+from kumomura.platform.core.messages import problems
 from kumomura.platform.core.timeutil import Timestamp, as_utc, utcnow
 from kumomura.platform.storage.db import Database, tenant_metadata
 
@@ -48,6 +56,7 @@ outbox = Table(
     tenant_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("topic", String(128), nullable=False, index=True),
+    Column("version", Integer, nullable=False, server_default="1"),
     Column("payload", JSON, nullable=False),
     Column("atena_no", String(16)),
     Column("request_id", Text),
@@ -75,37 +84,93 @@ event_failures = Table(
 )
 
 
+class DomainEvent(BaseModel):
+    """Base of every event type: ``name`` is the topic on the outbox and the feed,
+    ``schema_version`` the payload's version (raised when a field changes meaning or is
+    removed; a new optional field keeps the version)."""
+
+    model_config = ConfigDict(frozen=True)
+    name: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+
 @dataclass(frozen=True)
 class Event:
+    """An event as stored: the envelope and its payload as written."""
+
     id: int
     topic: str
     payload: dict[str, Any]
     atena_no: str | None
     request_id: str | None
     created_at: datetime
+    version: int = 1
+
+
+E = TypeVar("E", bound=DomainEvent, contravariant=True)
+
+
+class TypedHandler(Protocol[E]):
+    """A subscriber's handler: the validated event and its envelope, in the tenant's
+    transaction that also advances the subscriber's offset."""
+
+    def __call__(self, conn: Connection, event: E, envelope: Event, /) -> None: ...
 
 
 Handler = Callable[[Connection, Event], None]
 
 
+class BadPayload(Exception):
+    """A payload that does not validate against the subscriber's event type: retrying
+    cannot help, so it becomes a dead letter at once."""
+
+
 @dataclass(frozen=True)
 class Subscriber:
-    """A module's interest in some topics; ``handler`` runs in the tenant's transaction."""
+    """A module's interest in some topics; ``handler`` runs in the tenant's transaction.
+    With ``types``, a payload is validated into its event type before the handler runs."""
 
     name: str
     topics: frozenset[str]
     handler: Handler
+    types: Mapping[str, type[DomainEvent]] = field(default_factory=dict)
 
     def wants(self, topic: str) -> bool:
         return topic in self.topics or "*" in self.topics
+
+    def check(self, event: Event) -> None:
+        kind = self.types.get(event.topic)
+        if kind is None:
+            return
+        try:
+            kind.model_validate(event.payload)
+        except ValidationError as exc:
+            named = "; ".join(f"{p.field}: {p.message}" for p in problems(exc))
+            raise BadPayload(f"{event.topic} v{event.version}: {named}") from None
 
 
 _SUBSCRIBERS: dict[str, Subscriber] = {}
 
 
 def subscribe(name: str, topics: list[str], handler: Handler) -> Subscriber:
-    """Register a subscriber (at import of the module that owns it)."""
+    """Register a subscriber on raw events (the platform's own and the tests')."""
     sub = Subscriber(name, frozenset(topics), handler)
+    _SUBSCRIBERS[name] = sub
+    return sub
+
+
+def subscribe_typed(name: str, handlers: Mapping[type[DomainEvent], TypedHandler[Any]],
+                    ) -> Subscriber:
+    """Register a module's handlers (from its manifest): each event is validated into its
+    type, then handed to the handler mapped to that type."""
+    by_topic = {kind.name: (kind, handler) for kind, handler in handlers.items()}
+
+    def handle(conn: Connection, event: Event) -> None:
+        kind, handler = by_topic[event.topic]
+        handler(conn, kind.model_validate(event.payload), event)
+
+    sub = Subscriber(name, frozenset(by_topic), handle,
+                     {topic: kind for topic, (kind, _h) in by_topic.items()})
     _SUBSCRIBERS[name] = sub
     return sub
 
@@ -118,18 +183,25 @@ def subscribers() -> list[Subscriber]:
     return [_SUBSCRIBERS[k] for k in sorted(_SUBSCRIBERS)]
 
 
-def emit(conn: Connection, topic: str, payload: dict[str, Any], *,
-         atena_no: str | None = None, request_id: str | None = None) -> int:
-    """Write an event in the caller's tenant transaction; return its id."""
+def emit(conn: Connection, event: DomainEvent, *, atena_no: str | None = None,
+         request_id: str | None = None) -> int:
+    """Write a typed event in the caller's tenant transaction; return its id."""
+    return emit_raw(conn, event.name, event.model_dump(mode="json"), version=event.schema_version,
+                    atena_no=atena_no, request_id=request_id)
+
+
+def emit_raw(conn: Connection, topic: str, payload: dict[str, Any], *, version: int = 1,
+             atena_no: str | None = None, request_id: str | None = None) -> int:
+    """Write an event whose type the platform does not know (tests, foreign feeds)."""
     result = conn.execute(insert(outbox).values(
-        topic=topic, payload=payload, atena_no=atena_no, request_id=request_id,
-        created_at=utcnow()).returning(outbox.c.id))
+        topic=topic, version=version, payload=payload, atena_no=atena_no,
+        request_id=request_id, created_at=utcnow()).returning(outbox.c.id))
     return int(result.scalar_one())
 
 
 def _to_event(row: Any) -> Event:
     return Event(id=row.id, topic=row.topic, payload=row.payload, atena_no=row.atena_no,
-                 request_id=row.request_id, created_at=row.created_at)
+                 request_id=row.request_id, created_at=row.created_at, version=row.version)
 
 
 def feed(db: Database, lg_code: str, *, after: int = 0, limit: int = 100) -> list[Event]:
@@ -180,9 +252,10 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _record_failure(db: Database, lg_code: str, sub: Subscriber, event: Event,
-                    error: str) -> bool:
-    """Count a failed delivery; return True if the event is now a dead letter."""
-    max_attempts = get_settings().event_max_attempts
+                    error: str, *, hopeless: bool = False) -> bool:
+    """Count a failed delivery; return True if the event is now a dead letter (at once
+    when ``hopeless``: a payload that does not validate never will)."""
+    max_attempts = 1 if hopeless else get_settings().event_max_attempts
     now = utcnow()
     with db.tenant_tx(lg_code) as conn:
         _lock_offset(conn, sub.name)
@@ -219,6 +292,7 @@ def _deliver(db: Database, lg_code: str, sub: Subscriber, event: Event) -> bool:
     with db.tenant_tx(lg_code) as conn:
         if _lock_offset(conn, sub.name) >= event.id:
             return False  # a concurrent dispatcher delivered it
+        sub.check(event)
         sub.handler(conn, event)
         _advance(conn, sub.name, event.id)
         conn.execute(delete(event_failures).where(
@@ -248,6 +322,12 @@ def _dispatch_one(db: Database, lg_code: str, sub: Subscriber, upto: int, batch:
                 return  # failed recently: wait for its backoff, keep the order
             try:
                 delivered = _deliver(db, lg_code, sub, event)
+            except BadPayload as exc:
+                log.warning("event %s to %s does not validate in %s", event.id, sub.name,
+                            lg_code)
+                _record_failure(db, lg_code, sub, event, str(exc), hopeless=True)
+                report.dead += 1
+                continue
             except Exception:
                 error = traceback.format_exc()
                 log.warning("event %s to %s failed in %s", event.id, sub.name, lg_code)
@@ -302,6 +382,7 @@ def replay(db: Database, lg_code: str, subscriber: str, event_id: int) -> None:
         event = _to_event(row)
     try:
         with db.tenant_tx(lg_code) as conn:
+            sub.check(event)
             sub.handler(conn, event)
             conn.execute(update(event_failures).where(
                 event_failures.c.subscriber == subscriber,
@@ -317,13 +398,12 @@ def replay(db: Database, lg_code: str, subscriber: str, event_id: int) -> None:
         raise
 
 
-def dispatch_until(db: Database, stop: threading.Event, interval: float) -> None:
-    """Dispatch every tenant's events every ``interval`` seconds until ``stop`` is set
-    (workers on PostgreSQL; the web process itself on SQLite)."""
-    from kumomura.platform.storage.migrate import tenant_codes
-
+def dispatch_until(db: Database, codes: Callable[[Database], list[str]],
+                   stop: threading.Event, interval: float) -> None:
+    """Dispatch the events of every tenant ``codes`` names every ``interval`` seconds
+    until ``stop`` is set (workers on PostgreSQL; the web process itself on SQLite)."""
     while not stop.wait(interval):
-        for code in tenant_codes(db):
+        for code in codes(db):
             try:
                 dispatch(db, code)
             except Exception:

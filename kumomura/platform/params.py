@@ -88,14 +88,21 @@ class ParamDeclaration:
 _REGISTRY: dict[str, ParamDeclaration] = {}
 
 
-def declare(module: str, model: type[Parameters], national: Mapping[int, Parameters]) -> None:
-    """Register a module's parameters. Called once, at import of the module's params.py."""
+def declare(module: str, model: type[Parameters],
+            national: Mapping[int, Parameters]) -> ParamDeclaration:
+    """A module's parameters with their national values, checked; its manifest names the
+    declaration and installing the module registers it."""
     if not national:
         raise ValueError(f"{module}: national defaults are required")
     for year, values in national.items():
         if not isinstance(values, model):
             raise TypeError(f"{module}: national values for {year} are not a {model.__name__}")
-    _REGISTRY[module] = ParamDeclaration(module, model, dict(national))
+    return ParamDeclaration(module, model, dict(national))
+
+
+def register(decl: ParamDeclaration) -> None:
+    """Make a declaration readable and settable (``installation.install`` calls this)."""
+    _REGISTRY[decl.module] = decl
 
 
 def declaration(module: str) -> ParamDeclaration:

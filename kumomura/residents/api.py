@@ -16,8 +16,10 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from kumomura.platform.audit import AuditContext
+from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep
 from kumomura.platform.identity.auth import Permission, Principal, require_tenant
 from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.profile import office_of
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (
@@ -34,7 +36,6 @@ from kumomura.residents.models import (
     Relocation,
 )
 from kumomura.residents.params import MODULE
-from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
 
 router = APIRouter(prefix="/api/v1/t/{lg_code}/residents", tags=["residents"])
 INTERNAL = {"id", "name_key", "kana_key", "address_key"}
@@ -125,7 +126,7 @@ def history(lg_code: str, atena_no: str, db: DbDep, principal: PrincipalDep,
 def _change(db: Database, principal: Principal, lg_code: str, permission: Permission,
             ctx: AuditContext, body: ch.Notification) -> dict[str, Any]:
     _gate(principal, lg_code, permission)
-    office = service.office_of(db, lg_code)
+    office = office_of(db, lg_code)
     return asdict(_in_tenant(db, lg_code, lambda c: ch.apply(c, ctx, office, body)))
 
 
@@ -191,7 +192,7 @@ def certificate(lg_code: str, body: CertificateRequest, db: DbDep, principal: Pr
                 ctx: AuditDep) -> Response:
     """Issue a certificate; the PDF comes back, its number and fee in the headers."""
     _gate(principal, lg_code, Permission.ISSUE)
-    office = service.office_of(db, lg_code)
+    office = office_of(db, lg_code)
     issued = _in_tenant(db, lg_code, lambda c: certificates.issue(
         c, ctx, office, body, may_override=principal.can(MODULE, Permission.ADMIN)))
     return Response(issued.pdf, media_type="application/pdf", headers={

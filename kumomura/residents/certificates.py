@@ -19,8 +19,9 @@ from kumomura.platform.core.errors import FieldProblem, Forbidden, invalid
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.params import fiscal_year
 from kumomura.platform.storage.numbering import next_value
+from kumomura.platform.tenancy.profile import Office
 from kumomura.residents import service
-from kumomura.residents.changes import Office, household_members
+from kumomura.residents.changes import household_members
 from kumomura.residents.forms import CertificateDoc, certificate_pdf
 from kumomura.residents.models import CertificateRequest
 from kumomura.residents.params import MODULE, ResidentsParameters

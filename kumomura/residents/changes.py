@@ -23,6 +23,8 @@ from kumomura.platform.core.errors import FieldProblem, NotFound, invalid
 from kumomura.platform.core.japanese import kana_key, text_key
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.storage.numbering import next_value, with_check_digit
+from kumomura.platform.tenancy.profile import Office
+from kumomura.residents.events import BY_CHANGE_TYPE
 from kumomura.residents.models import (
     CORRECTABLE,
     HOUSEHOLDER,
@@ -52,17 +54,6 @@ STATE_FIELDS = (
     "nationality", "residence_status", "residence_until", "removed_on", "removal_reason",
 )
 
-TOPICS = {
-    "move_in": "residents.moved_in",
-    "birth": "residents.born",
-    "move_out": "residents.moved_out",
-    "relocation": "residents.relocated",
-    "death": "residents.died",
-    "household_change": "residents.household_changed",
-    "correction": "residents.corrected",
-    "cancellation": "residents.change_cancelled",
-}
-
 NAMES = {
     "move_in": "転入", "birth": "出生", "move_out": "転出", "relocation": "転居",
     "death": "死亡", "household_change": "世帯変更", "correction": "職権修正",
@@ -75,17 +66,6 @@ LAW = {
     "move_out": "住民基本台帳法第24条", "household_change": "住民基本台帳法第25条",
     "birth": "戸籍法第49条", "death": "戸籍法第86条",
 }
-
-
-@dataclass(frozen=True)
-class Office:
-    """The municipality the registry belongs to, as printed before an address."""
-
-    lg_code: str
-    prefix: str  # e.g. 山形県米沢市
-
-    def full_address(self, town: str, line: str | None) -> str:
-        return f"{self.prefix}{town}" + (f" {line}" if line else "")
 
 
 @dataclass(frozen=True)
@@ -338,12 +318,12 @@ def _commit(conn: Connection, ctx: AuditContext, plan: Plan, *,
               "households_dissolved": sorted(plan.dissolved),
               "households_reopened": sorted(plan.reopened)}
     conn.execute(update(changes).where(changes.c.change_id == change_id).values(detail=detail))
-    topic = TOPICS[plan.change_type]
+    published = BY_CHANGE_TYPE[plan.change_type]
     for v in versions:
-        payload = {"change_id": change_id, "change_type": plan.change_type,
-                   "effective_on": plan.effective_on.isoformat(), "atena_no": v["atena_no"],
-                   "household_no": v["household_no"], "status": v["status"]}
-        events.emit(conn, topic, payload, atena_no=v["atena_no"], request_id=ctx.request_id)
+        event = published(change_id=change_id, change_type=plan.change_type,
+                          effective_on=plan.effective_on, atena_no=v["atena_no"],
+                          household_no=v["household_no"], status=v["status"])
+        events.emit(conn, event, atena_no=v["atena_no"], request_id=ctx.request_id)
         audit.record(conn, ctx, f"residents.{plan.change_type}", atena_no=v["atena_no"],
                      detail={"change_id": change_id})
     return ChangeResult(

@@ -16,8 +16,9 @@ import typer
 from pydantic import BaseModel
 from rich.table import Table
 
-from kumomura.clikit import TenantOpt, audit_context, console, load_json, open_db
+from kumomura.platform.clikit import TenantOpt, audit_context, console, load_json, open_db
 from kumomura.platform.core.errors import FieldProblem, invalid
+from kumomura.platform.tenancy.profile import office_of
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (
@@ -108,7 +109,7 @@ def change(kind: Annotated[str, typer.Argument(help=", ".join(CHANGES))], tenant
     req = load_json(CHANGES[kind], source)
     ctx = audit_context()
     with open_db() as db:
-        office = service.office_of(db, tenant)
+        office = office_of(db, tenant)
         with db.tenant_tx(tenant) as conn:
             result = ch.apply(conn, ctx, office, cast(ch.Notification, req))
     for warning in result.warnings:
@@ -125,7 +126,7 @@ def certificate(tenant: TenantOpt, source: JsonArg,
     """Issue a certificate from its request document and write the PDF."""
     req = load_json(CertificateRequest, source)
     with open_db() as db:
-        office = service.office_of(db, tenant)
+        office = office_of(db, tenant)
         with db.tenant_tx(tenant) as conn:
             issued = certificates.issue(conn, audit_context(req.purpose), office, req,
                                         may_override=override)

@@ -41,7 +41,7 @@ class ResidentsParameters(params.Parameters):
     protection_order_months: int = Field(ge=1, le=24, description="支援措置の期間 (月)")
 
 
-params.declare(MODULE, ResidentsParameters, {
+PARAMS = params.declare(MODULE, ResidentsParameters, {
     # From 住民基本台帳法 (昭和42年): changes are entered with past effective dates.
     1967: ResidentsParameters(
         mayor_title="",

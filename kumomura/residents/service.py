@@ -21,11 +21,10 @@ from kumomura.platform.core.businesses import validate_business
 from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
 from kumomura.platform.core.japanese import is_kana, kana_key, prefix_bounds, text_key
 from kumomura.platform.core.timeutil import utcnow
-from kumomura.platform.storage.db import Database
 from kumomura.platform.storage.frames import read_frame
 from kumomura.platform.storage.numbering import next_value, with_check_digit
-from kumomura.platform.tenancy.tenants import get_tenant
-from kumomura.residents.changes import NUMBER_WIDTH, Office
+from kumomura.platform.tenancy.profile import Office
+from kumomura.residents.changes import NUMBER_WIDTH
 from kumomura.residents.models import HOUSEHOLDER, NonResidentIn, ProtectionOrderIn
 from kumomura.residents.params import MODULE, ResidentsParameters
 from kumomura.residents.tables import (
@@ -58,12 +57,6 @@ class SearchCriteria:
         return {k: (v.isoformat() if isinstance(v, date) else v)
                 for k, v in self.__dict__.items()
                 if v not in (None, False) and k != "limit"}
-
-
-def office_of(db: Database, lg_code: str) -> Office:
-    """The municipality as printed before its addresses (prefecture and name)."""
-    tenant = get_tenant(db, lg_code)
-    return Office(lg_code, f"{tenant.prefecture}{tenant.name}")
 
 
 def count(conn: Connection) -> int:

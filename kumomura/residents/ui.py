@@ -17,7 +17,17 @@ from pydantic import ValidationError
 
 from kumomura.platform.core.errors import KumomuraError, NotFound
 from kumomura.platform.core.japanese import era_date
+from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.pages import (
+    PagePrincipal,
+    blank_to_none,
+    field_errors,
+    form_fields,
+    page_audit,
+    render,
+)
 from kumomura.platform.identity.auth import Permission, Principal, require_tenant
+from kumomura.platform.tenancy.profile import office_of
 from kumomura.residents import certificates, service
 from kumomura.residents import changes as ch
 from kumomura.residents.models import (
@@ -35,15 +45,6 @@ from kumomura.residents.models import (
     Relocation,
 )
 from kumomura.residents.params import MODULE
-from kumomura.web.deps import DbDep
-from kumomura.web.pages import (
-    PagePrincipal,
-    blank_to_none,
-    field_errors,
-    form_fields,
-    page_audit,
-    render,
-)
 
 ui = APIRouter(prefix="/t/{lg_code}/residents", include_in_schema=False)
 PERSON_ROWS = 4
@@ -391,7 +392,7 @@ async def change(request: Request, lg_code: str, atena_no: str, kind: str, db: D
     _gate(principal, lg_code, Permission.EDIT)
     title, model = _change_kind(kind)
     form = await form_fields(request)
-    office = service.office_of(db, lg_code)
+    office = office_of(db, lg_code)
     with db.tenant_tx(lg_code) as conn:
         person = service.current(conn, atena_no)
         members = service.living_members(conn, person["household_no"])
@@ -437,7 +438,7 @@ async def certificate(request: Request, lg_code: str, atena_no: str, db: DbDep,
             "atena_nos": [] if whole else [atena_no],
             "household_no": person["household_no"] if whole else None,
             "items": items})
-        office = service.office_of(db, lg_code)
+        office = office_of(db, lg_code)
         with db.tenant_tx(lg_code) as conn:
             issued = certificates.issue(conn, page_audit(request, principal, req.purpose),
                                         office, req, may_override=False)

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep
 from kumomura.platform.identity.auth import Permission, require_tenant
+from kumomura.platform.tenancy.profile import office_of
 from kumomura.platform.tenancy.tenants import get_tenant
-from kumomura.residents.service import office_of
 from kumomura.seal_registration import service
 from kumomura.seal_registration.models import AbolishIn, SealCertificateRequest, SealRegistrationIn
 from kumomura.seal_registration.params import MODULE
-from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
 
 router = APIRouter(prefix="/api/v1/t/{lg_code}/seals", tags=["seal_registration"])
 

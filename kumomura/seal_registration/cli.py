@@ -9,8 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kumomura.clikit import TenantOpt, audit_context, console, load_json, open_db, parse_date
-from kumomura.residents.service import office_of
+from kumomura.platform.clikit import (
+    TenantOpt,
+    audit_context,
+    console,
+    load_json,
+    open_db,
+    parse_date,
+)
+from kumomura.platform.tenancy.profile import office_of
 from kumomura.seal_registration import service
 from kumomura.seal_registration.models import AbolishIn, SealCertificateRequest, SealRegistrationIn
 

@@ -15,7 +15,7 @@ class SealParameters(params.Parameters):
     min_age: int = Field(ge=0, le=20, description="登録できる年齢 (歳)")
 
 
-params.declare(MODULE, SealParameters, {
+PARAMS = params.declare(MODULE, SealParameters, {
     1967: SealParameters(
         certificate_fee=300,
         certification="この写しは、登録された印影と相違ないことを証明する。",

@@ -19,10 +19,10 @@ from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.params import fiscal_year
 from kumomura.platform.storage.numbering import next_value, with_check_digit
-from kumomura.residents import service as residents
-from kumomura.residents.changes import Office
-from kumomura.residents.params import MODULE as RESIDENTS
-from kumomura.residents.params import ResidentsParameters
+from kumomura.platform.tenancy.profile import Office
+from kumomura.residents import public as residents
+from kumomura.residents.events import Died, RegistryChanged
+from kumomura.seal_registration.events import Abolished, Registered
 from kumomura.seal_registration.forms import SealCertificateDoc, seal_certificate_pdf
 from kumomura.seal_registration.models import AbolishIn, SealCertificateRequest, SealRegistrationIn
 from kumomura.seal_registration.params import MODULE, SealParameters
@@ -68,9 +68,8 @@ def register(conn: Connection, ctx: AuditContext, req: SealRegistrationIn) -> di
     except IntegrityError:
         raise Conflict(f"{req.atena_no} は同時に別の印鑑が登録されました", field="atena_no") \
             from None
-    events.emit(conn, "seal_registration.registered",
-                {"registration_no": number, "atena_no": req.atena_no}, atena_no=req.atena_no,
-                request_id=ctx.request_id)
+    events.emit(conn, Registered(registration_no=number, atena_no=req.atena_no),
+                atena_no=req.atena_no, request_id=ctx.request_id)
     audit.record(conn, ctx, "seal_registration.register", atena_no=req.atena_no,
                  detail={"registration_no": number})
     return {k: v for k, v in row.items() if k != "impression_png"}
@@ -94,8 +93,7 @@ def abolish(conn: Connection, ctx: AuditContext, registration_no: str, req: Abol
         raise InvalidInput("廃止日が登録日より前です", field="abolished_on")
     conn.execute(update(sr).where(sr.c.registration_no == registration_no).values(
         status="abolished", abolished_on=req.abolished_on, abolish_reason=req.reason))
-    events.emit(conn, "seal_registration.abolished",
-                {"registration_no": registration_no, "reason": req.reason},
+    events.emit(conn, Abolished(registration_no=registration_no, reason=req.reason),
                 atena_no=reg["atena_no"], request_id=ctx.request_id)
     audit.record(conn, ctx, "seal_registration.abolish", atena_no=reg["atena_no"],
                  detail={"registration_no": registration_no, "reason": req.reason})
@@ -145,9 +143,8 @@ def issue_certificate(conn: Connection, ctx: AuditContext, office: Office, regis
     if person["status"] != "resident":
         raise InvalidInput("住民でない方の証明書は発行できません", field="registration_no")
     settings = _settings(conn, today)
-    certifier = params.values_on(conn, RESIDENTS, today)
-    assert isinstance(certifier, ResidentsParameters)
-    if not (certifier.mayor_title and certifier.mayor_name):
+    signer = residents.certifier(conn, today)
+    if not signer.is_set:
         raise InvalidInput("認証者 (パラメータ residents.mayor_title, mayor_name) が"
                            "設定されていません", field="mayor_name")
     issue_no = f"{fiscal_year(today)}-S{next_value(conn, f'seal:{fiscal_year(today)}'):06d}"
@@ -158,7 +155,7 @@ def issue_certificate(conn: Connection, ctx: AuditContext, office: Office, regis
         birth_date=person["birth_date"], sex=person["sex"],
         address=f"{office.prefix}{person['address_town']}{line}", issue_no=issue_no,
         issued_on=today, certification=settings.certification,
-        mayor_title=certifier.mayor_title, mayor_name=certifier.mayor_name,
+        mayor_title=signer.title, mayor_name=signer.name,
         fee=settings.certificate_fee))
     conn.execute(insert(seal_certificate_issues).values(
         issue_no=issue_no, registration_no=registration_no, atena_no=reg["atena_no"],
@@ -170,20 +167,15 @@ def issue_certificate(conn: Connection, ctx: AuditContext, office: Office, regis
     return issue_no, settings.certificate_fee, pdf
 
 
-def on_resident_removed(conn: Connection, event: events.Event) -> None:
+def on_resident_removed(conn: Connection, event: RegistryChanged,
+                        envelope: events.Event) -> None:
     """印鑑登録証明事務処理要領 第6: the registration ends ex officio when the person
     dies or moves out. Idempotent: a redelivered event finds nothing active."""
-    if event.payload.get("status") != "removed" or event.atena_no is None:
+    if event.status != "removed":
         return
-    on = date.fromisoformat(event.payload["effective_on"])
-    reason = {"residents.died": "死亡による職権廃止",
-              "residents.moved_out": "転出による職権廃止"}[event.topic]
+    reason = "死亡による職権廃止" if isinstance(event, Died) else "転出による職権廃止"
     active = conn.execute(select(sr.c.registration_no, sr.c.registered_on).where(
         sr.c.atena_no == event.atena_no, sr.c.status == "active")).all()
     for number, registered_on in active:
-        abolish(conn, dataclasses.replace(SYSTEM, request_id=event.request_id), number,
-                AbolishIn(abolished_on=max(on, registered_on), reason=reason))
-
-
-events.subscribe("seal_registration", ["residents.died", "residents.moved_out"],
-                 on_resident_removed)
+        abolish(conn, dataclasses.replace(SYSTEM, request_id=envelope.request_id), number,
+                AbolishIn(abolished_on=max(event.effective_on, registered_on), reason=reason))

@@ -18,8 +18,18 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from kumomura.platform.core.errors import KumomuraError
+from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.pages import (
+    PagePrincipal,
+    blank_to_none,
+    field_errors,
+    form_fields,
+    page_audit,
+    render,
+)
 from kumomura.platform.identity.auth import Permission, require_tenant
-from kumomura.residents import service as residents
+from kumomura.platform.tenancy.profile import office_of
+from kumomura.residents import public as residents
 from kumomura.seal_registration import service
 from kumomura.seal_registration.models import (
     MAX_PNG,
@@ -28,15 +38,6 @@ from kumomura.seal_registration.models import (
     SealRegistrationIn,
 )
 from kumomura.seal_registration.params import MODULE
-from kumomura.web.deps import DbDep
-from kumomura.web.pages import (
-    PagePrincipal,
-    blank_to_none,
-    field_errors,
-    form_fields,
-    page_audit,
-    render,
-)
 
 ui = APIRouter(prefix="/t/{lg_code}/seals", include_in_schema=False)
 
@@ -136,7 +137,7 @@ async def certificate(request: Request, lg_code: str, atena_no: str, registratio
     """印鑑登録証明書 as a PDF in the browser (the clerk previews, then prints)."""
     require_tenant(principal, lg_code, MODULE, Permission.ISSUE)
     values = await form_fields(request)
-    office = residents.office_of(db, lg_code)
+    office = office_of(db, lg_code)
     try:
         req = SealCertificateRequest.model_validate(blank_to_none(values))
         with db.tenant_tx(lg_code) as conn:

@@ -17,6 +17,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kumomura.platform import audit
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import KumomuraError, NotFound
+from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.pages import (
+    PagePrincipal,
+    field_errors,
+    form_fields,
+    page_audit,
+    render,
+)
 from kumomura.platform.identity import second_factor
 from kumomura.platform.identity.auth import (
     BUILTIN_ROLES,
@@ -30,8 +38,6 @@ from kumomura.platform.identity.auth import (
     set_roles,
     users_of,
 )
-from kumomura.web.deps import DbDep
-from kumomura.web.pages import PagePrincipal, field_errors, form_fields, page_audit, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,12 +14,12 @@ from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.exchange.exports import MANIFEST
 from kumomura.platform.exchange.imports import FIXED_WIDTH, IMPORT_JOB, report_of, upload_area
+from kumomura.platform.http.deps import DbDep, PrincipalDep
+from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import Permission, require_tenant
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import get_tenant
-from kumomura.web.api_platform import job_json, start_job
-from kumomura.web.deps import DbDep, PrincipalDep
 
 router = APIRouter(prefix="/api/v1/t/{lg_code}/imports", tags=["migration"])
 

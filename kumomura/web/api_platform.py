@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 from kumomura.platform import audit, events, params
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import NotFound
+from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep
+from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import (
     LINKAGE_MODULE,
     Permission,
@@ -27,7 +29,6 @@ from kumomura.platform.identity.auth import (
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant, get_tenant, list_tenants
-from kumomura.web.deps import AuditDep, DbDep, PrincipalDep
 
 router = APIRouter(prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -133,16 +134,11 @@ def events_feed(lg_code: str, db: DbDep, principal: PrincipalDep,
                 ) -> dict[str, Any]:
     """Change events after an id, oldest first; poll with ``after`` = the last id seen."""
     _member(db, principal, lg_code, LINKAGE_MODULE, Permission.VIEW)
-    items = [{"id": e.id, "topic": e.topic, "payload": e.payload, "atena_no": e.atena_no,
+    items = [{"id": e.id, "topic": e.topic, "version": e.version, "payload": e.payload,
+              "atena_no": e.atena_no,
               "created_at": e.created_at.isoformat()}
              for e in events.feed(db, lg_code, after=after, limit=limit)]
     return {"events": items, "next_after": items[-1]["id"] if items else after}
-
-
-def job_json(j: jobs.Job) -> dict[str, Any]:
-    return {"id": j.id, "lg_code": j.lg_code, "kind": j.kind, "params": j.params,
-            "status": j.status, "done_chunks": j.done_chunks, "total_chunks": j.total_chunks,
-            "progress": round(j.progress, 4), "created_by": j.created_by, "error": j.error}
 
 
 def job_reader(db: Database, principal: Principal, lg_code: str) -> None:
@@ -181,23 +177,6 @@ def jobs_detail(lg_code: str, job_id: int, db: DbDep,
 class JobRequest(BaseModel):
     kind: str
     params: dict[str, Any] = Field(default_factory=dict)
-
-
-def start_job(db: Database, job_id: int, background: BackgroundTasks) -> None:
-    if db.is_postgres:
-        from kumomura.platform.jobs.worker import defer_chunks
-
-        defer_chunks(db, job_id, jobs.pending_chunks(db, job_id))
-    else:
-        background.add_task(_run_in_background, db, job_id)
-
-
-def _run_in_background(db: Database, job_id: int) -> None:
-    """A failing job is marked FAILED with its error and logged; the web process goes on."""
-    try:
-        jobs.run_in_process(db, job_id)
-    except Exception:
-        log.warning("job %s failed (see its log)", job_id, exc_info=True)
 
 
 @router.post("/t/{lg_code}/jobs", tags=["jobs"], status_code=202)

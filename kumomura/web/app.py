@@ -20,19 +20,20 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kumomura import __version__
-from kumomura.catalog import business_modules, load_all_tables
+from kumomura import __version__, catalog
 from kumomura.platform import events
 from kumomura.platform.core.config import Settings, get_settings
 from kumomura.platform.core.errors import KumomuraError
 from kumomura.platform.core.messages import japanese
+from kumomura.platform.http.deps import PrincipalCache
 from kumomura.platform.storage.db import Database, open_database
+from kumomura.platform.tenancy.tenants import tenant_codes
 from kumomura.platform.tenancy.usage import CallCounter
-from kumomura.web.deps import PrincipalCache
 
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
+WEB = Path(__file__).parent
 
 
 def problem(request: Request, status: int, title: str, detail: str,
@@ -101,7 +102,7 @@ def _is_page(request: Request) -> bool:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    from kumomura.web.pages import LoginRequired, login_redirect, render
+    from kumomura.platform.http.pages import LoginRequired, login_redirect, render
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -144,10 +145,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own Database."""
-    from kumomura.costs import api as costs_api
+    from kumomura.platform.http import pages as page_kit
     from kumomura.web import account_pages, api_layouts, api_platform, pages, platform_pages
 
-    load_all_tables()
+    modules = catalog.install()
+    page_kit.use_templates([WEB / "templates"])
     # Latency before throughput: with the default 5 ms, a request thread running Python
     # keeps the event loop and the other requests waiting for the GIL that long each time
     # (measured: kana search p95 49 ms -> 18 ms at 50 clients; docs/performance.md).
@@ -160,7 +162,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Embedded deployments have no worker: the web process delivers events itself.
         stop = threading.Event()
         if not database.is_postgres:
-            threading.Thread(target=events.dispatch_until, args=(database, stop, 2.0),
+            threading.Thread(target=events.dispatch_until, args=(database, tenant_codes, stop, 2.0),
                              daemon=True, name="event-dispatch").start()
         counting = threading.Thread(target=calls.flush_every, args=(database, stop, 5.0),
                                     daemon=True, name="api-call-counts")
@@ -202,15 +204,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.include_router(api_platform.router)
     app.include_router(api_layouts.router)
-    app.include_router(costs_api.router)
     app.include_router(pages.router)
     app.include_router(platform_pages.router)
     app.include_router(account_pages.router)
-    for module in business_modules():
+    for module in modules:
         if module.router is not None:
             app.include_router(module.router)
-        if module.ui is not None:
-            app.include_router(module.ui)
-    app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"),
-              name="static")
+        if module.pages is not None:
+            app.include_router(module.pages)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app

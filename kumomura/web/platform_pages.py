@@ -19,12 +19,13 @@ from kumomura.platform import params
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import InvalidInput, KumomuraError, NotFound
 from kumomura.platform.exchange.imports import IMPORT_JOB, report_of, upload_area
+from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.jobs import start_job
+from kumomura.platform.http.pages import PagePrincipal, field_errors, page_audit, render
 from kumomura.platform.identity.auth import Permission, Scope, require_platform, require_tenant
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.tenancy.tenants import business_name, list_tenants
-from kumomura.web.api_platform import job_reader, may_see_job, params_reader, start_job
-from kumomura.web.deps import DbDep
-from kumomura.web.pages import PagePrincipal, field_errors, page_audit, render
+from kumomura.web.api_platform import job_reader, may_see_job, params_reader
 
 router = APIRouter(include_in_schema=False)
 STATUS = {"queued": "待機中", "running": "実行中", "done": "完了", "failed": "失敗"}
@@ -196,45 +197,3 @@ def console_params(request: Request, db: DbDep, principal: PagePrincipal) -> HTM
     national = {(d.module, d.name): d.national for d in found}
     return render(request, "console_params.html", members=members, keys=keys, cells=cells,
                   national=national)
-
-
-
-@router.get("/console/costs", response_class=HTMLResponse)
-def console_costs(request: Request, db: DbDep, principal: PagePrincipal,
-                  year: int | None = None) -> HTMLResponse:
-    """割り勘: each member's cost before and after, the saving, and bars to compare."""
-    from kumomura.costs import service as costs
-    from kumomura.costs.api import gate
-
-    gate(principal, Permission.VIEW)
-    year = year or params.fiscal_year(date.today())
-    try:
-        s = costs.summary(costs.run(costs.inputs(db, year)))
-        problem = None
-    except KumomuraError as exc:
-        s, problem = None, exc.message
-    largest = max([max(r["standalone"] or 0, r["charge"]) for r in s["rows"]] or [1]) \
-        if s else 1
-    from kumomura.platform.core.businesses import BUSINESSES
-
-    return render(request, "console_costs.html", year=year, s=s, problem=problem,
-                  largest=largest or 1, names=BUSINESSES)
-
-
-@router.get("/console/costs/{year}/report.{kind}", response_model=None)
-def console_costs_report(request: Request, year: int, kind: str, db: DbDep,
-                         principal: PagePrincipal) -> Response:
-    """The published table as CSV or PDF, for the secretariat's browser."""
-    from kumomura.costs import service as costs
-    from kumomura.costs.api import gate
-    from kumomura.costs.forms import report_pdf
-
-    gate(principal, Permission.VIEW)
-    s = costs.summary(costs.run(costs.inputs(db, year)))
-    if kind == "csv":
-        return Response(costs.report_csv(s), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="costs-{year}.csv"'})
-    if kind == "pdf":
-        return Response(report_pdf(s, "置賜自治体クラウド"), media_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="costs-{year}.pdf"'})
-    raise NotFound(f"report.{kind} はありません", field="kind")

@@ -17,7 +17,7 @@ def _plan(conn: Connection, params: dict[str, Any]) -> int:
 
 def _run(conn: Connection, params: dict[str, Any], chunk_no: int) -> dict[str, Any]:
     for i in range(int(params.get("per_chunk", 3))):
-        events.emit(conn, "test.chunk", {"chunk": chunk_no, "i": i})
+        events.emit_raw(conn, "test.chunk", {"chunk": chunk_no, "i": i})
     time.sleep(float(params.get("sleep", 0)))
     marker = params.get("fail_marker")
     if params.get("fail_at") == chunk_no and marker and not Path(marker).exists():

@@ -158,7 +158,7 @@ def test_drill_restores_into_a_scratch_deployment(populated: Database, tmp_path:
 def test_the_workers_back_up_every_municipality_on_schedule(
         pg_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kumomura.platform.core.config import get_settings
-    from kumomura.platform.jobs.worker import BACKUP_TASK, build_app
+    from kumomura.platform.worker import BACKUP_TASK, build_app
 
     make_tenant(pg_db)
     make_tenant(pg_db, NAGAI)

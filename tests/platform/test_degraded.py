@@ -11,13 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kumomura.platform import audit, params
+from kumomura.platform import audit, installation, params
 from kumomura.platform.core.config import Settings, get_settings
 from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.resilience import degraded
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
+from kumomura.residents import offline
 from kumomura.residents.tables import certificate_issues
 from kumomura.web.app import create_app
 from tests.residents.factories import CTX, family
@@ -35,7 +36,8 @@ def town_hall(db: Database, yonezawa: Tenant, tmp_path: Path,
                              ctx=CTX, reason="設定")
         atena_no = ch.move_in(conn, CTX, family()).atena_nos[0]
     keys = tmp_path / "keys"
-    info = degraded.package(db, CODE, tmp_path / "packages", key_dir=keys, ctx=CTX)
+    info = degraded.package(db, CODE, tmp_path / "packages", key_dir=keys, ctx=CTX,
+                            layouts=installation.offline_layouts())
     local = Database(None, tmp_path / "town-hall")
     password = degraded.open_local(local, info.path, key_dir=keys, username="counter")
     monkeypatch.setenv("KUMOMURA_DEGRADED", "1")
@@ -65,10 +67,10 @@ def test_the_town_hall_reads_and_issues_and_the_cloud_gets_the_log(
     assert pdf.status_code == 200, pdf.text
     assert pdf.headers["x-issue-no"] == "D2026-000001"
 
-    log = degraded.issuance_log(local, CODE)
+    log = offline.issuance_log(local, CODE)
     assert [r["issue_no"] for r in log] == ["D2026-000001"]
-    assert degraded.bring_back(db, CODE, log, CTX) == 1
-    assert degraded.bring_back(db, CODE, log, CTX) == 0  # a second time changes nothing
+    assert offline.bring_back(db, CODE, log, CTX) == 1
+    assert offline.bring_back(db, CODE, log, CTX) == 0  # a second time changes nothing
     with db.tenant_tx(CODE) as conn:
         issued = conn.execute(select(certificate_issues.c.issue_no)).scalars().all()
     assert "D2026-000001" in issued

@@ -12,13 +12,14 @@ from kumomura.platform.tenancy.tenants import Tenant
 from tests.conftest import NAGAI, make_tenant
 
 received: list[tuple[str, int, str]] = []
+pytestmark = pytest.mark.usefixtures("only_test_subscribers")
 
 
 def _emit(db: Database, topic: str, n: int = 1, code: str = "062022") -> list[int]:
     ids = []
     for i in range(n):
         with db.tenant_tx(code) as conn:
-            ids.append(events.emit(conn, topic, {"i": i, "氏名": "山形 花子"},
+            ids.append(events.emit_raw(conn, topic, {"i": i, "氏名": "山形 花子"},
                                    atena_no=f"{i:08d}"))
     return ids
 
@@ -37,7 +38,7 @@ def recorder() -> Iterator[None]:
 
 def test_event_exists_only_if_the_change_committed(db: Database, yonezawa: Tenant) -> None:
     with pytest.raises(RuntimeError), db.tenant_tx("062022") as conn:
-        events.emit(conn, "residents.moved_in", {"x": 1})
+        events.emit_raw(conn, "residents.moved_in", {"x": 1})
         raise RuntimeError("validation failed after the event was written")
     assert events.feed(db, "062022") == []
     _emit(db, "residents.moved_in")
@@ -64,7 +65,7 @@ def test_handler_writes_commit_with_the_offset(db: Database, yonezawa: Tenant) -
     attempts = {"n": 0}
 
     def handle(conn: Connection, event: Event) -> None:
-        events.emit(conn, "nhi.member_added", {"from": event.id})
+        events.emit_raw(conn, "nhi.member_added", {"from": event.id})
         attempts["n"] += 1
         if attempts["n"] == 1:
             raise ConnectionError("NHI service down")

@@ -116,7 +116,7 @@ def test_kill_9_in_the_middle_then_resume(db: Database, yonezawa: Tenant) -> Non
 
 
 def test_procrastinate_workers_run_the_chunks(pg_db: Database) -> None:
-    from kumomura.platform.jobs.worker import defer_chunks, run_worker
+    from kumomura.platform.worker import defer_chunks, run_worker
 
     make_tenant(pg_db, YONEZAWA)
     job_id = jobs.submit(pg_db, "062022", "test.emit_chunks", {"chunks": 5}, actor="t")

@@ -39,7 +39,7 @@ NATIONAL = {
 
 @pytest.fixture(autouse=True)
 def declared() -> None:
-    params.declare("test_certs", CertificateParams, NATIONAL)
+    params.register(params.declare("test_certs", CertificateParams, NATIONAL))
 
 
 def _set(db: Database, name: str, value: Any, on: date, code: str = "062022") -> Any:

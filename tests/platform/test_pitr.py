@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from kumomura.platform import events
+from kumomura.platform.deployment import upgrade_platform
 from kumomura.platform.events import outbox
 from kumomura.platform.storage.db import Database
-from kumomura.platform.storage.migrate import upgrade_platform
 from kumomura.platform.tenancy.tenants import add_tenant
 from tests.conftest import REQUIRE_PG
 
@@ -95,7 +95,7 @@ def test_restore_from_the_wal_archive_and_its_rpo(cluster: tuple[str, str, Path]
 
     def mark(n: int) -> None:
         with db.tenant_tx(CODE) as conn:
-            events.emit(conn, "test.marker", {"n": n})
+            events.emit_raw(conn, "test.marker", {"n": n})
 
     for n in range(10):  # before a forced switch of WAL segment: surely archived
         mark(n)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from kumomura.platform.audit import AuditContext
-from kumomura.residents.changes import Office
+from kumomura.platform.tenancy.profile import Office
 from kumomura.residents.models import Address, MoveIn, NewPerson
 from kumomura.residents.tables import changes, households, resident_versions
 

@@ -22,9 +22,9 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from kumomura.catalog import load_all_tables
-from kumomura.clikit import progress
+from kumomura import catalog
 from kumomura.demo import DEMO_PASSWORD, build_demo
+from kumomura.platform.clikit import progress
 from kumomura.platform.core.config import Settings
 from kumomura.platform.identity import auth
 from kumomura.platform.storage.db import Database
@@ -44,7 +44,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
     """The demo consortium served on a free port for the module's tests."""
-    load_all_tables()
+    catalog.install()
     data = tmp_path_factory.mktemp("demo")
     db = Database(None, data)
     build_demo(db, progress=progress(), scale=0.002)

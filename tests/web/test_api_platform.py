@@ -90,9 +90,9 @@ def test_params_over_http(client: TestClient, db: Database) -> None:
 def test_events_feed(client: TestClient, db: Database) -> None:
     feed = _token(db, "juki-link", ["linkage_client"])
     with db.tenant_tx("062022") as conn:
-        ids = [events.emit(conn, "residents.moved_in", {"n": n}) for n in range(3)]
+        ids = [events.emit_raw(conn, "residents.moved_in", {"n": n}) for n in range(3)]
     with db.tenant_tx("062090") as conn:
-        events.emit(conn, "residents.moved_in", {"n": 99})
+        events.emit_raw(conn, "residents.moved_in", {"n": 99})
     page = client.get(f"/api/v1/t/062022/events?after={ids[0]}&limit=10", headers=feed).json()
     assert [e["payload"]["n"] for e in page["events"]] == [1, 2]
     assert page["next_after"] == ids[2]
@@ -105,7 +105,7 @@ def test_jobs_over_http(client: TestClient, db: Database) -> None:
                                                    "params": {"chunks": 3}}, headers=clerk)
     assert r.status_code == 202, r.text
     if db.is_postgres:  # queued for procrastinate: a worker runs it
-        from kumomura.platform.jobs.worker import run_worker
+        from kumomura.platform.worker import run_worker
 
         assert r.json()["status"] == "queued"
         run_worker(db, wait=False)
@@ -134,7 +134,7 @@ def test_embedded_deployment_delivers_events_without_a_worker(sqlite_db: Databas
     try:
         with TestClient(create_app(db=sqlite_db)):
             with sqlite_db.tenant_tx("062022") as conn:
-                event_id = events.emit(conn, "residents.moved_in", {"n": 1})
+                event_id = events.emit_raw(conn, "residents.moved_in", {"n": 1})
             deadline = time.monotonic() + 10
             while not got and time.monotonic() < deadline:
                 time.sleep(0.1)

@@ -37,6 +37,9 @@ BUSINESSES: dict[str, str] = {
 PLATFORM_MODULE = "platform"
 """Not a business: the permissions and parameters of the platform itself."""
 
+CONSORTIUM_PARTS: dict[str, str] = {"costs": "費用負担 (割り勘)"}
+"""Parts of the standard package that serve the consortium, not one municipality."""
+
 
 def validate_business(code: str) -> str:
     if code not in BUSINESSES:

@@ -37,13 +37,13 @@ from kumomura.platform.storage.frames import continue_sequences, write_frame
 REPORT = "import_report.csv"
 FIXED_WIDTH = "fixed_width.json"
 REBUILD_INDEXES_FROM = 50_000
-_CHECKS: list[Callable[[Connection], list[str]]] = []
+_CHECKS: dict[str, tuple[Callable[[Connection], list[str]], ...]] = {}
 
 
-def register_check(check: Callable[[Connection], list[str]]) -> None:
+def register_checks(module: str, checks: tuple[Callable[[Connection], list[str]], ...]) -> None:
     """A module's invariants over its loaded tables (e.g. one householder per household),
     run inside the import transaction; any problem rolls the import back."""
-    _CHECKS.append(check)
+    _CHECKS[module] = checks
 
 
 @dataclass(frozen=True)
@@ -441,7 +441,8 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
                 _check_files(conn, db, lg_code, source, present, encoding, quarantine, result)
                 if result.ok:
                     result.problems.extend(Problem("(登録後の検査)", 0, "", message)
-                                           for check in _CHECKS for message in check(conn))
+                                           for checks in _CHECKS.values() for check in checks
+                                           for message in check(conn))
                 if not result.ok:
                     raise _RollBack
             result.written = True
@@ -605,6 +606,6 @@ def _import_job(db: Database, lg_code: str, params: dict[str, Any]) -> dict[str,
                                for p in result.problems[:10]]}
 
 
-IMPORT_JOB = jobs.register(jobs.JobKind(
+IMPORT_JOB = jobs.JobKind(
     name=IMPORT_JOB_NAME, title="データ移行 (標準レイアウトの取込み)", module=PLATFORM_MODULE,
-    plan=lambda _conn, _params: 1, run_alone=_import_job))
+    plan=lambda _conn, _params: 1, run_alone=_import_job)

@@ -80,6 +80,11 @@ NOT_EXPORTED: dict[str, str] = {}
 accepts only these)."""
 
 
+def register(layout: Layout) -> None:
+    """Make a layout part of export, import and backup (``installation.install``)."""
+    _REGISTRY[layout.name] = layout
+
+
 def not_exported(table: str, reason: str) -> None:
     NOT_EXPORTED[table] = reason
 
@@ -106,8 +111,8 @@ def _type_of(column: Column[Any]) -> tuple[str, int | None]:
 def declare(table: Table, *, module: str, title: str, labels: Mapping[str, str],
             version: str = "1.0", allowed: Mapping[str, tuple[str, ...]] | None = None,
             references: Mapping[str, str] | None = None) -> Layout:
-    """Declare the layout of a tenant table. Every column needs a Japanese label, so the
-    documentation is never incomplete."""
+    """The layout of a tenant table, for its module's manifest. Every column needs a
+    Japanese label, so the documentation is never incomplete."""
     missing = [c.name for c in table.columns if c.name not in labels]
     extra = sorted(set(labels) - {c.name for c in table.columns})
     if missing or extra:
@@ -121,10 +126,8 @@ def declare(table: Table, *, module: str, title: str, labels: Mapping[str, str],
             required=not column.nullable,
             allowed=(allowed or {}).get(column.name),
             references=(references or {}).get(column.name)))
-    found = Layout(name=table.name, title=title, module=module, version=version, table=table,
-                   fields=tuple(fields))
-    _REGISTRY[found.name] = found
-    return found
+    return Layout(name=table.name, title=title, module=module, version=version, table=table,
+                  fields=tuple(fields))
 
 
 def all_layouts() -> list[Layout]:

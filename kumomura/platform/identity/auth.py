@@ -131,7 +131,7 @@ class AuthParameters(params.Parameters):
     idle_timeout_minutes: int = Field(ge=5, le=480, description="web session idle timeout")
 
 
-params.declare(PLATFORM_MODULE, AuthParameters, {
+AUTH_PARAMS = params.declare(PLATFORM_MODULE, AuthParameters, {
     2024: AuthParameters(mfa_required_for_personal_data=False, idle_timeout_minutes=30),
 })
 

@@ -2,8 +2,9 @@
 
 For CPU-bound chunks (rendering PDFs) a process per core is what makes a run finish in
 time without a queue. Processes are spawned, not forked, so none inherits a connection
-or a thread of the parent. Each opens the database once. Chunks mark themselves done
-exactly as with any runner, so a run cut short is resumed by any runner. On SQLite the
+or a thread of the parent. Each installs the parent's modules and opens the database
+once. Chunks mark themselves done exactly as with any runner, so a run cut short is
+resumed by any runner. On SQLite the
 tenant's write lock lets one chunk commit at a time; the parallel gain is PostgreSQL's.
 """
 
@@ -13,6 +14,7 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
+from kumomura.platform import installation
 from kumomura.platform.core.config import Settings
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database, open_database
@@ -21,10 +23,8 @@ _process_db: list[Database] = []
 """The database of a pool process (one per process, opened by the initializer)."""
 
 
-def _open(settings: Settings) -> None:
-    from kumomura.catalog import load_all_tables
-
-    load_all_tables()
+def _open(refs: tuple[str, ...], settings: Settings) -> None:
+    installation.install_refs(refs)
     _process_db.append(open_database(settings))
 
 
@@ -43,7 +43,8 @@ def run_in_pool(db: Database, settings: Settings, job_id: int, *, workers: int,
     context = multiprocessing.get_context("spawn")
     failure: BaseException | None = None
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
-                             initializer=_open, initargs=(settings,)) as pool:
+                             initializer=_open,
+                             initargs=(installation.installed_refs(), settings)) as pool:
         futures = [pool.submit(_run, job_id, n) for n in todo]
         for future in as_completed(futures):
             error = future.exception()

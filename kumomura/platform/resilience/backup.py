@@ -315,7 +315,7 @@ def age(info: BackupInfo) -> float:
 def scratch(db: Database) -> Iterator[Database]:
     """An empty deployment beside the live one (a database of its own on the same
     PostgreSQL server, or a temporary directory of SQLite files), dropped afterwards."""
-    from kumomura.platform.storage.migrate import upgrade_platform
+    from kumomura.platform.storage.migrate import upgrade_control_plane as upgrade_platform
 
     with tempfile.TemporaryDirectory() as tmp:
         if not db.is_postgres:

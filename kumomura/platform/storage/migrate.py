@@ -1,28 +1,27 @@
-"""Migrations: the control plane, and every tenant schema (in parallel on PostgreSQL).
+"""Migrations: the control plane and each tenant schema, from every installed module's
+own revisions.
 
-Revision scripts name no schema. A tenant migration runs with the connection pointed at
-the tenant (PostgreSQL ``search_path``; on SQLite the tenant file is the main database),
-in one transaction together with the tenant role's grants: a migration that fails leaves
-the tenant exactly as it was.
+There are two trees, ``platform`` (the control plane) and ``tenant`` (each
+municipality's schema). Each module keeps its revisions in its own folder, on a branch
+labelled with its code; installing the module adds the folder to the tree's version
+locations, and an upgrade brings every branch to its head. Revision scripts name no
+schema: a tenant migration runs with the connection pointed at the tenant (PostgreSQL
+``search_path``; on SQLite the tenant file is the main database), in one transaction
+together with the tenant role's grants, so a migration that fails leaves the tenant
+exactly as it was.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
-from functools import lru_cache
-from multiprocessing import get_context
+import os
 from pathlib import Path
+from typing import Literal
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, inspect, text
 
-from kumomura.catalog import load_all_tables
 from kumomura.platform.storage.db import (
     PLATFORM_SCHEMA,
     Database,
@@ -30,31 +29,77 @@ from kumomura.platform.storage.db import (
     tenant_schema,
 )
 
+Tree = Literal["platform", "tenant"]
 MIGRATIONS = Path(__file__).parent / "migrations"
 PG_MIGRATION_LOCK = 0x6B756D6F  # "kumo": one platform migration at a time
 
+_LOCATIONS: dict[str, list[Path]] = {
+    "platform": [MIGRATIONS / "platform" / "versions"],
+    "tenant": [MIGRATIONS / "tenant" / "versions"],
+}
+"""Each tree's version locations: the platform's own, then each installed module's."""
 
-def _config(tree: str, conn: Connection) -> Config:
+LEGACY_CHAINS: dict[str, tuple[str, ...]] = {
+    "platform": ("p0001", "p0002", "p0003", "p0004", "p0005"),
+    "tenant": ("t0001", "t0002", "t0003", "t0004", "t0005", "t0006", "t0007", "t0008"),
+}
+"""The single line of revisions every module shared before each module kept its own
+branch (docs/modules.md). A database stamped with one of them has all before it."""
+
+
+def add_versions(tree: Tree, location: Path) -> None:
+    """Add a module's revisions to a tree (``installation.install`` calls this)."""
+    if location not in _LOCATIONS[tree]:
+        _LOCATIONS[tree].append(location)
+
+
+def _config(tree: Tree, conn: Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS / tree))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations",
+                        os.pathsep.join(str(p) for p in _LOCATIONS[tree]))
     cfg.attributes["connection"] = conn
     return cfg
 
 
-def head(tree: str) -> str:
-    script = ScriptDirectory(str(MIGRATIONS / tree))
-    return str(script.get_current_head())
+def heads(tree: Tree) -> set[str]:
+    """The head revision of every branch of a tree (what an upgraded database holds)."""
+    return set(ScriptDirectory.from_config(_config(tree)).get_heads())
 
 
-def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+def _bridge_legacy(conn: Connection, tree: Tree) -> None:
+    """A database migrated on the single line holds one revision; on the branches that
+    revision no longer implies the others before it, so the version table is rewritten
+    to the branch heads the single line had reached. Nothing else changes: the schema
+    those revisions built is the same."""
+    if "alembic_version" not in inspect(conn).get_table_names():
+        return
+    stamped = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    chain = LEGACY_CHAINS[tree]
+    if len(stamped) != 1 or stamped[0] not in chain:
+        return
+    applied = set(chain[: chain.index(stamped[0]) + 1])
+    script = ScriptDirectory.from_config(_config(tree))
+    reached = {rev for rev in applied
+               if not set(script.get_revision(rev).nextrev) & applied}
+    if reached == set(stamped):
+        return
+    conn.execute(text("DELETE FROM alembic_version"))
+    for rev in sorted(reached):
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": rev})
 
 
-def _pg_upgrade_in_schema(conn: Connection, tree: str, schema: str) -> None:
+def _upgrade(conn: Connection, tree: Tree) -> None:
+    _bridge_legacy(conn, tree)
+    command.upgrade(_config(tree, conn), "heads")
+
+
+def _pg_upgrade_in_schema(conn: Connection, tree: Tree, schema: str) -> None:
     conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
     conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
-    command.upgrade(_config(tree, conn), "head")
+    _upgrade(conn, tree)
     conn.exec_driver_sql("SET LOCAL search_path TO DEFAULT")
 
 
@@ -78,32 +123,23 @@ def _pg_grant_tenant_role(conn: Connection, db: Database, lg_code: str) -> None:
     conn.exec_driver_sql(f'REVOKE ALL ON "{schema}".alembic_version FROM "{role}"')
 
 
-def _sqlite_upgrade_file(db: Database, tree: str, path: Path) -> None:
+def _sqlite_upgrade_file(db: Database, tree: Tree, path: Path) -> None:
     engine = db.sqlite_file_engine(path)
     try:
         with engine.begin() as conn:
-            command.upgrade(_config(tree, conn), "head")
+            _upgrade(conn, tree)
     finally:
         engine.dispose()
 
 
-def upgrade_platform(db: Database) -> None:
-    """Migrate the control plane and refresh the built-in roles; safe to repeat."""
-    from kumomura.platform.identity.auth import ensure_builtin_roles
-
-    load_all_tables()
+def upgrade_control_plane(db: Database) -> None:
+    """Migrate the control plane's tables (one migration at a time on PostgreSQL)."""
     if db.is_postgres:
         with db.platform_tx() as conn:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
             _pg_upgrade_in_schema(conn, "platform", PLATFORM_SCHEMA)
-            ensure_builtin_roles(conn)
-        from kumomura.platform.jobs.worker import ensure_queue_schema
-
-        ensure_queue_schema(db)
     else:
         _sqlite_upgrade_file(db, "platform", db.platform_file)
-        with db.platform_tx() as conn:
-            ensure_builtin_roles(conn)
 
 
 def provision_tenant(db: Database, lg_code: str, conn: Connection | None = None) -> None:
@@ -111,7 +147,6 @@ def provision_tenant(db: Database, lg_code: str, conn: Connection | None = None)
 
     With ``conn`` on PostgreSQL, all of it joins the caller's transaction.
     """
-    load_all_tables()
     if db.is_postgres:
         if conn is None:
             with db.platform_tx() as own:
@@ -146,71 +181,3 @@ def drop_tenant_storage(db: Database, lg_code: str) -> None:
     else:
         db.forget_tenant(lg_code)
         db.tenant_file(lg_code).unlink(missing_ok=True)
-
-
-@dataclass(frozen=True)
-class TenantMigration:
-    lg_code: str
-    seconds: float
-    error: str | None = None
-
-
-@lru_cache(maxsize=4)
-def _worker_database(url: str, data_dir: str) -> Database:
-    return Database(url, Path(data_dir))
-
-
-def _migrate_in_worker(url: str, data_dir: str, lg_code: str) -> TenantMigration:
-    db = _worker_database(url, data_dir)
-    started = time.perf_counter()
-    try:
-        provision_tenant(db, lg_code)
-    except Exception as exc:
-        return TenantMigration(lg_code, time.perf_counter() - started, f"{exc}")
-    return TenantMigration(lg_code, time.perf_counter() - started)
-
-
-def tenant_codes(db: Database) -> list[str]:
-    from kumomura.platform.tenancy.tenants import tenants
-
-    with db.platform_tx() as conn:
-        return list(conn.execute(select(tenants.c.lg_code).order_by(tenants.c.lg_code))
-                    .scalars())
-
-
-def upgrade_tenants(
-    db: Database,
-    codes: list[str],
-    *,
-    workers: int = 1,
-    on_done: Callable[[TenantMigration], None] | None = None,
-) -> list[TenantMigration]:
-    """Migrate the given tenants; on PostgreSQL with ``workers`` processes in parallel.
-
-    A tenant that fails is reported and the others go on; each tenant's migration is its
-    own transaction, so a failure leaves that tenant as it was.
-    """
-    results: list[TenantMigration] = []
-
-    def done(result: TenantMigration) -> None:
-        results.append(result)
-        if on_done is not None:
-            on_done(result)
-
-    if db.is_postgres and workers > 1 and len(codes) > 1:
-        assert db.url is not None
-        with ProcessPoolExecutor(max_workers=min(workers, len(codes)),
-                                 mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_migrate_in_worker, db.url, str(db.data_dir), code)
-                       for code in codes]
-            for future in as_completed(futures):
-                done(future.result())
-    else:
-        for code in codes:
-            started = time.perf_counter()
-            try:
-                provision_tenant(db, code)
-                done(TenantMigration(code, time.perf_counter() - started))
-            except Exception as exc:
-                done(TenantMigration(code, time.perf_counter() - started, str(exc)))
-    return sorted(results, key=lambda r: r.lg_code)

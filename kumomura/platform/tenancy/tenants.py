@@ -28,6 +28,7 @@ from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
 from kumomura.platform.core.japanese import LgCodeError, validate_lg_code
 from kumomura.platform.core.timeutil import Timestamp, utcnow
 from kumomura.platform.storage.db import Database, platform_metadata
+from kumomura.platform.storage.migrate import provision_tenant
 
 PREFECTURES = (
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
@@ -145,8 +146,6 @@ def add_tenant(
     placement: str = "primary",
 ) -> Tenant:
     """Register a municipality and create its storage, all or nothing."""
-    from kumomura.platform.storage.migrate import provision_tenant  # migrations import tables
-
     _validate_new(code, name, prefecture, population)
     now = utcnow()
     with db.platform_tx() as conn:
@@ -257,6 +256,13 @@ def state_history(db: Database, code: str) -> list[dict[str, object]]:
             .order_by(tenant_state_changes.c.id)
         ).mappings().all()
     return [dict(r) for r in rows]
+
+
+def tenant_codes(db: Database) -> list[str]:
+    """Every member's code, left ones included (their storage is still migrated)."""
+    with db.platform_tx() as conn:
+        return list(conn.execute(select(tenants.c.lg_code).order_by(tenants.c.lg_code))
+                    .scalars())
 
 
 def business_name(code: str) -> str:

@@ -1,7 +1,7 @@
 """backup drills
 
 Revision ID: p0004
-Revises: p0003
+Revises: p0002
 Create Date: 2026-11-24
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "p0004"
-down_revision = "p0003"
+down_revision = "p0002"
 branch_labels = None
 depends_on = None
 

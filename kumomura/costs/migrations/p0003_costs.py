@@ -1,7 +1,7 @@
 """costs: items, weights, standalone costs, usage meters, policies
 
 Revision ID: p0003
-Revises: p0002
+Revises: (branch costs; needs p0001)
 Create Date: 2026-11-24
 """
 
@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "p0003"
-down_revision = "p0002"
-branch_labels = None
-depends_on = None
+down_revision = None
+branch_labels = ("costs",)
+depends_on = "p0001"  # its tables name the members (platform.tenants)
 
 TS = sa.DateTime(timezone=True)
 

@@ -14,23 +14,24 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kumomura import backup_cli, degraded_cli
-from kumomura.catalog import business_modules
-from kumomura.clikit import OnOpt, TenantOpt, console, err
-from kumomura.clikit import actor as _actor
-from kumomura.clikit import open_db as _db
-from kumomura.clikit import parse_date as _date
-from kumomura.clikit import progress as _progress
-from kumomura.costs import cli as costs_cli
+from kumomura import catalog
+from kumomura.cli import backup as backup_cli
+from kumomura.cli import degraded as degraded_cli
 from kumomura.platform import audit, events, params
+from kumomura.platform.clikit import OnOpt, TenantOpt, console, err
+from kumomura.platform.clikit import actor as _actor
+from kumomura.platform.clikit import open_db as _db
+from kumomura.platform.clikit import parse_date as _date
+from kumomura.platform.clikit import progress as _progress
 from kumomura.platform.core.businesses import BUSINESSES
 from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import InvalidInput, KumomuraError
+from kumomura.platform.deployment import upgrade_platform, upgrade_tenants
 from kumomura.platform.identity import auth as auth_service
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database
-from kumomura.platform.storage.migrate import tenant_codes, upgrade_platform, upgrade_tenants
 from kumomura.platform.tenancy import tenants as tenant_service
+from kumomura.platform.tenancy.tenants import tenant_codes
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
                   help="kumomura (雲村): the consortium's shared core systems.")
@@ -41,6 +42,14 @@ audit_app = typer.Typer(no_args_is_help=True, help="The per-tenant audit log.")
 events_app = typer.Typer(no_args_is_help=True, help="Linkage events (outbox).")
 jobs_app = typer.Typer(no_args_is_help=True, help="Batch jobs.")
 users_app = typer.Typer(no_args_is_help=True, help="Users, roles and API tokens.")
+
+
+@app.callback()
+def _install() -> None:
+    """Every command runs with the catalog's modules (and the installed plugins)."""
+    catalog.install()
+
+
 for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (params_app, "params"),
                   (audit_app, "audit"), (events_app, "events"), (jobs_app, "jobs"),
                   (users_app, "users")):
@@ -334,7 +343,7 @@ def jobs_run(
         tenant_service.get_tenant(db, tenant)
         job_id = jobs.submit(db, tenant, kind, values, actor=_actor())
         if db.is_postgres and not here:
-            from kumomura.platform.jobs.worker import defer_chunks
+            from kumomura.platform.worker import defer_chunks
 
             defer_chunks(db, job_id, jobs.pending_chunks(db, job_id))
             console.print(f"job {job_id} queued for workers")
@@ -352,7 +361,7 @@ def jobs_resume(
     with _db() as db:
         todo = jobs.prepare_resume(db, job_id, actor=_actor())
         if db.is_postgres and not here:
-            from kumomura.platform.jobs.worker import defer_chunks
+            from kumomura.platform.worker import defer_chunks
 
             defer_chunks(db, job_id, todo)
             console.print(f"job {job_id}: {len(todo)} chunks queued for workers")
@@ -366,7 +375,7 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="chunks run at once in this process")] = 2,
 ) -> None:
     """Run chunks of queued jobs and dispatch events (PostgreSQL; start as many as needed)."""
-    from kumomura.platform.jobs.worker import run_worker
+    from kumomura.platform.worker import run_worker
 
     with _db() as db:
         if not db.is_postgres:
@@ -481,7 +490,6 @@ def demo(
 
 layouts_app = typer.Typer(no_args_is_help=True, help="Standard layouts for import and export.")
 app.add_typer(layouts_app, name="layouts")
-app.add_typer(costs_cli.app, name="costs")
 app.add_typer(backup_cli.app, name="backup")
 app.add_typer(degraded_cli.app, name="degraded")
 backup_cli.app.command("municipal")(degraded_cli.package)
@@ -515,7 +523,7 @@ def layouts_doc(out: Annotated[Path | None, typer.Option(
 @app.command("export")
 def export(tenant: TenantOpt, directory: Path) -> None:
     """Every table the tenant owns, in the standard layouts, with a manifest (exit)."""
-    from kumomura.clikit import audit_context
+    from kumomura.platform.clikit import audit_context
     from kumomura.platform.exchange.exports import export_tenant
     from kumomura.platform.exchange.layouts import all_layouts
 
@@ -551,7 +559,7 @@ def import_(tenant: TenantOpt, directory: Path,
         raise SystemExit(2)
 
 
-for _module in business_modules():
+for _module in (*catalog.MODULES, *catalog.plugins()):
     if _module.cli is not None:
         app.add_typer(_module.cli, name=_module.cli_name)
 

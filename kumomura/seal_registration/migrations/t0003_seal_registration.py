@@ -1,7 +1,7 @@
 """seal registration: registrations and certificates issued
 
 Revision ID: t0003
-Revises: t0002
+Revises: (first of its branch)
 Create Date: 2026-11-24
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0003"
-down_revision = "t0002"
-branch_labels = None
+down_revision = None
+branch_labels = ("seal_registration",)
 depends_on = None
 
 TS = sa.DateTime(timezone=True)

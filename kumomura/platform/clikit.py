@@ -1,5 +1,6 @@
 """What every command group shares: the console, the tenant option, dates, the database,
-progress bars. Business modules' CLIs import this, never ``kumomura.cli``."""
+progress bars, tables as text or as JSON/CSV. Business modules' CLIs import this, never
+``kumomura.cli``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kumomura.catalog import load_all_tables
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core import messages
 from kumomura.platform.core.config import get_settings
@@ -47,7 +47,6 @@ def parse_date(value: str | None, field: str = "on") -> date:
 
 @contextmanager
 def open_db() -> Iterator[Database]:
-    load_all_tables()
     db = open_database(get_settings())
     try:
         yield db

@@ -10,8 +10,10 @@ from typing import Annotated
 
 import typer
 
-from kumomura.clikit import TenantOpt, audit_context, console, open_db
+from kumomura.platform import installation
+from kumomura.platform.clikit import TenantOpt, audit_context, console, open_db
 from kumomura.platform.core.config import Settings, backup_keys, get_settings
+from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.resilience import degraded
 from kumomura.platform.storage.db import Database
 
@@ -22,14 +24,12 @@ def package(tenant: TenantOpt, target: Annotated[Path, typer.Option("--to")]) ->
     """The municipal package a town hall keeps on site (encrypted with its key)."""
     with open_db() as db:
         info = degraded.package(db, tenant, target, key_dir=backup_keys(get_settings()),
-                                ctx=audit_context("団体保管用パッケージ"))
+                                ctx=audit_context("団体保管用パッケージ"),
+                                layouts=installation.offline_layouts())
     console.print(f"{info.path} ({info.size:,} bytes)")
 
 
 def _local(data_dir: Path) -> Database:
-    from kumomura.catalog import load_all_tables
-
-    load_all_tables()
     return Database(None, data_dir)
 
 
@@ -61,16 +61,25 @@ def serve(package_file: Annotated[Path, typer.Option("--package")],
 @app.command("log")
 def log(data_dir: Annotated[Path, typer.Option()], tenant: TenantOpt,
         out: Annotated[Path, typer.Option()]) -> None:
-    """The certificates issued in degraded operation, to bring back to the cloud."""
-    rows = degraded.issuance_log(_local(data_dir), tenant)
-    out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
-    console.print(f"{len(rows)} 件 → {out}")
+    """The certificates issued in degraded operation, to bring back to the cloud (by the
+    module that issued them)."""
+    local = _local(data_dir)
+    logs = {m.code: m.offline.issuance_log(local, tenant) for m in installation.installed()
+            if m.offline is not None and m.offline.issuance_log is not None}
+    out.write_text(json.dumps(logs, ensure_ascii=False, indent=1), encoding="utf-8")
+    console.print(f"{sum(map(len, logs.values()))} 件 → {out}")
 
 
 @app.command("bring-back")
 def bring_back(tenant: TenantOpt, source: Path) -> None:
     """Record in the cloud the certificates issued at the town hall (safe to repeat)."""
-    rows = json.loads(source.read_text(encoding="utf-8"))
+    logs = json.loads(source.read_text(encoding="utf-8"))
+    added = total = 0
     with open_db() as db:
-        added = degraded.bring_back(db, tenant, rows, audit_context("縮退運用の記録の取込み"))
-    console.print(f"{added} 件を記録しました ({len(rows) - added} 件は記録済み)")
+        for code, rows in logs.items():
+            hooks = installation.module(code).offline
+            if hooks is None or hooks.bring_back is None:
+                raise InvalidInput(f"{code} は縮退運用の記録を持ちません", field=code)
+            added += hooks.bring_back(db, tenant, rows, audit_context("縮退運用の記録の取込み"))
+            total += len(rows)
+    console.print(f"{added} 件を記録しました ({total - added} 件は記録済み)")

@@ -11,32 +11,23 @@ import threading
 
 import procrastinate
 from procrastinate.types import JSONValue
-from sqlalchemy import make_url
 
 from kumomura.platform import events
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.config import backup_keys, get_settings
 from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.jobs.broker import QUEUE, connector
 from kumomura.platform.resilience import backup
 from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import tenant_codes
 
-QUEUE = "kumomura"
-SCHEMA = "procrastinate"
 CHUNK_TASK = "kumomura.run_chunk"
 BACKUP_TASK = "kumomura.backup_all"
 
 
-def _conninfo(db: Database) -> str:
-    assert db.url is not None
-    url = make_url(db.url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
 def build_app(db: Database) -> procrastinate.App:
     """The procrastinate app with kumomura's tasks, bound to a Database."""
-    connector = procrastinate.PsycopgConnector(
-        conninfo=_conninfo(db), kwargs={"options": f"-c search_path={SCHEMA}"})
-    app = procrastinate.App(connector=connector)
+    app = procrastinate.App(connector=connector(db))
 
     @app.task(name=CHUNK_TASK, queue=QUEUE,
               retry=procrastinate.RetryStrategy(max_attempts=3, wait=5))
@@ -67,18 +58,6 @@ def build_app(db: Database) -> procrastinate.App:
     return app
 
 
-def ensure_queue_schema(db: Database) -> None:
-    """Install procrastinate's tables once, in their own schema (part of db upgrade)."""
-    with db.platform_tx() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
-        installed = conn.exec_driver_sql(
-            f"SELECT to_regclass('{SCHEMA}.procrastinate_jobs')").scalar()
-    if installed is None:
-        app = build_app(db)
-        with app.open():
-            app.schema_manager.apply_schema()
-
-
 def defer_chunks(db: Database, job_id: int, chunk_numbers: list[int]) -> None:
     """Queue chunks for the workers."""
     if not chunk_numbers:
@@ -96,7 +75,8 @@ def run_worker(db: Database, *, concurrency: int = 2, wait: bool = True,
     dispatching events of every tenant alongside."""
     app = build_app(db)
     stop = threading.Event()
-    dispatcher = threading.Thread(target=events.dispatch_until, args=(db, stop, dispatch_interval),
+    dispatcher = threading.Thread(target=events.dispatch_until,
+                                  args=(db, tenant_codes, stop, dispatch_interval),
                                   daemon=True, name="event-dispatch")
     dispatcher.start()
     try:

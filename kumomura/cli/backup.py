@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kumomura.clikit import audit_context, console, err, open_db, progress
+from kumomura.platform.clikit import audit_context, console, err, open_db, progress
 from kumomura.platform.core.config import backup_keys, get_settings
 from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.resilience import backup

@@ -2,7 +2,7 @@
 certificates issued; number counters
 
 Revision ID: t0002
-Revises: t0001
+Revises: (first of its branch)
 Create Date: 2026-11-24
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0002"
-down_revision = "t0001"
-branch_labels = None
+down_revision = None
+branch_labels = ("residents",)
 depends_on = None
 
 TS = sa.DateTime(timezone=True)

@@ -1,7 +1,7 @@
 """inhabitant tax: income returns, family, assessments, problems, departures
 
 Revision ID: t0004
-Revises: t0003
+Revises: (first of its branch)
 Create Date: 2026-11-24
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0004"
-down_revision = "t0003"
-branch_labels = None
+down_revision = None
+branch_labels = ("inhabitant_tax",)
 depends_on = None
 
 TS = sa.DateTime(timezone=True)
