@@ -1,12 +1,14 @@
 """Outbox, after-commit delivery, retries, dead letters and the external feed."""
 
 from collections.abc import Iterator
+from datetime import date
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import Connection, select, update
 
 from kumomura.platform import events
-from kumomura.platform.events import Event, event_failures
+from kumomura.platform.events import DomainEvent, Event, event_failures
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
 from tests.conftest import NAGAI, make_tenant
@@ -150,3 +152,33 @@ def test_offsets_are_per_subscriber(db: Database, yonezawa: Tenant, recorder: No
         assert len([r for r in received if r[0] == "recorder"]) == 2
     finally:
         events.unsubscribe("late")
+
+
+class Moved(DomainEvent):
+    name: ClassVar[str] = "test.moved"
+    schema_version: ClassVar[int] = 2
+    effective_on: date
+    atena_no: str
+
+
+def test_a_payload_that_does_not_validate_is_a_dead_letter_naming_the_field(
+        db: Database, yonezawa: Tenant) -> None:
+    got: list[Moved] = []
+    events.subscribe_typed("typed", {Moved: lambda _c, event, _e: got.append(event)})
+    try:
+        with db.tenant_tx("062022") as conn:
+            events.emit(conn, Moved(effective_on=date(2026, 4, 1), atena_no="1"))
+            bad = events.emit_raw(conn, "test.moved", {"effective_on": "4月1日",
+                                                       "atena_no": "2"}, version=2)
+            events.emit(conn, Moved(effective_on=date(2026, 4, 2), atena_no="3"))
+        report = events.dispatch(db, "062022")
+        assert (report.delivered, report.dead, report.failed) == (2, 1, 0)  # no retries
+        assert [(e.atena_no, e.effective_on) for e in got] == [
+            ("1", date(2026, 4, 1)), ("3", date(2026, 4, 2))]
+        dead = events.dead_letters(db, "062022")
+        assert [(d["event_id"], d["attempts"]) for d in dead] == [(bad, 1)]
+        assert "effective_on" in dead[0]["last_error"]
+        assert "test.moved v2" in dead[0]["last_error"]
+        assert [e.version for e in events.feed(db, "062022")] == [2, 2, 2]
+    finally:
+        events.unsubscribe("typed")
