@@ -137,3 +137,29 @@ def test_users_totp_keeps_the_secret_only_with_the_right_code(
     assert code == 0, out
     assert f"key: {secret}" in out
     assert second_factor.has_totp(db, "op")
+
+
+def test_every_command_that_prints_a_table_offers_json_and_csv() -> None:
+    import inspect
+    from typing import Any
+
+    import typer.main
+
+    from kumomura.cli import app
+
+    def commands(group: Any, prefix: str) -> list[tuple[str, Any]]:
+        found = []
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                found += commands(command, f"{prefix}{name} ")
+            else:
+                found.append((prefix + name, command))
+        return found
+
+    printing = [(name, command) for name, command in commands(typer.main.get_group(app), "")
+                if command.callback is not None
+                and "print_rows(" in inspect.getsource(inspect.unwrap(command.callback))]
+    assert len(printing) >= 15
+    lacking = [name for name, command in printing
+               if not any("--format" in p.opts for p in command.params)]
+    assert lacking == []

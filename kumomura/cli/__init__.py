@@ -12,13 +12,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from kumomura import catalog
 from kumomura.cli import backup as backup_cli
 from kumomura.cli import degraded as degraded_cli
 from kumomura.platform import audit, events, params
-from kumomura.platform.clikit import OnOpt, TenantOpt, console, err
+from kumomura.platform.clikit import (
+    Column,
+    Format,
+    FormatOpt,
+    OnOpt,
+    TenantOpt,
+    console,
+    err,
+    print_rows,
+)
 from kumomura.platform.clikit import actor as _actor
 from kumomura.platform.clikit import open_db as _db
 from kumomura.platform.clikit import parse_date as _date
@@ -98,29 +106,37 @@ def tenant_add(
 
 
 @tenant_app.command("list")
-def tenant_list() -> None:
+def tenant_list(fmt: FormatOpt = Format.TABLE) -> None:
     """Every member with its state and go-live dates."""
     with _db() as db:
-        rows = tenant_service.list_tenants(db)
-    table = Table("lg_code", "name", "prefecture", "population", "state", "go-live")
-    for t in rows:
-        lives = ", ".join(f"{BUSINESSES[b]} {d.isoformat()}" for b, d in sorted(t.go_live.items()))
-        table.add_row(t.lg_code, t.name, t.prefecture, f"{t.population:,}", t.state, lives)
-    console.print(table)
+        members = tenant_service.list_tenants(db)
+    rows = [{"lg_code": t.lg_code, "name": t.name, "prefecture": t.prefecture,
+             "population": t.population, "state": str(t.state),
+             "go_live": ", ".join(f"{BUSINESSES[b]} {d.isoformat()}"
+                                  for b, d in sorted(t.go_live.items()))} for t in members]
+    print_rows(rows, [Column("lg_code", "lg_code"), Column("name", "name"),
+                      Column("prefecture", "prefecture"),
+                      Column("population", "population", yen=True), Column("state", "state"),
+                      Column("go_live", "go-live")], fmt)
 
 
 @tenant_app.command("show")
-def tenant_show(code: Annotated[str, typer.Argument(help="lg_code")]) -> None:
+def tenant_show(code: Annotated[str, typer.Argument(help="lg_code")],
+                fmt: FormatOpt = Format.TABLE) -> None:
     """One member: state, go-live per business, lifecycle history."""
     with _db() as db:
         t = tenant_service.get_tenant(db, code)
         history = tenant_service.state_history(db, code)
+    rows = [{"business": b, "name": BUSINESSES[b], "go_live": d}
+            for b, d in sorted(t.go_live.items(), key=lambda kv: kv[1])]
+    if fmt is not Format.TABLE:
+        print_rows(rows, [Column("business", "business"), Column("name", "業務"),
+                          Column("go_live", "go-live")], fmt)
+        return
     console.print(f"[bold]{t.lg_code} {t.prefecture}{t.name}[/bold]  population {t.population:,}"
                   f"  state {t.state}  schema {t.schema}  placement {t.placement}")
-    table = Table("business", "業務", "go-live")
-    for business, go_live in sorted(t.go_live.items(), key=lambda kv: kv[1]):
-        table.add_row(business, BUSINESSES[business], go_live.isoformat())
-    console.print(table)
+    print_rows(rows, [Column("business", "business"), Column("name", "業務"),
+                      Column("go_live", "go-live")])
     for h in history:
         console.print(f"  {h['at']:%Y-%m-%d %H:%M} {h['from_state'] or '-'} -> {h['to_state']}"
                       f"  by {h['actor']}: {h['reason'] or ''}")
@@ -157,18 +173,17 @@ def _fmt(value: Any) -> str:
 
 @params_app.command("show")
 def params_show(tenant: TenantOpt, module: Annotated[str, typer.Argument()],
-                on: OnOpt = None) -> None:
+                on: OnOpt = None, fmt: FormatOpt = Format.TABLE) -> None:
     """The values in force on a date, marking those that differ from the national default."""
     day = _date(on)
     with _db() as db:
         tenant_service.get_tenant(db, tenant)
         values = params.get(db, tenant, module, day).model_dump(mode="json")
         national = params.declaration(module).national_for(day).model_dump(mode="json")
-    table = Table("parameter", "value", "national default", "")
-    for name, value in values.items():
-        table.add_row(name, _fmt(value), _fmt(national[name]),
-                      "[yellow]独自[/yellow]" if value != national[name] else "")
-    console.print(table)
+    rows = [{"parameter": name, "value": _fmt(value), "national": _fmt(national[name]),
+             "own": "独自" if value != national[name] else ""} for name, value in values.items()]
+    print_rows(rows, [Column("parameter", "parameter"), Column("value", "value"),
+                      Column("national", "national default"), Column("own", "")], fmt)
 
 
 @params_app.command("set")
@@ -198,36 +213,41 @@ def params_set(
 
 @params_app.command("history")
 def params_history(tenant: TenantOpt, module: Annotated[str, typer.Argument()],
-                   name: Annotated[str | None, typer.Argument()] = None) -> None:
+                   name: Annotated[str | None, typer.Argument()] = None,
+                   fmt: FormatOpt = Format.TABLE) -> None:
     """Every change, with who, when, from which date and why."""
     with _db() as db:
         tenant_service.get_tenant(db, tenant)
         changes = params.history(db, tenant, module, name)
-    table = Table("#", "parameter", "from", "value", "by", "at", "reason")
-    for c in changes:
-        table.add_row(str(c.id), c.name, c.effective_from.isoformat(),
-                      "(national default)" if c.is_reset else _fmt(c.value), c.changed_by,
-                      f"{c.changed_at:%Y-%m-%d %H:%M}", c.reason or "")
-    console.print(table)
+    rows = [{"id": c.id, "parameter": c.name, "from": c.effective_from,
+             "value": "(national default)" if c.is_reset else _fmt(c.value),
+             "by": c.changed_by, "at": c.changed_at.replace(microsecond=0),
+             "reason": c.reason or ""} for c in changes]
+    print_rows(rows, [Column("id", "#"), Column("parameter", "parameter"),
+                      Column("from", "from"), Column("value", "value"), Column("by", "by"),
+                      Column("at", "at"), Column("reason", "reason")], fmt)
 
 
 @params_app.command("diff")
 def params_diff(
     on: OnOpt = None,
     module: Annotated[str | None, typer.Option(help="only this module")] = None,
+    fmt: FormatOpt = Format.TABLE,
 ) -> None:
     """Per member, every value that departs from the national default."""
     day = _date(on)
     with _db() as db:
         members = tenant_service.list_tenants(db, include_left=False)
         names = {t.lg_code: t.name for t in members}
-        rows = params.diff(db, list(names), day, [module] if module else None)
-    table = Table("lg_code", "member", "parameter", "national", "value")
-    for d in rows:
-        table.add_row(d.lg_code, names[d.lg_code], f"{d.module}.{d.name}", _fmt(d.national),
-                      _fmt(d.value))
-    console.print(table)
-    console.print(f"{len(rows)} departures from the national defaults on {day}")
+        found = params.diff(db, list(names), day, [module] if module else None)
+    rows = [{"lg_code": d.lg_code, "member": names[d.lg_code],
+             "parameter": f"{d.module}.{d.name}", "national": _fmt(d.national),
+             "value": _fmt(d.value)} for d in found]
+    print_rows(rows, [Column("lg_code", "lg_code"), Column("member", "member"),
+                      Column("parameter", "parameter"), Column("national", "national"),
+                      Column("value", "value")], fmt)
+    if fmt is Format.TABLE:
+        console.print(f"{len(rows)} departures from the national defaults on {day}")
 
 
 # -- audit ---------------------------------------------------------------------------
@@ -246,16 +266,16 @@ def audit_verify(tenant: TenantOpt) -> None:
 
 @audit_app.command("tail")
 def audit_tail(tenant: TenantOpt, limit: int = 20,
-               atena_no: Annotated[str | None, typer.Option()] = None) -> None:
+               atena_no: Annotated[str | None, typer.Option()] = None,
+               fmt: FormatOpt = Format.TABLE) -> None:
     """The latest entries (optionally for one person)."""
     with _db() as db:
         tenant_service.get_tenant(db, tenant)
         rows = audit.entries(db, tenant, atena_no=atena_no, limit=limit)
-    table = Table("seq", "at", "actor", "action", "atena_no", "purpose")
-    for r in rows:
-        table.add_row(str(r["seq"]), f"{r['at']:%Y-%m-%d %H:%M:%S}", r["actor"], r["action"],
-                      r["atena_no"] or "", r["purpose"] or "")
-    console.print(table)
+    print_rows([{**r, "at": r["at"].replace(microsecond=0)} for r in rows],
+               [Column("seq", "seq"), Column("at", "at"), Column("actor", "actor"),
+                Column("action", "action"), Column("atena_no", "atena_no"),
+                Column("purpose", "purpose")], fmt)
 
 
 # -- events --------------------------------------------------------------------------
@@ -271,15 +291,14 @@ def events_dispatch(tenant: Annotated[str | None, typer.Option("--tenant", "-t")
 
 
 @events_app.command("dead")
-def events_dead(tenant: TenantOpt) -> None:
+def events_dead(tenant: TenantOpt, fmt: FormatOpt = Format.TABLE) -> None:
     """Dead letters: events a subscriber could not handle after every retry."""
     with _db() as db:
         rows = events.dead_letters(db, tenant)
-    table = Table("event", "topic", "subscriber", "attempts", "last error")
-    for r in rows:
-        table.add_row(str(r["event_id"]), r["topic"], r["subscriber"], str(r["attempts"]),
-                      r["last_error"].strip().splitlines()[-1])
-    console.print(table)
+    print_rows([{**r, "error": r["last_error"].strip().splitlines()[-1]} for r in rows],
+               [Column("event_id", "event"), Column("topic", "topic"),
+                Column("subscriber", "subscriber"), Column("attempts", "attempts"),
+                Column("error", "last error")], fmt)
 
 
 @events_app.command("replay")
@@ -293,15 +312,21 @@ def events_replay(tenant: TenantOpt, subscriber: Annotated[str, typer.Argument()
 
 # -- jobs ----------------------------------------------------------------------------
 @jobs_app.command("list")
-def jobs_list(tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None) -> None:
+def jobs_list(tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None,
+              fmt: FormatOpt = Format.TABLE) -> None:
     """Recent jobs with their progress."""
     with _db() as db:
-        rows = jobs.list_jobs(db, lg_code=tenant)
-    table = Table("id", "tenant", "kind", "status", "progress", "by", "error")
-    for j in rows:
-        table.add_row(str(j.id), j.lg_code, j.kind, j.status,
-                      f"{j.done_chunks}/{j.total_chunks}", j.created_by, j.error or "")
-    console.print(table)
+        found = jobs.list_jobs(db, lg_code=tenant)
+    rows = [{"id": j.id, "tenant": j.lg_code, "kind": j.kind, "status": str(j.status),
+             "done_chunks": j.done_chunks, "total_chunks": j.total_chunks,
+             "progress": f"{j.done_chunks}/{j.total_chunks}", "by": j.created_by,
+             "error": j.error} for j in found]
+    columns = [Column("id", "id"), Column("tenant", "tenant"), Column("kind", "kind"),
+               Column("status", "status"), Column("progress", "progress"),
+               Column("by", "by"), Column("error", "error")]
+    if fmt is not Format.TABLE:
+        columns[4:5] = [Column("done_chunks", "done"), Column("total_chunks", "total")]
+    print_rows(rows, columns, fmt)
 
 
 @jobs_app.command("show")
@@ -404,13 +429,13 @@ def users_add(
 
 
 @users_app.command("roles")
-def users_roles() -> None:
+def users_roles(fmt: FormatOpt = Format.TABLE) -> None:
     """The standard roles and what they grant."""
-    table = Table("role", "scope", "grants", "description")
-    for name, (scope, description, grants) in auth_service.BUILTIN_ROLES.items():
-        table.add_row(name, scope, ", ".join(f"{m}:{'+'.join(ps)}" for m, ps in grants.items()),
-                      description)
-    console.print(table)
+    rows = [{"role": name, "scope": str(scope), "description": description,
+             "grants": ", ".join(f"{m}:{'+'.join(ps)}" for m, ps in grants.items())}
+            for name, (scope, description, grants) in auth_service.BUILTIN_ROLES.items()]
+    print_rows(rows, [Column("role", "role"), Column("scope", "scope"),
+                      Column("grants", "grants"), Column("description", "description")], fmt)
 
 
 @users_app.command("totp")
@@ -496,14 +521,15 @@ backup_cli.app.command("municipal")(degraded_cli.package)
 
 
 @layouts_app.command("list")
-def layouts_list() -> None:
+def layouts_list(fmt: FormatOpt = Format.TABLE) -> None:
     """Every layout: file, module, version, number of fields."""
     from kumomura.platform.exchange.layouts import all_layouts
 
-    table = Table("file", "title", "module", "version", "fields")
-    for lay in all_layouts():
-        table.add_row(lay.file, lay.title, lay.module, lay.version, str(len(lay.fields)))
-    console.print(table)
+    rows = [{"file": lay.file, "title": lay.title, "module": lay.module,
+             "version": lay.version, "fields": len(lay.fields)} for lay in all_layouts()]
+    print_rows(rows, [Column("file", "file"), Column("title", "title"),
+                      Column("module", "module"), Column("version", "version"),
+                      Column("fields", "fields")], fmt)
 
 
 @layouts_app.command("doc")

@@ -6,9 +6,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from kumomura.platform.clikit import audit_context, console, err, open_db, progress
+from kumomura.platform.clikit import (
+    Column,
+    Format,
+    FormatOpt,
+    audit_context,
+    console,
+    err,
+    open_db,
+    print_rows,
+    progress,
+)
 from kumomura.platform.core.config import backup_keys, get_settings
 from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.resilience import backup
@@ -42,12 +51,15 @@ def run(target: TargetOpt, tenant: Annotated[str | None, typer.Option("--tenant"
 
 @app.command("list")
 def list_(target: TargetOpt,
-          tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None) -> None:
-    table = Table("団体", "作成日時 (UTC)", "ファイル", "大きさ", "経過 (時間)")
-    for info in backup.listing(target, tenant):
-        table.add_row(info.lg_code, info.created_at[:19], info.path.name, f"{info.size:,}",
-                      f"{backup.age(info):.1f}")
-    console.print(table)
+          tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None,
+          fmt: FormatOpt = Format.TABLE) -> None:
+    """The backups kept, newest last, with their age (what an RPO is measured in)."""
+    rows = [{"lg_code": info.lg_code, "created_at": info.created_at[:19],
+             "file": info.path.name, "size": info.size, "hours": round(backup.age(info), 1)}
+            for info in backup.listing(target, tenant)]
+    print_rows(rows, [Column("lg_code", "団体"), Column("created_at", "作成日時 (UTC)"),
+                      Column("file", "ファイル"), Column("size", "大きさ", yen=True),
+                      Column("hours", "経過 (時間)")], fmt)
 
 
 @app.command("verify")
@@ -76,18 +88,19 @@ def restore(file: Path, tenant: Annotated[str, typer.Option("--tenant", "-t")],
 
 @app.command("drill")
 def drill(target: TargetOpt,
-          tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None) -> None:
+          tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None,
+          fmt: FormatOpt = Format.TABLE) -> None:
     """Restore each municipality's latest backup into a scratch deployment, compare it
     with the backup's manifest, and record the drill with its restore time."""
     with open_db() as db:
         results = backup.drill(db, target, key_dir=backup_keys(get_settings()),
                                ctx=audit_context("バックアップ訓練"),
                                lg_codes=[tenant] if tenant else None)
-    table = Table("団体", "バックアップ", "復元 (秒)", "結果", "内容")
-    for r in results:
-        table.add_row(str(r["lg_code"]), str(r["backup_file"]), f"{r['restore_seconds']}",
-                      "OK" if r["result"] == "ok" else "[red]失敗[/red]", str(r["detail"])[:60])
-    console.print(table)
+    shown = [{**r, "result": "OK" if r["result"] == "ok" else "失敗",
+              "detail": str(r["detail"])} for r in results] if fmt is Format.TABLE else results
+    print_rows(shown, [Column("lg_code", "団体"), Column("backup_file", "バックアップ"),
+                       Column("restore_seconds", "復元 (秒)"), Column("result", "結果"),
+                       Column("detail", "内容")], fmt)
     if any(r["result"] != "ok" for r in results):
         raise typer.Exit(1)
 

@@ -8,13 +8,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from kumomura.costs import service
 from kumomura.costs.forms import report_pdf
 from kumomura.costs.rules import Member, Weights
 from kumomura.costs.service import member_label
-from kumomura.platform.clikit import TenantOpt, actor, console, open_db, parse_date
+from kumomura.platform.clikit import (
+    Column,
+    Format,
+    FormatOpt,
+    TenantOpt,
+    actor,
+    console,
+    open_db,
+    parse_date,
+    print_rows,
+)
 from kumomura.platform.core.errors import InvalidInput
 
 app = typer.Typer(no_args_is_help=True,
@@ -65,32 +74,33 @@ def guarantee(year: YearOpt, percent: Annotated[str, typer.Argument(help="% or n
 
 
 @app.command("meter")
-def meter(year: YearOpt) -> None:
+def meter(year: YearOpt, fmt: FormatOpt = Format.TABLE) -> None:
     """Measure each member's usage of the year (residents, certificates, notices)."""
     with open_db() as db:
         measured = service.meter(db, year)
-    table = Table("団体", "住民", "証明書", "通知書")
-    for code, v in measured.items():
-        table.add_row(code, f"{v['residents']:,}", f"{v['certificates']:,}",
-                      f"{v['notices']:,}")
-    console.print(table)
+    print_rows([{"lg_code": code, **v} for code, v in measured.items()],
+               [Column("lg_code", "団体"), Column("residents", "住民", yen=True),
+                Column("certificates", "証明書", yen=True),
+                Column("notices", "通知書", yen=True),
+                Column("api_calls", "API呼出し", yen=True)], fmt)
 
 
-def _print(s: dict[str, object]) -> None:
-    table = Table("団体名", "発注前年間経費", "発注後年間経費", "削減額", "削減率(%)",
-                  "構成割合(%)", "保証調整")
+def _print(s: dict[str, object], fmt: Format) -> None:
     rows = s["rows"]
     assert isinstance(rows, list)
-    for r in rows:
-        table.add_row(member_label(r),
-                      f"{r['standalone']:,}" if r["standalone"] else "", f"{r['charge']:,}",
-                      f"{r['saving']:,}" if r["saving"] is not None else "",
-                      str(r["rate"] or ""), str(r["share"] or ""), f"{r['adjustment']:,}")
-    table.add_row("合計", f"{s['standalone_total']:,}", f"{s['total']:,}",
-                  f"{s['saving_total']:,}", str(s["rate_total"] or ""),
-                  str(s["share_total"] or ""), "")
-    console.print(table)
-    if s["guarantee"] is not None and not s["feasible"]:
+    shown = [{"lg_code": r["lg_code"], "name": member_label(r), "standalone": r["standalone"],
+              "charge": r["charge"], "saving": r["saving"], "rate": r["rate"],
+              "share": r["share"], "adjustment": r["adjustment"]} for r in rows]
+    shown.append({"lg_code": None, "name": "合計", "standalone": s["standalone_total"],
+                  "charge": s["total"], "saving": s["saving_total"], "rate": s["rate_total"],
+                  "share": s["share_total"], "adjustment": None})
+    columns = [Column("name", "団体名"), Column("standalone", "発注前年間経費", yen=True),
+               Column("charge", "発注後年間経費", yen=True),
+               Column("saving", "削減額", yen=True), Column("rate", "削減率(%)"),
+               Column("share", "構成割合(%)"), Column("adjustment", "保証調整", yen=True)]
+    print_rows(shown, columns if fmt is Format.TABLE else [Column("lg_code", ""), *columns],
+               fmt)
+    if fmt is Format.TABLE and s["guarantee"] is not None and not s["feasible"]:
         console.print(f"[red]削減率 {s['guarantee']}% の保証はどの按分でも満たせません。"
                       f"満たせる最大は {s['best_guarantee']}% です[/red]")
 
@@ -98,14 +108,14 @@ def _print(s: dict[str, object]) -> None:
 @app.command("allocate")
 def allocate(year: YearOpt,
              guarantee: Annotated[str | None, typer.Option(help="% (this run only)")] = None,
-             ) -> None:
+             fmt: FormatOpt = Format.TABLE) -> None:
     """Split the year's bill and show the table the consortia publish."""
     with open_db() as db:
         inputs = service.inputs(db, year)
     if guarantee is not None:
         inputs = service.apply_change(inputs, service.Change(
             guarantee=Fraction(Decimal(guarantee)) / 100))
-    _print(service.summary(service.run(inputs)))
+    _print(service.summary(service.run(inputs)), fmt)
 
 
 def _member(spec: str) -> Member:
@@ -143,7 +153,8 @@ def what_if(year: YearOpt,
             remove: Annotated[list[str] | None, typer.Option()] = None,
             weight: Annotated[list[str] | None, typer.Option(help="ITEM=equal,pop,usage")]
             = None,
-            amount: Annotated[list[str] | None, typer.Option(help="ITEM=yen")] = None) -> None:
+            amount: Annotated[list[str] | None, typer.Option(help="ITEM=yen")] = None,
+            fmt: FormatOpt = Format.TABLE) -> None:
     """Each member's charge before and after a change: members joining or leaving
     (割り勘効果), other weights, other amounts."""
     change = service.Change(add=tuple(_member(a) for a in add or []),
@@ -152,12 +163,9 @@ def what_if(year: YearOpt,
                             amounts=tuple(_amount(a) for a in amount or []))
     with open_db() as db:
         result = service.what_if(service.inputs(db, year), change)
-    table = Table("団体", "変更前", "変更後", "差")
-    for r in result["members"]:
-        table.add_row(r["name"], f"{r['before']:,}" if r["before"] is not None else "—",
-                      f"{r['after']:,}" if r["after"] is not None else "—",
-                      f"{r['difference']:+,}" if r["difference"] is not None else "")
-    console.print(table)
+    print_rows(result["members"], [Column("name", "団体"), Column("before", "変更前", yen=True),
+                                   Column("after", "変更後", yen=True),
+                                   Column("difference", "差", yen=True)], fmt)
 
 
 @app.command("report")

@@ -6,11 +6,13 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from kumomura.inhabitant_tax import batch, income_data, notices, service
 from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.platform.clikit import (
+    Column,
+    Format,
+    FormatOpt,
     TenantOpt,
     actor,
     audit_context,
@@ -18,6 +20,7 @@ from kumomura.platform.clikit import (
     load_json,
     open_db,
     parse_date,
+    print_rows,
     progress,
 )
 from kumomura.platform.core.config import get_settings
@@ -76,21 +79,23 @@ def assess(tenant: TenantOpt, year: YearOpt,
 
 @app.command("show")
 def show(tenant: TenantOpt, year: YearOpt, atena_no: str,
-         history: Annotated[bool, typer.Option(help="every version")] = False) -> None:
+         history: Annotated[bool, typer.Option(help="every version")] = False,
+         fmt: FormatOpt = Format.TABLE) -> None:
     """A person's assessment (or its history) for a fiscal year."""
     ctx = audit_context("賦課の照会")
     with open_db() as db, db.tenant_tx(tenant) as conn:
         rows = (service.history(conn, ctx, atena_no, year) if history
                 else [service.current(conn, ctx, atena_no, year)])
-    table = Table("版", "区分", "課税標準", "市町村民税", "道府県民税", "森林環境税", "年税額",
-                  "賦課日時", "理由")
-    for r in rows:
-        table.add_row(str(r["version"]), r["reason"], f"{r['taxable_base']:,}",
-                      f"{r['municipal_income_levy'] + r['municipal_per_capita']:,}",
-                      f"{r['prefectural_income_levy'] + r['prefectural_per_capita']:,}",
-                      f"{r['forest_environment_tax']:,}", f"{r['total']:,}",
-                      str(r["assessed_at"])[:19], r["note"] or "")
-    console.print(table)
+    shown = [{**r, "municipal": r["municipal_income_levy"] + r["municipal_per_capita"],
+              "prefectural": r["prefectural_income_levy"] + r["prefectural_per_capita"],
+              "assessed_at": r["assessed_at"].replace(microsecond=0)} for r in rows]
+    print_rows(shown, [Column("version", "版"), Column("reason", "区分"),
+                       Column("taxable_base", "課税標準", yen=True),
+                       Column("municipal", "市町村民税", yen=True),
+                       Column("prefectural", "道府県民税", yen=True),
+                       Column("forest_environment_tax", "森林環境税", yen=True),
+                       Column("total", "年税額", yen=True), Column("assessed_at", "賦課日時"),
+                       Column("note", "理由")], fmt)
 
 
 @app.command("correct")

@@ -4,20 +4,27 @@ progress bars, tables as text or as JSON/CSV. Business modules' CLIs import this
 
 from __future__ import annotations
 
+import csv
 import getpass
+import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core import messages
@@ -30,6 +37,66 @@ err = Console(stderr=True)
 
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="lg_code, e.g. 062022")]
 OnOpt = Annotated[str | None, typer.Option("--on", help="date (YYYY-MM-DD); default today")]
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+FormatOpt = Annotated[Format, typer.Option(
+    "--format", help="table (for people), json or csv (for scripts: every figure whole)")]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a printed table: its key in the rows (and in JSON and CSV), its header
+    in the table, and whether it holds yen (shown with thousands separators)."""
+
+    key: str
+    header: str
+    yen: bool = False
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON and CSV carry it: dates in ISO form, exact decimals as text."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal | Fraction):
+        return str(value)
+    return value
+
+
+def _shown(column: Column, value: Any) -> str:
+    if value is None:
+        return ""
+    if column.yen and isinstance(value, int):
+        return f"{value:,}"
+    return str(_plain(value))
+
+
+def print_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column],
+               fmt: Format = Format.TABLE, *, title: str | None = None) -> None:
+    """Rows as a table for people, or as JSON or CSV with the rows' own values. A table
+    cell is folded, never cut: no figure ends in an ellipsis, whatever the width."""
+    if fmt is Format.JSON:
+        data = [{c.key: _plain(row.get(c.key)) for c in columns} for row in rows]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+        return
+    if fmt is Format.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([c.key for c in columns])
+        writer.writerows([["" if row.get(c.key) is None else _plain(row.get(c.key))
+                           for c in columns] for row in rows])
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column.header, overflow="fold", justify="right" if column.yen
+                         else "left")
+    for row in rows:
+        table.add_row(*(_shown(c, row.get(c.key)) for c in columns))
+    console.print(table)
 
 
 def actor() -> str:

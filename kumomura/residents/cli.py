@@ -14,9 +14,18 @@ from typing import Annotated, Any, cast
 
 import typer
 from pydantic import BaseModel
-from rich.table import Table
 
-from kumomura.platform.clikit import TenantOpt, audit_context, console, load_json, open_db
+from kumomura.platform.clikit import (
+    Column,
+    Format,
+    FormatOpt,
+    TenantOpt,
+    audit_context,
+    console,
+    load_json,
+    open_db,
+    print_rows,
+)
 from kumomura.platform.core.errors import FieldProblem, invalid
 from kumomura.platform.tenancy.profile import office_of
 from kumomura.residents import certificates, service
@@ -54,50 +63,57 @@ def _print_json(value: Any) -> None:
 def search(tenant: TenantOpt, purpose: PurposeOpt = "窓口照会",
            kana: str | None = None, name: str | None = None, birth: str | None = None,
            address: str | None = None, atena: str | None = None,
-           household: str | None = None, removed: bool = False) -> None:
+           household: str | None = None, removed: bool = False,
+           fmt: FormatOpt = Format.TABLE) -> None:
     """Find residents (kana, name and address by prefix)."""
     criteria = service.SearchCriteria(
         kana=kana, name=name, birth_date=date.fromisoformat(birth) if birth else None,
         address=address, atena_no=atena, household_no=household, include_removed=removed)
     with open_db() as db, db.tenant_tx(tenant) as conn:
         rows = service.search(conn, audit_context(purpose), criteria)
-    table = Table("宛名番号", "氏名", "フリガナ", "生年月日", "続柄", "住所", "状態")
-    for r in rows:
-        table.add_row(r["atena_no"], r["name"], r["kana"], r["birth_date"].isoformat(),
-                      r["relationship"], r["address_town"],
-                      "住民" if r["status"] == "resident" else f"除票 {r['removal_reason']}")
-    console.print(table)
-    console.print(f"{len(rows)} 件")
+    if fmt is Format.TABLE:
+        rows = [{**r, "status": "住民" if r["status"] == "resident"
+                 else f"除票 {r['removal_reason']}"} for r in rows]
+    print_rows(rows, [Column("atena_no", "宛名番号"), Column("name", "氏名"),
+                      Column("kana", "フリガナ"), Column("birth_date", "生年月日"),
+                      Column("relationship", "続柄"), Column("address_town", "住所"),
+                      Column("status", "状態")], fmt)
+    if fmt is Format.TABLE:
+        console.print(f"{len(rows)} 件")
 
 
 @app.command("show")
-def show(tenant: TenantOpt, atena_no: str, purpose: PurposeOpt = "窓口照会") -> None:
-    """A person's record with its history and household (audited)."""
+def show(tenant: TenantOpt, atena_no: str, purpose: PurposeOpt = "窓口照会",
+         fmt: FormatOpt = Format.TABLE) -> None:
+    """A person's record with its history and household (audited); as JSON or CSV, the
+    record's versions."""
     with open_db() as db, db.tenant_tx(tenant) as conn:
         view = service.record(conn, audit_context(purpose), atena_no)
+    columns = [Column("version_no", "版"), Column("change_type", "異動"),
+               Column("valid_from", "異動日"), Column("notified_on", "届出日"),
+               Column("address_town", "住所"), Column("relationship", "続柄"),
+               Column("status", "状態")]
+    if fmt is not Format.TABLE:
+        print_rows(view["history"], columns, fmt)
+        return
     cur = view["current"]
     console.print(f"[bold]{cur['name']}[/bold] ({cur['kana']})  宛名番号 {cur['atena_no']}  "
                   f"世帯 {cur['household_no']}  {cur['relationship']}  "
                   f"{'住民' if cur['status'] == 'resident' else '除票'}")
-    table = Table("版", "異動", "異動日", "届出日", "住所", "続柄", "状態")
-    for v in view["history"]:
-        table.add_row(str(v["version_no"]), v["change_type"], v["valid_from"].isoformat(),
-                      v["notified_on"].isoformat() if v["notified_on"] else "",
-                      v["address_town"], v["relationship"], v["status"])
-    console.print(table)
+    print_rows(view["history"], columns)
     for order in view["protection_orders"]:
         console.print(f"[red]支援措置[/red] {order['starts_on']} 〜 {order['ends_on']}")
 
 
 @app.command("household")
-def household(tenant: TenantOpt, household_no: str, purpose: PurposeOpt = "窓口照会") -> None:
+def household(tenant: TenantOpt, household_no: str, purpose: PurposeOpt = "窓口照会",
+              fmt: FormatOpt = Format.TABLE) -> None:
     """A household's living members, householder first."""
     with open_db() as db, db.tenant_tx(tenant) as conn:
         house = service.household(conn, household_no, ctx=audit_context(purpose))
-    table = Table("宛名番号", "氏名", "続柄", "生年月日")
-    for m in house["members"]:
-        table.add_row(m["atena_no"], m["name"], m["relationship"], m["birth_date"].isoformat())
-    console.print(table)
+    print_rows(house["members"], [Column("atena_no", "宛名番号"), Column("name", "氏名"),
+                                  Column("relationship", "続柄"),
+                                  Column("birth_date", "生年月日")], fmt)
 
 
 @app.command("change")

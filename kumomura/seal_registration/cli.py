@@ -7,15 +7,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from kumomura.platform.clikit import (
+    Column,
+    Format,
+    FormatOpt,
     TenantOpt,
     audit_context,
     console,
     load_json,
     open_db,
     parse_date,
+    print_rows,
 )
 from kumomura.platform.tenancy.profile import office_of
 from kumomura.seal_registration import service
@@ -35,16 +38,13 @@ def register(tenant: TenantOpt, source: Annotated[str, typer.Argument(help="JSON
 
 
 @app.command("list")
-def list_(tenant: TenantOpt, atena_no: str) -> None:
+def list_(tenant: TenantOpt, atena_no: str, fmt: FormatOpt = Format.TABLE) -> None:
     """A person's registrations, active and abolished."""
     with open_db() as db, db.tenant_tx(tenant) as conn:
         rows = service.of_person(conn, atena_no, ctx=audit_context("印鑑登録照会"))
-    table = Table("登録番号", "登録日", "状態", "廃止日", "理由")
-    for r in rows:
-        table.add_row(r["registration_no"], r["registered_on"].isoformat(), r["status"],
-                      r["abolished_on"].isoformat() if r["abolished_on"] else "",
-                      r["abolish_reason"] or "")
-    console.print(table)
+    print_rows(rows, [Column("registration_no", "登録番号"), Column("registered_on", "登録日"),
+                      Column("status", "状態"), Column("abolished_on", "廃止日"),
+                      Column("abolish_reason", "理由")], fmt)
 
 
 @app.command("abolish")

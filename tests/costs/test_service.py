@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 from collections.abc import Iterator
 from datetime import date
@@ -206,3 +207,35 @@ def test_the_secretariats_commands(db: Database, members: list[str], tmp_path: P
     assert code == 0, err
     assert (tmp_path / "costs-2026.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "costs-2026.csv").read_text(encoding="utf-8").startswith("\ufeff団体名")
+
+
+def test_the_table_in_a_script_keeps_every_figure(db: Database, members: list[str],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A table printed to a pipe narrower than it is folds its cells, never cuts a
+    figure; JSON and CSV carry the whole integers."""
+    from kumomura.platform import clikit
+    from tests.test_cli import run
+
+    s = service.summary(service.run(service.inputs(db, 2026)))
+    charges = {r["lg_code"]: r["charge"] for r in s["rows"]}
+    code, out, _ = run(capsys, "costs", "allocate", "--year", "2026", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert {r["lg_code"]: r["charge"] for r in rows if r["lg_code"]} == charges
+    assert rows[-1]["charge"] == s["total"]
+    code, out, _ = run(capsys, "costs", "allocate", "--year", "2026", "--format", "csv")
+    assert out.splitlines()[0].split(",")[:3] == ["lg_code", "name", "standalone"]
+    assert str(s["total"]) in out.splitlines()[-1].split(",")
+    wide = clikit.console.width
+    clikit.console.width = 30  # a pipe: no terminal to size the table by
+    try:
+        clikit.print_rows([{"name": "米沢市", "charge": 52_616_000, "saving": 12_345_678}],
+                          [clikit.Column("name", "団体名"),
+                           clikit.Column("charge", "発注後年間経費", yen=True),
+                           clikit.Column("saving", "削減額", yen=True)])
+    finally:
+        clikit.console.width = wide
+    out = capsys.readouterr().out
+    assert "…" not in out
+    cells = [line.split("│") for line in out.splitlines() if line.count("│") == 4]
+    assert "".join(c[2].strip() for c in cells).endswith("52,616,000")
