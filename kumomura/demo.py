@@ -15,7 +15,7 @@ from rich.progress import Progress
 
 from kumomura.costs import public as costs
 from kumomura.inhabitant_tax import public as tax
-from kumomura.platform import params
+from kumomura.platform import installation, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import Conflict
@@ -91,6 +91,22 @@ def _certifier(db: Database, code: str, name: str, fake: Faker) -> None:
         for field, value in (("mayor_title", title), ("mayor_name", fake.name())):
             params.set_value(conn, "residents", field, value, effective_from=date(2024, 4, 1),
                              ctx=DEMO, reason="首長")
+
+
+OWN_PAYMENTS = {"063827": [("birth_gift", "amount", 50_000)]}
+"""Members paying a benefit of their own through a plugin, with its (synthetic) amount:
+川西町 its 出生祝金 through the example plugin, where that plugin is installed."""
+
+
+def _own_payments(db: Database, code: str) -> None:
+    installed = {o.name for o in installation.options()}
+    with db.tenant_tx(code) as conn:
+        for module, field, value in OWN_PAYMENTS.get(code, []):
+            if module not in installed:
+                continue
+            for group, name, setting in (("options", module, True), (module, field, value)):
+                params.set_value(conn, group, name, setting, effective_from=date(2026, 4, 1),
+                                 ctx=DEMO, reason="町独自の給付 (条例)")
 
 
 def _residents(db: Database, code: str, name: str, people: int, progress: Progress) -> None:
@@ -172,6 +188,7 @@ def build_demo(db: Database, *, progress: Progress, scale: float = 0.02) -> list
                                          effective_from=date(2025, 4, 1),
                                          ctx=DEMO, reason="団体の運用方針")
                 _certifier(db, code, name, fake)
+                _own_payments(db, code)
             _residents(db, code, name, round(population * scale), progress)
             _inhabitant_tax(db, code, name, progress)
             _ensure_user(db, f"clerk_{code}", f"{name} 窓口", Scope.TENANT, code,

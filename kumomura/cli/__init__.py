@@ -16,7 +16,7 @@ import typer
 from kumomura import catalog
 from kumomura.cli import backup as backup_cli
 from kumomura.cli import degraded as degraded_cli
-from kumomura.platform import audit, events, params
+from kumomura.platform import audit, events, installation, params
 from kumomura.platform.clikit import (
     Column,
     Format,
@@ -50,6 +50,8 @@ audit_app = typer.Typer(no_args_is_help=True, help="The per-tenant audit log.")
 events_app = typer.Typer(no_args_is_help=True, help="Linkage events (outbox).")
 jobs_app = typer.Typer(no_args_is_help=True, help="Batch jobs.")
 users_app = typer.Typer(no_args_is_help=True, help="Users, roles and API tokens.")
+plugins_app = typer.Typer(no_args_is_help=True,
+                          help="Plugins: customizations installed beside the standard package.")
 
 
 @app.callback()
@@ -60,7 +62,7 @@ def _install() -> None:
 
 for sub, name in ((db_app, "db"), (tenant_app, "tenant"), (params_app, "params"),
                   (audit_app, "audit"), (events_app, "events"), (jobs_app, "jobs"),
-                  (users_app, "users")):
+                  (users_app, "users"), (plugins_app, "plugins")):
     app.add_typer(sub, name=name)
 
 # -- db ------------------------------------------------------------------------------
@@ -466,6 +468,38 @@ def users_token(username: Annotated[str, typer.Argument()],
     console.print(token)
 
 
+# -- plugins -------------------------------------------------------------------------
+@plugins_app.command("list")
+def plugins_list(on: OnOpt = None, fmt: FormatOpt = Format.TABLE) -> None:
+    """Each installed plugin, its package and version, its options, and the members that
+    have them on (on a date, default today)."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    day = _date(on)
+    distributions = packages_distributions()
+    rows = []
+    with _db() as db:
+        members = tenant_service.list_tenants(db, include_left=False)
+        for plugin in catalog.plugins():
+            top = plugin.package.split(".")[0]
+            dist = (distributions.get(top) or [top])[0]
+            try:
+                release = version(dist)
+            except PackageNotFoundError:
+                release = ""
+            enabled = []
+            for member in members:
+                with db.tenant_tx(member.lg_code) as conn:
+                    if any(installation.option_on(conn, o.name, day) for o in plugin.options):
+                        enabled.append(f"{member.lg_code} {member.name}")
+            rows.append({"code": plugin.code, "name": plugin.name, "distribution": dist,
+                         "version": release, "options": ", ".join(o.name for o in plugin.options),
+                         "enabled_by": enabled if fmt is Format.JSON else ", ".join(enabled)})
+    print_rows(rows, [Column("code", "code"), Column("name", "name"),
+                      Column("distribution", "package"), Column("version", "version"),
+                      Column("options", "options"), Column("enabled_by", "enabled by")], fmt)
+
+
 # -- serving -------------------------------------------------------------------------
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -534,11 +568,14 @@ def layouts_list(fmt: FormatOpt = Format.TABLE) -> None:
 
 @layouts_app.command("doc")
 def layouts_doc(out: Annotated[Path | None, typer.Option(
-        help="write here (docs/layouts.md) instead of printing")] = None) -> None:
-    """The layouts as Markdown, from their declarations."""
+        help="write here (docs/layouts.md) instead of printing")] = None,
+                plugins: Annotated[bool, typer.Option(help="the plugins' layouts too")]
+                = False) -> None:
+    """The layouts as Markdown, from their declarations (the standard package's; with
+    --plugins, the installed plugins' too)."""
     from kumomura.platform.exchange.layout_doc import render
 
-    text = render()
+    text = render(None if plugins else installation.standard_layouts())
     if out is None:
         sys.stdout.write(text)
     else:

@@ -21,6 +21,7 @@ from kumomura.platform import events, params
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import NotFound
 from kumomura.platform.exchange import imports, layouts
+from kumomura.platform.exchange.layouts import Layout
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.manifest import PLATFORM
 from kumomura.platform.modules import BusinessModule, Extension, OfflineHooks, Option
@@ -46,6 +47,7 @@ def install(modules: Iterable[BusinessModule]) -> list[BusinessModule]:
         _register(module)
         _INSTALLED[module.code] = module
     _check_tables_claimed()
+    _check_extensions()
     _declare_options()
     return installed()
 
@@ -80,6 +82,20 @@ def _check_tables_claimed() -> None:
     unclaimed = sorted({*tenant_metadata.tables, *platform_metadata.tables} - set(claimed))
     if unclaimed:
         raise ValueError(f"tables no installed module lists: {', '.join(unclaimed)}")
+
+
+def _check_extensions() -> None:
+    """Each extension sits on a declared point and is switched by a declared option."""
+    points = {p.name for m in _INSTALLED.values() for p in m.extension_points}
+    names = {o.name for m in _INSTALLED.values() for o in m.options}
+    for m in _INSTALLED.values():
+        for ext in m.extensions:
+            if ext.point not in points:
+                raise ValueError(f"{m.code}: no installed module declares the extension "
+                                 f"point {ext.point!r} (declared: {', '.join(sorted(points))})")
+            if ext.option not in names:
+                raise ValueError(f"{m.code}: extension at {ext.point} names the undeclared "
+                                 f"option {ext.option!r}")
 
 
 def _declare_options() -> None:
@@ -138,6 +154,11 @@ def extensions(conn: Connection, point: str, on: date) -> list[Callable[..., Any
     found: list[Extension] = [e for m in _INSTALLED.values() for e in m.extensions
                               if e.point == point]
     return [e.function for e in found if option_on(conn, e.option, on)]
+
+
+def standard_layouts() -> list[Layout]:
+    """The standard package's layouts (docs/layouts.md); a plugin documents its own."""
+    return [lay for m in _INSTALLED.values() if m.standard for lay in m.layouts]
 
 
 def offline_layouts() -> frozenset[str]:

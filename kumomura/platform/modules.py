@@ -36,11 +36,14 @@ ImportCheck = Callable[[Connection], list[str]]
 @dataclass(frozen=True)
 class MenuItem:
     """An entry of the staff's menu: shown to tenant staff holding ``permission`` on the
-    module. ``path`` may contain ``{lg}``, the user's municipality."""
+    module (or on ``module``, whose staff do the work), and, with ``option``, only where
+    the municipality has it on. ``path`` may contain ``{lg}``, the user's municipality."""
 
     path: str
     label: str
     permission: str = "view"
+    module: str | None = None
+    option: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kumomura.platform.modules import BusinessModule, MenuItem, OfflineHooks
+from kumomura.platform.modules import BusinessModule, ExtensionPoint, MenuItem, OfflineHooks
 from kumomura.residents import api, cli, events, layout, offline, public, tables, ui
 from kumomura.residents.params import MODULE as CODE
 from kumomura.residents.params import PARAMS
@@ -36,6 +36,9 @@ MODULE = BusinessModule(
     cli=cli.app,
     cli_name="residents",
     menu=(MenuItem("/t/{lg}/residents", "住民記録"),),
+    extension_points=(ExtensionPoint(
+        ui.RECORD_NOTES, "(conn, atena_no) -> list[str]: lines the record page shows under "
+        "the person (e.g. a town's own benefit paid for them)"),),
     offline=OfflineHooks(layouts=offline.PACKAGE_LAYOUTS, issuance_log=offline.issuance_log,
                          bring_back=offline.bring_back),
     public=public,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from kumomura.platform import installation
 from kumomura.platform.core.errors import KumomuraError, NotFound
 from kumomura.platform.core.japanese import era_date
 from kumomura.platform.http.deps import DbDep
@@ -47,6 +48,8 @@ from kumomura.residents.models import (
 from kumomura.residents.params import MODULE
 
 ui = APIRouter(prefix="/t/{lg_code}/residents", include_in_schema=False)
+RECORD_NOTES = "residents.record_notes"
+"""Extension point: plugins add lines under the person on the record page."""
 PERSON_ROWS = 4
 SEX = (("1", "男"), ("2", "女"))
 PROTECTION_KINDS = (("support", "支援措置"), ("provisional", "仮支援措置 (決定まで)"))
@@ -145,11 +148,13 @@ def _record(request: Request, lg_code: str, atena_no: str, db: DbDep,
     with db.tenant_tx(lg_code) as conn:
         found = service.record(conn, page_audit(request, principal, "窓口照会"), atena_no)
         orders = service.protection_history(conn, atena_no) if admin else []
+        notes = [line for note in installation.extensions(conn, RECORD_NOTES, date.today())
+                 for line in note(conn, atena_no)]
     listed = {o["id"] for o in orders}
     unlisted = [m for i, m in (order_errors or {}).items() if i not in listed]
     errors = (errors or {}) | ({"_": unlisted[0]} if unlisted else {})
     return render(request, "residents/record.html", status_code=status, lg_code=lg_code,
-                  r=found, message=message, can_admin=admin, orders=orders,
+                  r=found, message=message, can_admin=admin, orders=orders, notes=notes,
                   today=date.today(), pv=protection or {"starts_on": date.today().isoformat(),
                                                        "kind": "support"},
                   errors=errors or {}, order_errors=order_errors or {},

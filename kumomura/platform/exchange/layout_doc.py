@@ -32,6 +32,8 @@ def _section(layout: Layout) -> str:
     return "\n".join(lines)
 
 
-def render() -> str:
-    layouts = sorted(all_layouts(), key=lambda lay: (lay.module, lay.name))
+def render(only: list[Layout] | None = None) -> str:
+    """The documentation of the given layouts (default: every registered one)."""
+    layouts = sorted(all_layouts() if only is None else only,
+                     key=lambda lay: (lay.module, lay.name))
     return HEADER + "\n" + "\n\n".join(_section(lay) for lay in layouts) + "\n"

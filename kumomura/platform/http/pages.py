@@ -95,15 +95,19 @@ def page_audit(request: Request, principal: Principal, purpose: str | None = Non
                         purpose=purpose)
 
 
-def _nav(principal: Principal) -> list[tuple[str, str]]:
+def _nav(db: Database, principal: Principal) -> list[tuple[str, str]]:
     """The menu: what this user may open, from the installed modules' menu entries."""
     if principal.scope != Scope.TENANT:
         return [("/console", "構成団体"), ("/console/params", "パラメータ比較"),
                 ("/console/costs", "費用負担")]
     lg = principal.lg_code
-    items = [(item.path.format(lg=lg), item.label)
-             for module in installation.business_modules() for item in module.menu
-             if principal.can(module.code, Permission(item.permission))]
+    wanted = [item for module in installation.business_modules() for item in module.menu
+              if principal.can(item.module or module.code, Permission(item.permission))]
+    if any(item.option for item in wanted):
+        with db.tenant_tx(str(lg)) as conn:
+            wanted = [item for item in wanted if item.option is None
+                      or installation.option_on(conn, item.option, date.today())]
+    items = [(item.path.format(lg=lg), item.label) for item in wanted]
     items.append((f"/t/{lg}/jobs", "ジョブ"))
     if principal.can("platform", Permission.VIEW):
         items.append((f"/t/{lg}/params", "パラメータ"))
@@ -122,7 +126,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any,
     if not _TEMPLATES:
         use_templates([])
     return _TEMPLATES[0].TemplateResponse(request, name, {
-        "principal": principal, "nav": _nav(principal) if principal else [],
+        "principal": principal, "nav": _nav(db, principal) if principal else [],
         "municipality": municipality, "today": date.today(), **context},
         status_code=status_code)
 
