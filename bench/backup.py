@@ -23,8 +23,7 @@ from kumomura.platform.deployment import upgrade_platform
 from kumomura.platform.resilience import backup
 from kumomura.platform.storage.db import Database, tenant_schema
 from kumomura.platform.tenancy.tenants import add_tenant
-from kumomura.residents import bulk
-from kumomura.residents.synthetic import Population
+from kumomura.residents import public as residents
 
 CTX = AuditContext(actor="bench")
 CODE = "062022"
@@ -49,9 +48,9 @@ def main() -> None:
             add_tenant(db, code=CODE, name="米沢市", prefecture="山形県",
                        population=args.people, actor="bench")
             day = date(2026, 11, 1)
-            bulk.load(db, CODE, Population(seed=5).households(args.people, day,
-                                                               office="山形県米沢市"),
-                      on=day, ctx=CTX, source="bench")
+            people = residents.Population(seed=5).households(args.people, day,
+                                                             office="山形県米沢市")
+            residents.load_households(db, CODE, people, on=day, ctx=CTX, source="bench")
             schema = tenant_schema(CODE)
             dump = Path(tmp) / "dump.pgc"
             started = time.perf_counter()

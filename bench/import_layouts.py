@@ -25,8 +25,7 @@ from kumomura.platform.exchange.layouts import all_layouts
 from kumomura.platform.storage.db import Database, tenant_schema
 from kumomura.platform.storage.migrate import drop_tenant_storage, provision_tenant
 from kumomura.platform.tenancy.tenants import add_tenant
-from kumomura.residents import bulk
-from kumomura.residents.synthetic import Population
+from kumomura.residents import public as residents
 
 CTX = AuditContext(actor="bench")
 console = Console(width=140)
@@ -68,7 +67,7 @@ def main() -> None:
                 add_tenant(db, code=code, name=name, prefecture="山形県",
                            population=args.people, actor="bench")
             started = time.perf_counter()
-            bulk.load(db, TENANTS[0][0], Population(seed=3).households(
+            residents.load_households(db, TENANTS[0][0], residents.Population(seed=3).households(
                 args.people, date(2026, 11, 1), office="山形県米沢市"), on=date(2026, 11, 1),
                 ctx=CTX, source="bench")
             console.print(f"generated {args.people:,} residents in "

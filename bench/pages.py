@@ -11,18 +11,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+from datetime import date
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from rich.console import Console
-from sqlalchemy import select
 
 from kumomura import catalog
 from kumomura.demo import DEMO_PASSWORD, build_demo
 from kumomura.platform.clikit import progress
 from kumomura.platform.core.config import Settings
 from kumomura.platform.storage.db import Database
-from kumomura.residents.tables import resident_versions
+from kumomura.residents import public as residents
 from kumomura.web.app import create_app
 
 console = Console(width=120)
@@ -49,10 +49,8 @@ def main() -> None:
         db = Database(None, Path(tmp))
         build_demo(db, progress=progress(), scale=args.scale)
         with db.tenant_tx("062022") as conn:
-            atena_no, kana = conn.execute(select(resident_versions.c.atena_no,
-                                                 resident_versions.c.kana)
-                                          .where(resident_versions.c.valid_to.is_(None))
-                                          .limit(1)).one()
+            first = residents.adults_on(conn, date(2026, 11, 1)).row(0, named=True)
+            atena_no, kana = first["atena_no"], residents.current(conn, first["atena_no"])["kana"]
         app = create_app(settings=Settings(database_url=None, data_dir=Path(tmp)), db=db)
         rows = []
         with TestClient(app) as client:

@@ -41,8 +41,7 @@ from kumomura.platform.identity import auth
 from kumomura.platform.identity.auth import Scope
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import add_tenant
-from kumomura.residents import bulk
-from kumomura.residents.synthetic import Population
+from kumomura.residents import public as residents
 
 CODE = "062022"
 CTX = AuditContext(actor="bench")
@@ -185,11 +184,11 @@ def setup(db: Database, people: int) -> str:
 
 
 def load(db: Database, people: int) -> float:
-    population = Population(seed=2026)
+    population = residents.Population(seed=2026)
     started = time.perf_counter()
     with Progress(console=console) as bar:
         task = bar.add_task(f"loading {people:,} residents", total=people)
-        bulk.load(db, CODE, population.households(people, date(2026, 11, 1),
+        residents.load_households(db, CODE, population.households(people, date(2026, 11, 1),
                                                   office="山形県米沢市"),
                   on=date(2026, 11, 1), ctx=CTX, source="bench",
                   progress=lambda n: bar.advance(task, n))

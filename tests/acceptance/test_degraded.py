@@ -21,8 +21,8 @@ from kumomura.residents import changes as ch
 from kumomura.residents import offline
 from kumomura.residents.tables import certificate_issues
 from kumomura.web.app import create_app
+from tests.pages import MOVE_IN
 from tests.residents.factories import CTX, family
-from tests.web.test_pages import MOVE_IN
 
 CODE = "062022"
 
