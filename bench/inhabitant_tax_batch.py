@@ -30,7 +30,7 @@ from kumomura.inhabitant_tax.forms import NoticeHeader, ordinary_notices
 from kumomura.inhabitant_tax.tables import assessments, income_family, income_returns
 from kumomura.platform.core.config import Settings
 from kumomura.platform.jobs import queue as jobs
-from kumomura.platform.jobs.pool import run_in_pool
+from kumomura.platform.pool import run_in_pool
 from kumomura.platform.storage.db import Database, tenant_schema
 from kumomura.platform.storage.frames import continue_sequences, write_frame
 from kumomura.platform.tenancy.tenants import add_tenant

@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from kumomura.costs import module as costs
 from kumomura.inhabitant_tax import module as inhabitant_tax
 from kumomura.platform import installation
-from kumomura.platform.modules import BusinessModule
+from kumomura.platform.modules import BusinessModule, Extension
 from kumomura.residents import module as residents
 from kumomura.seal_registration import module as seal_registration
 
@@ -21,6 +21,7 @@ MODULES: tuple[BusinessModule, ...] = (
     residents.MODULE, seal_registration.MODULE, inhabitant_tax.MODULE, costs.MODULE)
 
 PLUGIN_GROUP = "kumomura.modules"
+EXTENSION_GROUP = "kumomura.extensions"
 
 
 def plugins() -> list[BusinessModule]:
@@ -34,6 +35,17 @@ def plugins() -> list[BusinessModule]:
     return found
 
 
+def extensions() -> list[Extension]:
+    """Extensions of installed packages that add no module (``kumomura.extensions``)."""
+    found = []
+    for point in sorted(entry_points(group=EXTENSION_GROUP), key=lambda p: p.name):
+        extension = point.load()
+        if not isinstance(extension, Extension):
+            raise TypeError(f"entry point {point.name} ({point.value}) is not an Extension")
+        found.append(extension)
+    return found
+
+
 def install() -> list[BusinessModule]:
     """Install the standard modules and every plugin found; idempotent."""
-    return installation.install([*MODULES, *plugins()])
+    return installation.install([*MODULES, *plugins()], extensions())

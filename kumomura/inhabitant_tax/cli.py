@@ -25,7 +25,7 @@ from kumomura.platform.clikit import (
 )
 from kumomura.platform.core.config import get_settings
 from kumomura.platform.jobs import queue as jobs
-from kumomura.platform.jobs.pool import run_in_pool
+from kumomura.platform.pool import run_in_pool
 
 app = typer.Typer(no_args_is_help=True,
                   help="個人住民税: simulate a case, record returns, assess, correct.")

@@ -33,10 +33,15 @@ OPTIONS_MODULE = "options"
 and audited like every parameter."""
 
 _INSTALLED: dict[str, BusinessModule] = {}
+_EXTENSIONS: dict[tuple[str, str], Extension] = {}
+"""Extensions installed on their own (not in a module's manifest), by point and option."""
 
 
-def install(modules: Iterable[BusinessModule]) -> list[BusinessModule]:
-    """Install the platform and the given modules; return everything installed."""
+def install(modules: Iterable[BusinessModule],
+            extensions: Iterable[Extension] = ()) -> list[BusinessModule]:
+    """Install the platform, the given modules and extensions; return the modules."""
+    for extension in extensions:
+        _EXTENSIONS[(extension.point, extension.option)] = extension
     for module in (PLATFORM, *modules):
         known = _INSTALLED.get(module.code)
         if known is module:
@@ -87,20 +92,25 @@ def _check_tables_claimed() -> None:
 def _check_extensions() -> None:
     """Each extension sits on a declared point and is switched by a declared option."""
     points = {p.name for m in _INSTALLED.values() for p in m.extension_points}
-    names = {o.name for m in _INSTALLED.values() for o in m.options}
-    for m in _INSTALLED.values():
-        for ext in m.extensions:
-            if ext.point not in points:
-                raise ValueError(f"{m.code}: no installed module declares the extension "
-                                 f"point {ext.point!r} (declared: {', '.join(sorted(points))})")
-            if ext.option not in names:
-                raise ValueError(f"{m.code}: extension at {ext.point} names the undeclared "
-                                 f"option {ext.option!r}")
+    names = {o.name for o in options()}
+    for owner, ext in _all_extensions():
+        if ext.point not in points:
+            raise ValueError(f"{owner}: no installed module declares the extension point "
+                             f"{ext.point!r} (declared: {', '.join(sorted(points))})")
+        if ext.option not in names:
+            raise ValueError(f"{owner}: extension at {ext.point} names the undeclared "
+                             f"option {ext.option!r}")
+
+
+def _all_extensions() -> list[tuple[str, Extension]]:
+    """Every extension with who brings it (a module's code, or the extension's option)."""
+    return ([(m.code, e) for m in _INSTALLED.values() for e in m.extensions]
+            + [(e.option, e) for e in _EXTENSIONS.values()])
 
 
 def _declare_options() -> None:
     """The options parameter group: every installed module's options, off by default."""
-    declared = {o.name: o for m in _INSTALLED.values() for o in m.options}
+    declared = {o.name: o for o in options()}
     fields: dict[str, Any] = {name: (bool, Field(default=False, description=o.title))
                               for name, o in sorted(declared.items())}
     model = create_model("OptionParameters", __base__=params.Parameters, **fields)
@@ -139,7 +149,10 @@ def install_refs(refs: Sequence[str]) -> list[BusinessModule]:
 
 
 def options() -> list[Option]:
-    return [o for m in _INSTALLED.values() for o in m.options]
+    """Every declared option: the modules' and those of extensions installed alone."""
+    return ([o for m in _INSTALLED.values() for o in m.options]
+            + [Option(e.option, e.option_title) for e in _EXTENSIONS.values()
+               if e.option_title is not None])
 
 
 def option_on(conn: Connection, name: str, on: date) -> bool:
@@ -151,8 +164,7 @@ def option_on(conn: Connection, name: str, on: date) -> bool:
 def extensions(conn: Connection, point: str, on: date) -> list[Callable[..., Any]]:
     """The functions plugins add at an extension point, for a municipality that has their
     option on; the module at that point calls each."""
-    found: list[Extension] = [e for m in _INSTALLED.values() for e in m.extensions
-                              if e.point == point]
+    found = [e for _owner, e in _all_extensions() if e.point == point]
     return [e.function for e in found if option_on(conn, e.option, on)]
 
 

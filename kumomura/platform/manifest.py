@@ -9,15 +9,15 @@ from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.events import event_failures, event_offsets, outbox
 from kumomura.platform.exchange.imports import IMPORT_JOB
 from kumomura.platform.exchange.platform_layouts import NOT_EXPORTED, PLATFORM_LAYOUTS
-from kumomura.platform.identity.auth import (
-    AUTH_PARAMS,
+from kumomura.platform.identity.auth import AUTH_PARAMS
+from kumomura.platform.identity.tables import (
     api_tokens,
     role_permissions,
     roles,
     user_roles,
     users,
+    web_sessions,
 )
-from kumomura.platform.identity.sessions import web_sessions
 from kumomura.platform.jobs.queue import job_chunks, job_log, jobs
 from kumomura.platform.modules import BusinessModule, OfflineHooks
 from kumomura.platform.params import param_changes

@@ -67,11 +67,15 @@ class ExtensionPoint:
 
 @dataclass(frozen=True)
 class Extension:
-    """A plugin's addition at a declared extension point, active where ``option`` is on."""
+    """A plugin's addition at a declared extension point, active where ``option`` is on.
+    An extension installed on its own (entry point group ``kumomura.extensions``)
+    declares its option with ``option_title``; one in a module's manifest uses the
+    module's options."""
 
     point: str
     option: str
     function: Callable[..., Any]
+    option_title: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from kumomura.platform import params
 from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.jobs import queue as jobs
-from kumomura.platform.jobs.pool import run_in_pool
+from kumomura.platform.pool import run_in_pool
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch

@@ -26,7 +26,7 @@ from kumomura import catalog
 from kumomura.demo import DEMO_PASSWORD, build_demo
 from kumomura.platform.clikit import progress
 from kumomura.platform.core.config import Settings
-from kumomura.platform.identity import auth
+from kumomura.platform.identity import tables
 from kumomura.platform.storage.db import Database
 from kumomura.residents.tables import certificate_issues, resident_versions
 from kumomura.web.app import create_app
@@ -347,8 +347,8 @@ def test_second_factor_where_the_member_requires_it(demo: tuple[str, Database],
     enough, the code from the authenticator is."""
     base, db = demo
     with db.platform_tx() as conn:
-        secret = conn.execute(select(auth.users.c.totp_secret).where(
-            auth.users.c.username == "clerk_062138")).scalar_one()
+        secret = conn.execute(select(tables.users.c.totp_secret).where(
+            tables.users.c.username == "clerk_062138")).scalar_one()
     page.goto(f"{base}/login")
     page.get_by_label("ユーザー名").fill("clerk_062138")
     page.get_by_label("パスワード").fill(DEMO_PASSWORD)

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from kumomura.platform import audit
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.identity.auth import Scope, users_of
-from kumomura.platform.identity.sessions import web_sessions
+from kumomura.platform.identity.tables import web_sessions
 from kumomura.platform.storage.db import Database
 from tests.pages import PW, _login, _user
 

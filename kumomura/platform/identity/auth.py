@@ -21,14 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import Field
 from sqlalchemy import (
-    Boolean,
-    Column,
     Connection,
-    ForeignKey,
-    Integer,
-    String,
-    Table,
-    Text,
     delete,
     insert,
     select,
@@ -47,8 +40,17 @@ from kumomura.platform.core.errors import (
     Unauthenticated,
     invalid,
 )
-from kumomura.platform.core.timeutil import Timestamp, as_utc, utcnow
-from kumomura.platform.storage.db import Database, platform_metadata
+from kumomura.platform.core.timeutil import as_utc, utcnow
+from kumomura.platform.identity.tables import (
+    api_tokens,
+    role_permissions,
+    roles,
+    user_roles,
+    users,
+    web_sessions,
+)
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import tenants
 
 
 class Scope(StrEnum):
@@ -71,56 +73,6 @@ _IMPLIES: dict[Permission, set[Permission]] = {
     Permission.ADMIN: set(Permission),
 }
 
-users = Table(
-    "users",
-    platform_metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("username", String(64), nullable=False, unique=True),
-    Column("display_name", Text, nullable=False),
-    Column("scope", String(16), nullable=False),
-    Column("lg_code", String(6), ForeignKey("platform.tenants.lg_code")),
-    Column("password_hash", Text, nullable=False),
-    Column("totp_secret", Text),
-    Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", Timestamp()),
-    Column("active", Boolean, nullable=False, default=True),
-    Column("created_at", Timestamp(), nullable=False),
-)
-
-roles = Table(
-    "roles",
-    platform_metadata,
-    Column("name", String(64), primary_key=True),
-    Column("scope", String(16), nullable=False),
-    Column("description", Text, nullable=False),
-)
-
-role_permissions = Table(
-    "role_permissions",
-    platform_metadata,
-    Column("role", String(64), ForeignKey("platform.roles.name"), primary_key=True),
-    Column("module", String(64), primary_key=True),
-    Column("permission", String(16), primary_key=True),
-)
-
-user_roles = Table(
-    "user_roles",
-    platform_metadata,
-    Column("user_id", Integer, ForeignKey("platform.users.id"), primary_key=True),
-    Column("role", String(64), ForeignKey("platform.roles.name"), primary_key=True),
-)
-
-api_tokens = Table(
-    "api_tokens",
-    platform_metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("user_id", Integer, ForeignKey("platform.users.id"), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("created_at", Timestamp(), nullable=False),
-    Column("expires_at", Timestamp()),
-    Column("revoked_at", Timestamp()),
-)
 
 
 class AuthParameters(params.Parameters):
@@ -248,12 +200,9 @@ def create_user(db: Database, *, username: str, password: str, display_name: str
         raise InvalidInput("lg_code: required for tenant users and only for them",
                            field="lg_code")
     with db.platform_tx() as conn:
-        if lg_code is not None:
-            from kumomura.platform.tenancy.tenants import tenants
-
-            if conn.execute(select(tenants.c.lg_code)
-                            .where(tenants.c.lg_code == lg_code)).first() is None:
-                raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
+        if lg_code is not None and conn.execute(
+                select(tenants.c.lg_code).where(tenants.c.lg_code == lg_code)).first() is None:
+            raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
         if conn.execute(select(users.c.id).where(users.c.username == username)).first():
             raise Conflict(f"利用者 {username} はすでにあります (user {username} already exists)",
                            field="username")
@@ -292,8 +241,6 @@ def set_password(db: Database, username: str, password: str, *,
 
 def _end_sessions(conn: Connection, username: str) -> None:
     """End the user's open browser sessions (a new password, a suspension)."""
-    from kumomura.platform.identity.sessions import web_sessions
-
     user_id = select(users.c.id).where(users.c.username == username).scalar_subquery()
     conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
                                             web_sessions.c.ended_at.is_(None))

@@ -16,12 +16,8 @@ import segno
 from sqlalchemy import select, update
 
 from kumomura.platform.core.errors import FieldProblem, NotFound, invalid
-from kumomura.platform.identity.auth import (
-    count_failure,
-    is_locked,
-    password_matches,
-    users,
-)
+from kumomura.platform.identity.auth import count_failure, is_locked, password_matches
+from kumomura.platform.identity.tables import users
 from kumomura.platform.storage.db import Database
 
 ISSUER = "kumomura"

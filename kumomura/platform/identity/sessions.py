@@ -10,29 +10,19 @@ from __future__ import annotations
 import secrets
 from datetime import date, timedelta
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, insert, select, update
+from sqlalchemy import insert, select, update
 
 from kumomura.platform import params
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import Unauthenticated
-from kumomura.platform.core.timeutil import Timestamp, as_utc, utcnow
+from kumomura.platform.core.timeutil import as_utc, utcnow
 from kumomura.platform.identity import auth
-from kumomura.platform.storage.db import Database, platform_metadata
+from kumomura.platform.identity.tables import users, web_sessions
+from kumomura.platform.storage.db import Database
 
 MAX_AGE = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=1)
 DEFAULT_IDLE_MINUTES = 30
-
-web_sessions = Table(
-    "web_sessions",
-    platform_metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("user_id", Integer, ForeignKey("platform.users.id"), nullable=False, index=True),
-    Column("created_at", Timestamp(), nullable=False),
-    Column("last_seen_at", Timestamp(), nullable=False),
-    Column("idle_minutes", Integer, nullable=False),
-    Column("ended_at", Timestamp()),
-)
 
 
 def _idle_minutes(db: Database, principal: auth.Principal) -> int:
@@ -60,8 +50,8 @@ def principal_of(db: Database, token: str) -> auth.Principal:
     key = auth.token_hash(token)
     now = utcnow()
     with db.platform_tx() as conn:
-        row = conn.execute(select(web_sessions, auth.users.c.username, auth.users.c.active)
-                           .join(auth.users, auth.users.c.id == web_sessions.c.user_id)
+        row = conn.execute(select(web_sessions, users.c.username, users.c.active)
+                           .join(users, users.c.id == web_sessions.c.user_id)
                            .where(web_sessions.c.token_hash == key)).mappings().first()
         if row is None or row["ended_at"] is not None:
             raise Unauthenticated("ログインしてください")

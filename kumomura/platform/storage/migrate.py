@@ -14,11 +14,12 @@ exactly as it was.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
@@ -63,9 +64,20 @@ def _config(tree: Tree, conn: Connection | None = None) -> Config:
     return cfg
 
 
+@lru_cache(maxsize=8)
+def _scripts(tree: Tree, locations: tuple[Path, ...]) -> ScriptDirectory:
+    """A tree's revisions, read once per process and set of locations (reading them is
+    most of the cost of migrating a tenant already at head)."""
+    return ScriptDirectory.from_config(_config(tree))
+
+
+def _script(tree: Tree) -> ScriptDirectory:
+    return _scripts(tree, tuple(_LOCATIONS[tree]))
+
+
 def heads(tree: Tree) -> set[str]:
     """The head revision of every branch of a tree (what an upgraded database holds)."""
-    return set(ScriptDirectory.from_config(_config(tree)).get_heads())
+    return set(_script(tree).get_heads())
 
 
 def _bridge_legacy(conn: Connection, tree: Tree) -> None:
@@ -73,14 +85,14 @@ def _bridge_legacy(conn: Connection, tree: Tree) -> None:
     revision no longer implies the others before it, so the version table is rewritten
     to the branch heads the single line had reached. Nothing else changes: the schema
     those revisions built is the same."""
-    if "alembic_version" not in inspect(conn).get_table_names():
+    if not inspect(conn).has_table("alembic_version"):
         return
     stamped = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     chain = LEGACY_CHAINS[tree]
     if len(stamped) != 1 or stamped[0] not in chain:
         return
     applied = set(chain[: chain.index(stamped[0]) + 1])
-    script = ScriptDirectory.from_config(_config(tree))
+    script = _script(tree)
     reached = {rev for rev in applied
                if not set(script.get_revision(rev).nextrev) & applied}
     if reached == set(stamped):
@@ -91,8 +103,15 @@ def _bridge_legacy(conn: Connection, tree: Tree) -> None:
 
 
 def _upgrade(conn: Connection, tree: Tree) -> None:
+    """``alembic upgrade heads`` on the connection, with the tree's revisions read once."""
     _bridge_legacy(conn, tree)
-    command.upgrade(_config(tree, conn), "heads")
+    script = _script(tree)
+
+    def to_heads(rev: Any, _context: Any) -> Any:
+        return script._upgrade_revs("heads", rev)  # as alembic.command.upgrade does
+
+    with EnvironmentContext(_config(tree, conn), script, fn=to_heads, destination_rev="heads"):
+        script.run_env()
 
 
 def _pg_upgrade_in_schema(conn: Connection, tree: Tree, schema: str) -> None:
