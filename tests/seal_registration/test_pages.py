@@ -59,7 +59,9 @@ def test_seal_registration_pages(client: TestClient, db: Database) -> None:
     assert "印鑑を登録しました" in page
     number = page.split("登録番号 ")[1].split(")")[0]
     image = client.get(f"/t/062022/seals/{atena_no}/{number}/impression.png")
-    assert (image.headers["content-type"], image.content) == ("image/png", png)
+    assert image.headers["content-type"] == "image/png"
+    with Image.open(BytesIO(image.content)) as stored:  # kept as written here, same pixels
+        assert (stored.size, stored.getpixel((20, 20))) == ((40, 40), (196, 30, 40))
     assert client.get(f"/t/062022/seals/{child}/{number}/impression.png").status_code == 404
 
     # Another person's page cannot act on this registration, whatever the address says.
@@ -95,3 +97,30 @@ def test_seal_registration_pages(client: TestClient, db: Database) -> None:
         assert r.status_code == 404, path
         assert "佐藤" not in r.text
     assert client.get(f"/t/062022/seals/{atena_no}/{number}/impression.png").status_code == 404
+
+
+def test_a_decompression_bomb_is_refused_naming_the_field(client: TestClient) -> None:
+    """A 30,000 × 30,000 image in a few kilobytes: refused before decoding, named."""
+    _login(client)
+    done = client.post("/t/062022/residents/move-in", data=MOVE_IN, follow_redirects=False)
+    atena_no = done.headers["location"].split("/")[-1].split("?")[0]
+    buffer = BytesIO()
+    Image.new("1", (30_000, 30_000)).save(buffer, format="PNG", optimize=True)
+    assert len(buffer.getvalue()) < 512_000
+    bomb = client.post(f"/t/062022/seals/{atena_no}/register",
+                       data={"registered_on": "2026-11-24", "impression_text": "佐藤"},
+                       files={"impression": ("seal.png", buffer.getvalue(), "image/png")})
+    assert bomb.status_code == 422
+    assert 'id="impression-error"' in bomb.text
+    assert "大きすぎます" in bomb.text
+    big = BytesIO()
+    Image.new("RGB", (1_600, 1_200), (196, 30, 40)).save(big, format="PNG")
+    kept = client.post(f"/t/062022/seals/{atena_no}/register",
+                       data={"registered_on": "2026-11-24", "impression_text": "佐藤"},
+                       files={"impression": ("seal.png", big.getvalue(), "image/png")},
+                       follow_redirects=False)
+    assert kept.status_code == 303, kept.text
+    number = client.get(kept.headers["location"]).text.split("登録番号 ")[1].split(")")[0]
+    image = client.get(f"/t/062022/seals/{atena_no}/{number}/impression.png")
+    with Image.open(BytesIO(image.content)) as stored:
+        assert stored.size == (800, 600)  # stored at most 800 pixels a side
