@@ -368,7 +368,7 @@ def jobs_run(
         values[key] = params.parse_text_value(raw)
     with _db() as db:
         tenant_service.get_tenant(db, tenant)
-        job_id = jobs.submit(db, tenant, kind, values, actor=_actor())
+        job_id = jobs.start_requested(db, tenant, kind, values, actor=_actor())
         if db.is_postgres and not here:
             from kumomura.platform.worker import defer_chunks
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import polars as pl
+from pydantic import Field
 from sqlalchemy import Connection, exists, func, insert, select
 
 from kumomura.inhabitant_tax import service
@@ -95,16 +96,28 @@ def run_chunk(conn: Connection, params: dict[str, Any], chunk_no: int) -> dict[s
     return summary
 
 
+class AssessmentRequest(jobs.JobRequest):
+    """当初課税 of a fiscal year, in chunks of ``chunk_size`` returns."""
+
+    fiscal_year: int = Field(ge=2024, le=2100)
+    chunk_size: int = Field(default=DEFAULT_CHUNK, ge=100, le=1_000_000)
+
+
+def _prepare(_db: Database, _lg_code: str, request: AssessmentRequest, actor: str,
+             ) -> dict[str, Any]:
+    return {**request.model_dump(), "actor": actor}
+
+
 ASSESSMENT_JOB = jobs.JobKind(name=KIND, title="個人住民税 当初課税", module=MODULE,
-                         plan=plan, run_chunk=run_chunk)
+                              plan=plan, run_chunk=run_chunk, request=AssessmentRequest,
+                              prepare=_prepare)
 
 
 def start(db: Database, lg_code: str, fiscal_year: int, *, actor: str,
           chunk_size: int = DEFAULT_CHUNK) -> int:
     """Submit the annual assessment of a fiscal year; the caller runs or defers it."""
-    return jobs.submit(db, lg_code, KIND, {"fiscal_year": fiscal_year,
-                                           "chunk_size": chunk_size, "actor": actor},
-                       actor=actor)
+    return jobs.start_requested(db, lg_code, KIND, {"fiscal_year": fiscal_year,
+                                                    "chunk_size": chunk_size}, actor=actor)
 
 
 def problem_rows(conn: Connection, job_id: int) -> list[dict[str, Any]]:

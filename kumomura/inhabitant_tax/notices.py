@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pydantic import Field
 from sqlalchemy import Connection, distinct, func, select
 
 from kumomura.inhabitant_tax import service
@@ -70,22 +71,37 @@ def _base(year: int) -> Any:
     return (a.fiscal_year == year) & a.current & (a.total > 0)
 
 
+class NoticesRequest(jobs.JobRequest):
+    """The year's 納税通知書, issued on a date, ``per_file`` notices a file. The
+    municipality printed on them, the run's directory and its shape are the server's."""
+
+    fiscal_year: int = Field(ge=2024, le=2100)
+    issued_on: date
+    per_file: int = Field(default=PER_FILE, ge=1, le=100_000)
+
+
+def _prepare(db: Database, lg_code: str, request: NoticesRequest, _actor: str,
+             ) -> dict[str, Any]:
+    """Fix the run's shape from the assessments, and its name from the municipality."""
+    tenant = get_tenant(db, lg_code)
+    year = request.fiscal_year
+    with db.tenant_tx(lg_code) as conn:
+        service.tenant_parameters(conn, year)
+        top = conn.execute(select(func.max(a.id)).where(
+            _base(year), ~a.special_collection)).scalar() or 0
+        employers = conn.execute(select(func.count(distinct(a.employer_no))).where(
+            _base(year), a.special_collection)).scalar_one()
+    return {**request.model_dump(mode="json"), "municipality": tenant.name,
+            "prefecture": tenant.prefecture, "directory": f"{year}-{utcnow():%Y%m%dT%H%M%S%f}",
+            "top_id": int(top), "employer_files": -(-int(employers) // EMPLOYERS_PER_FILE)}
+
+
 def start(db: Database, lg_code: str, fiscal_year: int, *, actor: str,
           issued_on: date, per_file: int = PER_FILE) -> int:
     """Fix the run's shape and submit it; the caller runs the chunks."""
-    tenant = get_tenant(db, lg_code)
-    with db.tenant_tx(lg_code) as conn:
-        service.tenant_parameters(conn, fiscal_year)
-        top = conn.execute(select(func.max(a.id)).where(
-            _base(fiscal_year), ~a.special_collection)).scalar() or 0
-        employers = conn.execute(select(func.count(distinct(a.employer_no))).where(
-            _base(fiscal_year), a.special_collection)).scalar_one()
-    directory = f"{fiscal_year}-{utcnow():%Y%m%dT%H%M%S%f}"
-    return jobs.submit(db, lg_code, KIND, {
+    return jobs.start_requested(db, lg_code, KIND, {
         "fiscal_year": fiscal_year, "issued_on": issued_on.isoformat(),
-        "municipality": tenant.name, "prefecture": tenant.prefecture,
-        "directory": directory, "per_file": per_file, "top_id": int(top),
-        "employer_files": -(-int(employers) // EMPLOYERS_PER_FILE)}, actor=actor)
+        "per_file": per_file}, actor=actor)
 
 
 def _shape(p: dict[str, Any]) -> tuple[int, int, int]:
@@ -223,7 +239,8 @@ def run_chunk(conn: Connection, p: dict[str, Any], k: int) -> dict[str, Any]:
 
 
 NOTICES_JOB = jobs.JobKind(name=KIND, title="個人住民税 通知書の一括作成", module=MODULE,
-                         plan=plan, run_chunk=run_chunk)
+                           plan=plan, run_chunk=run_chunk, request=NoticesRequest,
+                           prepare=_prepare)
 
 
 def single(db: Database, lg_code: str, ctx: AuditContext, atena_no: str, fiscal_year: int,

@@ -185,7 +185,8 @@ def jobs_submit(lg_code: str, body: JobRequest, db: DbDep, principal: PrincipalD
     """Start a job; follow it with GET .../jobs/{id}."""
     kind = jobs.kind_of(body.kind)
     _member(db, principal, lg_code, kind.module, Permission.EDIT)
-    job_id = jobs.submit(db, lg_code, body.kind, body.params, actor=principal.username)
+    job_id = jobs.start_requested(db, lg_code, body.kind, body.params,
+                                  actor=principal.username)
     with db.tenant_tx(lg_code) as conn:
         audit.record(conn, ctx, "jobs.submit", detail={"job_id": job_id, "kind": body.kind})
     start_job(db, job_id, background)

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import Connection
 
 from kumomura.platform import events
@@ -26,5 +27,14 @@ def _run(conn: Connection, params: dict[str, Any], chunk_no: int) -> dict[str, A
     return {"rows": int(params.get("per_chunk", 3))}
 
 
+class EmitChunks(jobs.JobRequest):
+    chunks: int = Field(ge=0, le=1_000_000)
+    per_chunk: int = 3
+    sleep: float = 0
+    fail_at: int | None = None
+    fail_marker: str | None = None
+
+
 KIND = jobs.register(jobs.JobKind(name="test.emit_chunks", title="テスト用ジョブ",
-                                  module="residents", plan=_plan, run_chunk=_run))
+                                  module="residents", plan=_plan, run_chunk=_run,
+                                  request=EmitChunks))

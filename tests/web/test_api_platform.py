@@ -141,3 +141,34 @@ def test_embedded_deployment_delivers_events_without_a_worker(sqlite_db: Databas
         assert got == [event_id]
     finally:
         events.unsubscribe("test_school")
+
+
+def test_a_job_takes_only_what_its_caller_may_say(client: TestClient, db: Database) -> None:
+    """The server sets what it knows (the municipality printed on notices, the actor, the
+    run's directory and shape); a request naming any of them, or an unknown field, or a
+    run of too many chunks, is refused by name and nothing is queued."""
+    from kumomura.platform.jobs.queue import MAX_CHUNKS
+
+    tax = _token(db, "tax1", ["tax_officer"])
+    clerk = _token(db, "clerk1", ["registry_editor"])
+    it = _token(db, "it1", ["municipal_it"])
+    cases = [
+        (tax, "inhabitant_tax.notices", {"fiscal_year": 2026, "issued_on": "2026-06-10",
+                                         "municipality": "長井市"}, "params.municipality"),
+        (tax, "inhabitant_tax.assess", {"fiscal_year": 2026, "actor": "someone_else"},
+         "params.actor"),
+        (tax, "inhabitant_tax.notices", {"fiscal_year": 2026, "issued_on": "2026-06-10",
+                                         "directory": "../../etc"}, "params.directory"),
+        (tax, "inhabitant_tax.assess", {"fiscal_year": 2026, "chunk_size": 1},
+         "params.chunk_size"),
+        (it, "platform.import", {"directory": "/tmp"}, "kind"),
+        (clerk, "test.emit_chunks", {"chunks": MAX_CHUNKS + 1}, "params"),
+    ]
+    for headers, kind, params_, field in cases:
+        r = client.post("/api/v1/t/062022/jobs", json={"kind": kind, "params": params_},
+                        headers=headers)
+        assert r.status_code == 422, (kind, r.text)
+        body = r.json()
+        named = {e["field"] for e in body.get("errors", [])} | {body.get("field")}
+        assert field in named, (kind, body)
+    assert client.get("/api/v1/t/062022/jobs", headers=clerk).json() == []

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import (
     JSON,
     Column,
@@ -30,7 +31,8 @@ from sqlalchemy import (
     update,
 )
 
-from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
+from kumomura.platform.core.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid
+from kumomura.platform.core.messages import problems
 from kumomura.platform.core.timeutil import Timestamp, utcnow
 from kumomura.platform.storage.db import Database, platform_metadata, tenant_metadata
 
@@ -84,6 +86,22 @@ job_chunks = Table(
 ChunkResult = dict[str, Any] | None
 
 
+MAX_CHUNKS = 5_000
+"""A job of more chunks is refused: a year's assessment of a million taxpayers is 100."""
+
+
+class JobRequest(BaseModel):
+    """Base of what a caller may give to start a job kind: nothing the server knows
+    (actor, municipality, directories, chunk shapes) and nothing unknown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Prepare = Callable[[Database, str, Any, str], dict[str, Any]]
+"""(db, lg_code, the validated request, actor) -> the job's params, which the server
+completes (the actor, the municipality's name, a run's directory, chunk shapes)."""
+
+
 @dataclass(frozen=True)
 class JobKind:
     """A kind of batch job a module offers.
@@ -103,6 +121,12 @@ class JobKind:
     """For work that keeps its own transactions (an import replaces the tenant's tables with
     the admin role): a job of one chunk, marked done after the work commits. The work must
     give the same end state when run again (a crash between the two runs it twice)."""
+    request: type[JobRequest] | None = None
+    """What a caller may give through ``start_requested`` (the generic API and CLI); a kind
+    without one starts only from its own page or command."""
+    prepare: Prepare | None = None
+    """Completes the validated request into the job's params; without it, the request's
+    fields are the params."""
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -156,6 +180,9 @@ def submit(db: Database, lg_code: str, kind_name: str, params: dict[str, Any], *
         total = kind.plan(tconn, params)
     if total < 0:
         raise InvalidInput(f"{kind_name}: plan returned {total} chunks", field="params")
+    if total > MAX_CHUNKS:
+        raise InvalidInput(f"{kind_name}: {total:,} 個の区切りは上限 {MAX_CHUNKS:,} を超えます "
+                           "(区切りの大きさを見直してください)", field="params")
     with db.platform_tx() as conn:
         job_id = conn.execute(insert(jobs).values(
             lg_code=lg_code, kind=kind_name, params=params, status=JobStatus.QUEUED,
@@ -163,6 +190,24 @@ def submit(db: Database, lg_code: str, kind_name: str, params: dict[str, Any], *
         ).returning(jobs.c.id)).scalar_one()
         _log(conn, job_id, f"queued: {kind.title}, {total} chunks, by {actor}")
     return int(job_id)
+
+
+def start_requested(db: Database, lg_code: str, kind_name: str, raw: dict[str, Any], *,
+                    actor: str) -> int:
+    """Submit a job from a caller's parameters (the API's ``POST .../jobs``, ``kumomura jobs
+    run``): validated against the kind's request model, a field the server sets or does
+    not know refused by name, then completed by the server."""
+    kind = kind_of(kind_name)
+    if kind.request is None:
+        raise InvalidInput(f"{kind.title} は専用の画面・コマンドから開始します", field="kind")
+    try:
+        request = kind.request.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid([FieldProblem(f"params.{p.field}" if p.field else "params", p.message)
+                       for p in problems(exc)]) from None
+    params = (kind.prepare(db, lg_code, request, actor) if kind.prepare is not None
+              else request.model_dump(mode="json"))
+    return submit(db, lg_code, kind_name, params, actor=actor)
 
 
 def get_job(db: Database, job_id: int, *, lg_code: str | None = None) -> Job:
