@@ -161,7 +161,7 @@ def test_a_job_takes_only_what_its_caller_may_say(client: TestClient, db: Databa
                                          "directory": "../../etc"}, "params.directory"),
         (tax, "inhabitant_tax.assess", {"fiscal_year": 2026, "chunk_size": 1},
          "params.chunk_size"),
-        (it, "platform.import", {"directory": "/tmp"}, "kind"),
+        (it, "platform.import", {"directory": "/etc"}, "kind"),
         (clerk, "test.emit_chunks", {"chunks": MAX_CHUNKS + 1}, "params"),
     ]
     for headers, kind, params_, field in cases:
