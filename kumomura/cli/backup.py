@@ -20,7 +20,7 @@ from kumomura.platform.clikit import (
 )
 from kumomura.platform.core.config import backup_keys, get_settings
 from kumomura.platform.core.errors import InvalidInput
-from kumomura.platform.resilience import backup
+from kumomura.platform.resilience import backup, restores
 from kumomura.platform.tenancy.tenants import list_tenants
 
 app = typer.Typer(no_args_is_help=True,
@@ -76,7 +76,8 @@ def verify(file: Path) -> None:
 def restore(file: Path, tenant: Annotated[str, typer.Option("--tenant", "-t")],
             report: Annotated[Path | None, typer.Option(help="report directory")] = None,
             ) -> None:
-    """Put a municipality back as it was in the backup (one transaction)."""
+    """Put a municipality that is still onboarding back as it was in the backup (one
+    transaction). A live one is restored through request-restore and approve-restore."""
     with open_db() as db:
         result = backup.restore(db, tenant, file, key_dir=backup_keys(get_settings()),
                                 report_dir=report)
@@ -84,6 +85,36 @@ def restore(file: Path, tenant: Annotated[str, typer.Option("--tenant", "-t")],
         err.print(result.summary())
         raise typer.Exit(2)
     console.print(f"{tenant}: restored from {file.name}")
+
+
+@app.command("request-restore")
+def request_restore(file: Path, tenant: Annotated[str, typer.Option("--tenant", "-t")],
+                    reason: Annotated[str, typer.Option(help="why (kept in its log)")],
+                    ) -> None:
+    """Ask for the restore of a live municipality; a different person approves it."""
+    with open_db() as db:
+        request_id = restores.request(db, tenant, file, reason=reason,
+                                      ctx=audit_context("復元の要求"))
+    console.print(f"復元の要求 {request_id}: 別の担当者が `kumomura backup approve-restore "
+                  f"{request_id}` で承認します")
+
+
+@app.command("approve-restore")
+def approve_restore(
+    request_id: Annotated[int, typer.Argument()],
+    report: Annotated[Path | None, typer.Option(help="report directory")] = None,
+) -> None:
+    """Approve a restore someone else asked for, and carry it out."""
+    ctx = audit_context("復元の承認")
+    with open_db() as db:
+        found = restores.approve(db, request_id, ctx=ctx)
+        result = restores.run(db, request_id, key_dir=backup_keys(get_settings()), ctx=ctx,
+                              report_dir=report)
+    if not result.written:
+        err.print(result.summary())
+        raise typer.Exit(2)
+    console.print(f"{found.lg_code}: restored from {Path(found.backup_file).name} "
+                  f"(asked by {found.requested_by}, approved by {found.approved_by})")
 
 
 @app.command("drill")

@@ -22,6 +22,7 @@ from kumomura.platform.jobs.queue import job_chunks, job_log, jobs
 from kumomura.platform.modules import BusinessModule, OfflineHooks
 from kumomura.platform.params import param_changes
 from kumomura.platform.resilience.backup import backup_drills
+from kumomura.platform.resilience.restores import restore_requests
 from kumomura.platform.storage.numbering import counters
 from kumomura.platform.tenancy.tenants import tenant_businesses, tenant_state_changes, tenants
 from kumomura.platform.tenancy.usage import api_calls_daily
@@ -37,6 +38,7 @@ PLATFORM = BusinessModule(
         # in the control plane
         tenants, tenant_businesses, tenant_state_changes, users, roles, role_permissions,
         user_roles, api_tokens, web_sessions, jobs, job_log, api_calls_daily, backup_drills,
+        restore_requests,
     ),
     params=AUTH_PARAMS,
     layouts=PLATFORM_LAYOUTS,

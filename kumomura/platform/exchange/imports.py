@@ -23,9 +23,10 @@ from typing import Any
 
 import polars as pl
 from psycopg.types.json import Json
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
+from kumomura.platform.audit import audit_log
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import InvalidInput, NotFound
 from kumomura.platform.exchange.exports import MANIFEST
@@ -33,6 +34,7 @@ from kumomura.platform.exchange.layouts import BadValue, Field, Layout, all_layo
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database, tenant_schema
 from kumomura.platform.storage.frames import continue_sequences, write_frame
+from kumomura.platform.tenancy.tenants import REPLACEABLE, STATE_NAMES, get_tenant
 
 REPORT = "import_report.csv"
 FIXED_WIDTH = "fixed_width.json"
@@ -61,6 +63,8 @@ class ImportResult:
     quarantined: list[Problem] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
     """Layouts without a file: their tables are left as they are."""
+    kept: list[str] = field(default_factory=list)
+    """Audit files left out: the municipality's own log has entries and is kept."""
     written: bool = False
     current: str = ""  # the file being read or written
 
@@ -70,6 +74,9 @@ class ImportResult:
 
     def summary(self) -> str:
         lines = [f"{name}: {n} 行" for name, n in self.rows.items()]
+        if self.kept:
+            lines.append(f"アクセスログは記録があるため取り込まず現在のまま: "
+                         f"{', '.join(self.kept)}")
         if self.absent:
             lines.append(f"ファイルなし (取り込まず, 現在のまま): {', '.join(self.absent)}")
         lines.append(f"問題: {len(self.problems)} 件, 隔離: {len(self.quarantined)} 件, "
@@ -432,6 +439,12 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
     present = [(lay, fixed.get(lay.name)) for lay in _load_order(all_layouts())
                if (source / (fixed[lay.name].file if lay.name in fixed else lay.file)).exists()]
     result.absent = sorted({lay.file for lay in all_layouts()} - {lay.file for lay, _ in present})
+    if not dry_run:
+        _may_replace(db, lg_code, result.problems)
+    kept = _kept_audit(db, lg_code, [lay for lay, _spec in present])
+    if kept:
+        present = [(lay, spec) for lay, spec in present if lay.name not in kept]
+        result.kept = sorted(f"{name}.csv" for name in kept)
     try:
         if dry_run or not result.ok:
             _check_files(None, db, lg_code, source, present, encoding, quarantine, result)
@@ -457,6 +470,31 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
     return result
 
 
+AUDIT_LAYOUTS = ("audit_log", "audit_head")
+"""The audit trail: never replaced in a municipality whose log has entries."""
+
+
+def _may_replace(db: Database, lg_code: str, problems: list[Problem]) -> None:
+    """Nobody replaces a live municipality's data: its tables are replaced only while it
+    is onboarding, or restoring after two people agreed."""
+    tenant = get_tenant(db, lg_code)
+    if tenant.state not in REPLACEABLE:
+        problems.append(Problem("(取込み)", 0, "state", (
+            f"{tenant.name} は{STATE_NAMES[tenant.state]}です。データの置換えは移行中か、"
+            "承認された復元の間だけできます (確認だけなら dry run)")))
+
+
+def _kept_audit(db: Database, lg_code: str, layouts: list[Layout]) -> set[str]:
+    """The audit trail is never replaced once it has entries: its files are left out
+    (and said so in the report), the municipality's own log kept as it is."""
+    audit = {lay.name for lay in layouts if lay.name in AUDIT_LAYOUTS}
+    if not audit:
+        return set()
+    with db.tenant_tx(lg_code) as conn:
+        entries = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
+    return audit if entries else set()
+
+
 def check_manifest(source: Path, lg_code: str, problems: list[Problem]) -> None:
     """With an export's manifest beside the files: each file's layout version must be the
     current one, and its SHA-256 the one written (a changed or damaged file is refused)."""
@@ -473,7 +511,11 @@ def check_manifest(source: Path, lg_code: str, problems: list[Problem]) -> None:
         problems.append(Problem(MANIFEST, 0, "lg_code", f"{manifest.get('lg_code')} のデータは "
                                                         f"{lg_code} に取り込めません"))
     for entry in entries:
-        name = entry.get("file", "")
+        name = str(entry.get("file", ""))
+        if Path(name).name != name or name.startswith("."):
+            problems.append(Problem(MANIFEST, 0, "file", f"{name!r}: マニフェストは送られた"
+                                                         "ファイルだけを名指しできます"))
+            continue
         file = source / name
         try:
             current = get(entry.get("layout", "")).version
@@ -563,6 +605,8 @@ def _report(result: ImportResult, report_dir: Path) -> None:
                 writer.writerow([kind, p.file, p.line, p.column, p.reason])
         for name in result.absent:
             writer.writerow(["ファイルなし", name, 0, "", "取り込みません (この表は現在のまま)"])
+        for name in result.kept:
+            writer.writerow(["取込みなし", name, 0, "", "アクセスログに記録があるため現在のまま"])
 
 
 def upload_area(db: Database, lg_code: str) -> Path:

@@ -150,6 +150,11 @@ def require_tenant(principal: Principal, lg_code: str, module: str,
         raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
     if principal.scope != Scope.TENANT and module in PERSONAL_DATA_MODULES:
         raise NotFound(f"tenant {lg_code} does not exist", field="lg_code")
+    if principal.scope != Scope.TENANT and permission != Permission.VIEW:
+        # The operator runs the platform and the secretariat the consortium: neither
+        # changes a municipality's parameters, data or jobs.
+        raise Forbidden(f"{principal.username}: 団体のデータを変更できるのはその団体の職員だけです",
+                        field=module)
     if not principal.can(module, permission):
         raise Forbidden(f"{principal.username} lacks {permission} on {module}", field=module)
 

@@ -259,7 +259,7 @@ def listing(target: Path | str, lg_code: str | None = None) -> list[BackupInfo]:
     return found
 
 
-def _unpack(path: Path, key: bytes, into: Path) -> None:
+def unpack(path: Path, key: bytes, into: Path) -> None:
     buffer = io.BytesIO()
     for chunk in _decrypt(path, key):
         buffer.write(chunk)
@@ -274,7 +274,7 @@ def _unpack(path: Path, key: bytes, into: Path) -> None:
 def extract(path: Path, *, key_dir: Path, into: Path) -> str:
     """The backup's files (the export as it was), checked by the decryption; its tenant."""
     lg_code = str(read_header(path)["lg_code"])
-    _unpack(path, key_for(key_dir, lg_code), into)
+    unpack(path, key_for(key_dir, lg_code), into)
     return lg_code
 
 
@@ -283,7 +283,7 @@ def verify(path: Path, *, key_dir: Path) -> dict[str, object]:
     header = read_header(path)
     lg_code = str(header["lg_code"])
     with tempfile.TemporaryDirectory() as tmp:
-        _unpack(path, key_for(key_dir, lg_code), Path(tmp))
+        unpack(path, key_for(key_dir, lg_code), Path(tmp))
         problems: list[Problem] = []
         check_manifest(Path(tmp), lg_code, problems)
         if problems:
@@ -302,7 +302,7 @@ def restore(db: Database, lg_code: str, path: Path, *, key_dir: Path,
         raise BadBackup(f"{header.get('lg_code')} のバックアップは {lg_code} に戻せません",
                         field="lg_code")
     with tempfile.TemporaryDirectory() as tmp:
-        _unpack(path, key_for(key_dir, lg_code), Path(tmp))
+        unpack(path, key_for(key_dir, lg_code), Path(tmp))
         return import_tenant(db, lg_code, Path(tmp), report_dir=report_dir or Path(tmp))
 
 

@@ -44,16 +44,27 @@ PREFECTURES = (
 class TenantState(StrEnum):
     ONBOARDING = "onboarding"
     LIVE = "live"
+    RESTORING = "restoring"
     SUSPENDED = "suspended"
     LEFT = "left"
 
 
+STATE_NAMES = {TenantState.ONBOARDING: "移行中", TenantState.LIVE: "本稼働中",
+               TenantState.RESTORING: "復元中", TenantState.SUSPENDED: "停止中",
+               TenantState.LEFT: "脱退済み"}
+
+REPLACEABLE = frozenset({TenantState.ONBOARDING, TenantState.RESTORING})
+"""The states in which an import may replace a municipality's tables: before it goes
+live, and during a restore two people agreed to."""
+
 _ALLOWED_TRANSITIONS: dict[TenantState, set[TenantState]] = {
     TenantState.ONBOARDING: {TenantState.LIVE, TenantState.LEFT},
     TenantState.LIVE: {TenantState.SUSPENDED, TenantState.LEFT},
+    TenantState.RESTORING: {TenantState.LIVE},
     TenantState.SUSPENDED: {TenantState.LIVE, TenantState.LEFT},
     TenantState.LEFT: set(),
 }
+"""``restoring`` is entered only through an approved restore request (resilience)."""
 
 tenants = Table(
     "tenants",
@@ -211,6 +222,22 @@ def set_state(db: Database, code: str, to: TenantState, *, actor: str, reason: s
     current = get_tenant(db, code)
     if to not in _ALLOWED_TRANSITIONS[current.state]:
         raise Conflict(f"tenant {code}: cannot go from {current.state} to {to}", field="state")
+    return _move(db, current, to, actor=actor, reason=reason)
+
+
+def begin_restore(db: Database, code: str, *, actor: str, reason: str) -> Tenant:
+    """Put a live (or suspended) municipality into ``restoring`` for an approved restore;
+    only the restore itself calls this, never the lifecycle command."""
+    current = get_tenant(db, code)
+    if current.state not in (TenantState.LIVE, TenantState.SUSPENDED):
+        raise Conflict(f"tenant {code} is {current.state}: only a live or suspended member "
+                       "is restored through a request", field="state")
+    return _move(db, current, TenantState.RESTORING, actor=actor, reason=reason)
+
+
+def _move(db: Database, current: Tenant, to: TenantState, *, actor: str, reason: str,
+          ) -> Tenant:
+    code = current.lg_code
     now = utcnow()
     with db.platform_tx() as conn:
         conn.execute(

@@ -1,0 +1,153 @@
+"""Nobody alone replaces a live municipality's data, and nobody erases its audit trail:
+each attack tried before (an IT lead's or the operator's import over a live member, a
+fabricated one-entry log, the operator setting a member's parameters, one person's
+restore) is tried again here and does no harm."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from kumomura.platform import audit
+from kumomura.platform.audit import AuditContext, audit_log
+from kumomura.platform.core.errors import Conflict
+from kumomura.platform.exchange.exports import export_tenant
+from kumomura.platform.exchange.imports import import_tenant
+from kumomura.platform.identity import auth
+from kumomura.platform.identity.auth import Scope
+from kumomura.platform.resilience import backup, restores
+from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import Tenant, TenantState, get_tenant, set_state
+from kumomura.residents import changes as ch
+from kumomura.residents.models import ProtectionOrderIn
+from kumomura.residents.service import add_protection
+from kumomura.residents.tables import protection_orders, resident_versions
+from kumomura.web.app import create_app
+from tests.residents.factories import CTX, family
+
+CODE = "062022"
+PW = "correct horse battery staple"
+
+
+def _count(db: Database, table: object) -> int:
+    with db.tenant_tx(CODE) as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def live(db: Database, yonezawa: Tenant) -> Database:
+    """米沢市, live, with a family and a protection order (支援措置)."""
+    with db.tenant_tx(CODE) as conn:
+        wife = ch.move_in(conn, CTX, family()).atena_nos[1]
+        add_protection(conn, CTX, ProtectionOrderIn(atena_no=wife, starts_on=date(2026, 7, 1),
+                                                    reason="申出"))
+    set_state(db, CODE, TenantState.LIVE, actor="test", reason="本稼働")
+    return db
+
+
+def test_an_import_never_replaces_a_live_municipalitys_tables(live: Database,
+                                                              tmp_path: Path) -> None:
+    files = tmp_path / "in"
+    files.mkdir()
+    header = "id,atena_no,kind,starts_on,ends_on,lifted_on,reason,created_by,created_at\n"
+    (files / "protection_orders.csv").write_text(header, encoding="utf-8")  # header only
+    result = import_tenant(live, CODE, files)
+    assert not result.written
+    assert [p.column for p in result.problems] == ["state"]
+    assert "本稼働中" in result.problems[0].reason
+    assert _count(live, protection_orders) == 1  # every 支援措置 still there
+    assert import_tenant(live, CODE, files, dry_run=True).ok  # checking is allowed
+
+
+def test_a_fabricated_log_never_replaces_the_audit_trail(db: Database, yonezawa: Tenant,
+                                                         tmp_path: Path) -> None:
+    with db.tenant_tx(CODE) as conn:
+        ch.move_in(conn, CTX, family())
+    export_tenant(db, CODE, tmp_path / "out", ctx=CTX)
+    out = tmp_path / "out"
+    (out / "manifest.json").unlink()
+    log = (out / "audit_log.csv").read_text(encoding="utf-8").splitlines()
+    (out / "audit_log.csv").write_text("\n".join(log[:2]) + "\n", encoding="utf-8")
+    before = _count(db, audit_log)
+    result = import_tenant(db, CODE, out)  # onboarding: the data may be replaced, not the log
+    assert result.written, result.problems
+    assert result.kept == ["audit_head.csv", "audit_log.csv"]
+    assert _count(db, audit_log) >= before
+    assert audit.verify(db, CODE).ok
+
+
+@pytest.fixture
+def staff(live: Database) -> Iterator[TestClient]:
+    for name, roles, scope, code in (("operator", ["operator"], Scope.OPERATOR, None),
+                                     ("secretariat", ["secretariat"], Scope.CONSORTIUM, None),
+                                     ("it", ["municipal_it"], Scope.TENANT, CODE)):
+        auth.create_user(live, username=name, password=PW, display_name=name, scope=scope,
+                         lg_code=code, role_names=roles)
+    with TestClient(create_app(db=live)) as client:
+        yield client
+
+
+def _bearer(db: Database, name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {auth.issue_token(db, name, 'test')}"}
+
+
+def test_the_operator_and_the_secretariat_change_no_municipality(live: Database,
+                                                                 staff: TestClient) -> None:
+    change = {"value": 60, "effective_from": "2026-04-01", "reason": "attack"}
+    for name in ("operator", "secretariat"):
+        headers = _bearer(live, name)
+        r = staff.put(f"/api/v1/t/{CODE}/params/platform/idle_timeout_minutes", json=change,
+                      headers=headers)
+        assert r.status_code == 403, (name, r.text)
+        upload = staff.post(f"/api/v1/t/{CODE}/imports", headers=headers, data={
+            "dry_run": "false"}, files={"files": ("protection_orders.csv", b"id\n")})
+        assert upload.status_code in (403, 404), (name, upload.text)
+    it = _bearer(live, "it")  # the municipality's own IT lead may
+    assert staff.put(f"/api/v1/t/{CODE}/params/platform/idle_timeout_minutes", json=change,
+                     headers=it).status_code == 200
+
+
+def test_a_live_restore_takes_two_people_both_in_the_log(live: Database,
+                                                         tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    info = backup.run(live, CODE, tmp_path / "b", key_dir=keys, ctx=CTX)
+    with live.tenant_tx(CODE) as conn:  # after the backup: undone by the restore
+        ch.move_in(conn, CTX, family(address={"town": "丸の内一丁目1番1号"}))
+    assert _count(live, resident_versions) == 6
+    alice = AuditContext(actor="alice", purpose="復元")
+    request_id = restores.request(live, CODE, info.path, reason="誤った一括異動の取消し",
+                                  ctx=alice)
+    with pytest.raises(Conflict) as alone:
+        restores.approve(live, request_id, ctx=alice)
+    assert alone.value.field == "approved_by"
+    with pytest.raises(Conflict):
+        restores.run(live, request_id, key_dir=keys, ctx=alice)  # not approved: nothing runs
+    assert _count(live, resident_versions) == 6
+    bob = dataclasses.replace(alice, actor="bob")
+    restores.approve(live, request_id, ctx=bob)
+    result = restores.run(live, request_id, key_dir=keys, ctx=bob)
+    assert result.written, result.problems
+    assert _count(live, resident_versions) == 3
+    assert get_tenant(live, CODE).state == TenantState.LIVE
+    actions = [(e["actor"], e["action"]) for e in audit.entries(live, CODE, limit=200)]
+    trail = [a for a in actions if a[1].startswith("backup.restore")]
+    assert sorted(trail) == [("alice", "backup.restore_requested"),
+                             ("bob", "backup.restore_approved"), ("bob", "backup.restored")]
+    assert audit.verify(live, CODE).ok
+
+
+def test_a_manifest_names_only_files_of_the_upload(db: Database, yonezawa: Tenant,
+                                                   tmp_path: Path) -> None:
+    files = tmp_path / "in"
+    files.mkdir()
+    (files / "manifest.json").write_text(
+        '{"lg_code": "062022", "files": [{"file": "../../secret.csv", "layout": "atena",'
+        ' "version": "1.0", "sha256": "0"}]}', encoding="utf-8")
+    result = import_tenant(db, CODE, files, dry_run=True)
+    assert [(p.file, p.column) for p in result.problems] == [("manifest.json", "file")]
