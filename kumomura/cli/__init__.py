@@ -16,7 +16,7 @@ import typer
 from kumomura import catalog
 from kumomura.cli import backup as backup_cli
 from kumomura.cli import degraded as degraded_cli
-from kumomura.platform import audit, events, installation, params
+from kumomura.platform import audit, checkpoints, events, installation, params
 from kumomura.platform.clikit import (
     Column,
     Format,
@@ -255,15 +255,26 @@ def params_diff(
 # -- audit ---------------------------------------------------------------------------
 @audit_app.command("verify")
 def audit_verify(tenant: TenantOpt) -> None:
-    """Check the hash chain; name the first entry edited, deleted or reordered."""
+    """Check the hash chain, then against its latest signed checkpoint; name the first
+    entry edited, deleted or reordered, a cut tail or a rebuilt chain."""
     with _db() as db:
         tenant_service.get_tenant(db, tenant)
-        result = audit.verify(db, tenant)
+        result = checkpoints.verify(db, tenant)
     if result.ok:
         console.print(f"audit log of {tenant}: {result.checked} entries, chain intact")
         return
     err.print(f"[red]audit log of {tenant}: entry {result.first_bad_seq}: {result.problem}[/red]")
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(tenant: Annotated[str | None, typer.Option("--tenant", "-t")] = None,
+                     ) -> None:
+    """Sign each municipality's chain tip (the worker does it every few minutes)."""
+    with _db() as db:
+        for code in [tenant] if tenant else tenant_codes(db):
+            point = checkpoints.sign(db, code)
+            console.print(f"{code}: entry {point.seq} signed at {point.at}")
 
 
 @audit_app.command("tail")

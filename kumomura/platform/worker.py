@@ -12,7 +12,7 @@ import threading
 import procrastinate
 from procrastinate.types import JSONValue
 
-from kumomura.platform import events
+from kumomura.platform import checkpoints, events
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.config import backup_keys, get_settings
 from kumomura.platform.jobs import queue as jobs
@@ -23,6 +23,7 @@ from kumomura.platform.tenancy.tenants import tenant_codes
 
 CHUNK_TASK = "kumomura.run_chunk"
 BACKUP_TASK = "kumomura.backup_all"
+CHECKPOINT_TASK = "kumomura.audit_checkpoints"
 
 
 def build_app(db: Database) -> procrastinate.App:
@@ -44,6 +45,14 @@ def build_app(db: Database) -> procrastinate.App:
             await context.app.job_manager.retry_job(job)
 
     settings = get_settings()
+
+    @app.periodic(cron=settings.audit_checkpoint_cron)
+    @app.task(name=CHECKPOINT_TASK, queue=QUEUE, queueing_lock="audit_checkpoints")
+    def audit_checkpoints(timestamp: int) -> None:
+        """Sign every municipality's audit chain tip (one worker takes it)."""
+        for code in tenant_codes(db):
+            checkpoints.sign(db, code, settings)
+
     if settings.backup_target:
         target = settings.backup_target
 

@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     backup_key_dir: Path | None = Field(
         default=None, description="where each municipality's backup key is kept (apart from "
         "the backups); unset: data_dir/keys")
+    audit_signing_key: Path | None = Field(
+        default=None, description="the Ed25519 private key (PEM) that signs the audit "
+        "chain's checkpoints, kept outside the database; unset: data_dir/keys/"
+        "audit-signing.pem, made on first use")
+    audit_checkpoint_cron: str = Field(
+        default="*/10 * * * *", description="when the workers sign every chain's tip")
+    audit_checkpoint_dir: Path | None = Field(
+        default=None, description="where each municipality's signed checkpoints are "
+        "appended (outside the database); unset: data_dir/audit-checkpoints")
     font_dir: Path | None = Field(
         default=None, description="directory holding ipaexm.ttf and ipaexg.ttf; unset: the "
         "Debian font packages' paths")

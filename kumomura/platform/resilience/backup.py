@@ -49,6 +49,7 @@ from sqlalchemy import (
     text,
 )
 
+from kumomura.platform import checkpoints
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput, NotFound
 from kumomura.platform.core.japanese import validate_lg_code
@@ -73,6 +74,8 @@ backup_drills = Table(
 """Every drill: which backup, when, how long the restore took, and what it found."""
 
 MAGIC = b"KMB1"
+CHECKPOINTS = "audit-checkpoints.jsonl"
+"""The municipality's signed audit checkpoints, packed beside its files."""
 FORMAT = "kumomura-backup/1"
 CHUNK = 1 << 20
 SUFFIX = ".kmb"
@@ -200,6 +203,9 @@ def run(db: Database, lg_code: str, target: Path | str, *, key_dir: Path,
         export_tenant(db, lg_code, files, ctx=ctx)
         if only is not None:
             _keep_only(files, only)
+        signed = checkpoints.file_of(lg_code)
+        if signed.exists():  # the signed tips travel with the data, to the second site
+            shutil.copyfile(signed, files / CHECKPOINTS)
         packed = Path(tmp) / "export.tar.gz"
         with tarfile.open(packed, "w:gz", compresslevel=6) as tar:
             for path in sorted(files.iterdir()):
