@@ -3,31 +3,21 @@ and fetch the report (municipal IT of the municipality)."""
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
 from fastapi.responses import FileResponse
 
 from kumomura.platform.core.businesses import PLATFORM_MODULE
-from kumomura.platform.core.errors import InvalidInput
-from kumomura.platform.exchange.exports import MANIFEST
-from kumomura.platform.exchange.imports import FIXED_WIDTH, IMPORT_JOB, report_of, upload_area
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.exchange.imports import IMPORT_JOB, new_upload, report_of, save_upload
 from kumomura.platform.http.deps import DbDep, PrincipalDep
 from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import Permission, require_tenant
 from kumomura.platform.jobs import queue as jobs
-from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import get_tenant
 
 router = APIRouter(prefix="/api/v1/t/{lg_code}/imports", tags=["migration"])
-
-
-def _upload_dir(db: Database, lg_code: str) -> Path:
-    path = upload_area(db, lg_code) / uuid.uuid4().hex
-    path.mkdir(parents=True)
-    return path
 
 
 @router.post("", status_code=202)
@@ -41,13 +31,10 @@ def upload(lg_code: str, db: DbDep, principal: PrincipalDep,
     the job's log (the tenant's audit log is among what an import replaces)."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     get_tenant(db, lg_code)
-    target = _upload_dir(db, lg_code)
+    target = new_upload(db, lg_code)
+    limit = get_settings().upload_max_bytes
     for upload_file in files:
-        name = Path(upload_file.filename or "").name
-        if not (name.endswith((".csv", ".dat", ".txt")) or name in (FIXED_WIDTH, MANIFEST)):
-            raise InvalidInput(f"{name!r}: CSV, 固定長 (.dat/.txt), {FIXED_WIDTH} か "
-                               f"{MANIFEST} を送ってください", field="files")
-        (target / name).write_bytes(upload_file.file.read())
+        save_upload(target, upload_file.filename or "", upload_file.file, limit=limit)
     job_id = jobs.submit(db, lg_code, IMPORT_JOB.name, {
         "directory": str(target), "dry_run": dry_run, "quarantine": quarantine,
         "encoding": encoding}, actor=principal.username)

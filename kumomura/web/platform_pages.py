@@ -4,10 +4,7 @@ history, data migration uploads with the report, and the secretariat's console."
 from __future__ import annotations
 
 import csv
-import shutil
-import uuid
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,8 +14,9 @@ from pydantic import ValidationError
 
 from kumomura.platform import params
 from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import InvalidInput, KumomuraError, NotFound
-from kumomura.platform.exchange.imports import IMPORT_JOB, report_of, upload_area
+from kumomura.platform.exchange.imports import IMPORT_JOB, new_upload, report_of, save_upload
 from kumomura.platform.http.deps import DbDep
 from kumomura.platform.http.jobs import start_job
 from kumomura.platform.http.pages import PagePrincipal, field_errors, page_audit, render
@@ -139,13 +137,12 @@ async def imports_upload(request: Request, lg_code: str, db: DbDep, principal: P
                          background: BackgroundTasks) -> Response:
     """Upload the files and start the import job (a dry run unless unticked)."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
-    target = upload_area(db, lg_code) / uuid.uuid4().hex
-    target.mkdir(parents=True)
+    target = new_upload(db, lg_code)
+    limit = get_settings().upload_max_bytes
     async with request.form() as form:  # the spooled uploads are closed on the way out
         for item in form.getlist("files"):
             if isinstance(item, UploadFile) and item.filename:
-                with (target / Path(item.filename).name).open("wb") as out:
-                    shutil.copyfileobj(item.file, out)  # a file at a time, not in memory
+                save_upload(target, item.filename, item.file, limit=limit)
         options = {"dry_run": form.get("dry_run") == "true",
                    "quarantine": form.get("quarantine") == "true"}
     job_id = jobs.submit(db, lg_code, IMPORT_JOB.name, {

@@ -112,3 +112,36 @@ def test_fixed_width_profiles_name_files_of_the_directory_only(db: Database, yon
     result = import_tenant(db, "062022", tmp_path, dry_run=True)
     assert [p.file for p in result.problems] == ["fixed_width.json"]
     assert "must be a file name" in result.problems[0].reason
+
+
+def test_uploads_are_bounded_and_the_files_go_when_the_job_ends(
+        client: TestClient, db: Database, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kumomura.platform.core.config import get_settings
+    from kumomura.platform.exchange.imports import REPORT, upload_area
+
+    it = _token(db, "it_nagai", ["municipal_it"], code="062090")
+    with db.tenant_tx("062022") as conn:
+        ch.move_in(conn, CTX, family(), today=TODAY)
+    export_tenant(db, "062022", tmp_path / "out", ctx=CTX)
+    atena = (tmp_path / "out" / "atena.csv").read_bytes().replace(b"062022", b"062090")
+    monkeypatch.setenv("KUMOMURA_UPLOAD_MAX_BYTES", str(len(atena) - 1))
+    get_settings.cache_clear()
+    too_big = client.post("/api/v1/t/062090/imports", headers=it,
+                          files=[("files", ("atena.csv", atena, "text/csv"))])
+    assert too_big.status_code == 422
+    assert too_big.json()["field"] == "files"
+    assert "atena.csv" in too_big.json()["detail"]
+    area = upload_area(db, "062090")
+    assert not area.exists() or list(area.iterdir()) == []  # nothing left half-stored
+    monkeypatch.delenv("KUMOMURA_UPLOAD_MAX_BYTES")
+    get_settings.cache_clear()
+    r = client.post("/api/v1/t/062090/imports", headers=it,
+                    files=[("files", ("atena.csv", atena, "text/csv"))])
+    assert r.status_code == 202, r.text
+    job = _finish(db, r.json()["id"])
+    assert job.status == jobs.JobStatus.DONE
+    (folder,) = list(area.iterdir())
+    assert [p.name for p in folder.iterdir()] == [REPORT]  # the personal data has gone
+    assert client.get(f"/api/v1/t/062090/imports/{job.id}/report",
+                      headers=it).status_code == 200

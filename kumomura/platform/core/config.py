@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     audit_checkpoint_dir: Path | None = Field(
         default=None, description="where each municipality's signed checkpoints are "
         "appended (outside the database); unset: data_dir/audit-checkpoints")
+    upload_max_bytes: int = Field(
+        default=1 << 30, ge=1, description="the largest file an import upload may send; "
+        "files are streamed to disk, never read whole into memory")
     font_dir: Path | None = Field(
         default=None, description="directory holding ipaexm.ttf and ipaexg.ttf; unset: the "
         "Debian font packages' paths")

@@ -15,11 +15,13 @@ import csv
 import hashlib
 import io
 import json
+import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 from psycopg.types.json import Json
@@ -632,15 +634,54 @@ def in_upload_area(db: Database, lg_code: str, directory: Path) -> bool:
     return directory.resolve().is_relative_to(upload_area(db, lg_code).resolve())
 
 
+def new_upload(db: Database, lg_code: str) -> Path:
+    """A fresh folder of the municipality's upload area for one upload."""
+    path = upload_area(db, lg_code) / uuid.uuid4().hex
+    path.mkdir(parents=True)
+    return path
+
+
+def save_upload(target: Path, filename: str, source: BinaryIO, *, limit: int) -> None:
+    """One uploaded file streamed into ``target`` (a megabyte at a time, never whole in
+    memory); a file of a kind an import does not read, or larger than ``limit``, is
+    refused by name and the whole upload removed, so nothing is left half-stored."""
+    name = Path(filename).name
+    if not (name.endswith((".csv", ".dat", ".txt")) or name in (FIXED_WIDTH, MANIFEST)):
+        shutil.rmtree(target, ignore_errors=True)
+        raise InvalidInput(f"{name!r}: CSV, 固定長 (.dat/.txt), {FIXED_WIDTH} か "
+                           f"{MANIFEST} を送ってください", field="files")
+    written = 0
+    with (target / name).open("wb") as out:
+        while chunk := source.read(1 << 20):
+            written += len(chunk)
+            if written > limit:
+                break
+            out.write(chunk)
+    if written > limit:
+        shutil.rmtree(target, ignore_errors=True)
+        raise InvalidInput(f"{name}: {limit:,} バイトを超えるファイルは取り込めません",
+                           field="files")
+
+
+def _discard_files(directory: Path) -> None:
+    """After the job, the uploaded personal data goes; the report stays for the IT lead."""
+    for path in directory.iterdir():
+        if path.name != REPORT and path.is_file():
+            path.unlink()
+
+
 def _import_job(db: Database, lg_code: str, params: dict[str, Any]) -> dict[str, Any]:
     directory = Path(str(params.get("directory", ""))).resolve()
     if not in_upload_area(db, lg_code, directory):
         raise InvalidInput("取込みジョブはこの団体がアップロードしたファイルだけを読みます",
                            field="directory")
-    result = import_tenant(db, lg_code, directory,
-                           dry_run=bool(params.get("dry_run")),
-                           encoding=params.get("encoding"),
-                           quarantine=bool(params.get("quarantine")))
+    try:
+        result = import_tenant(db, lg_code, directory,
+                               dry_run=bool(params.get("dry_run")),
+                               encoding=params.get("encoding"),
+                               quarantine=bool(params.get("quarantine")))
+    finally:
+        _discard_files(directory)
     if not result.ok and not params.get("dry_run"):
         raise InvalidInput(f"取込みを中止しました: 問題 {len(result.problems)} 件 "
                            f"(報告: {REPORT})", field="files")
