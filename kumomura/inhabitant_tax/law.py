@@ -112,6 +112,7 @@ class LawValues(_Frozen):
     widow_income_limit: int
     working_student: int
     working_student_income_limit: int
+    working_student_other_income_limit: int
     life_insurance_new: StepTable
     life_insurance_old: StepTable
     life_insurance_mixed_cap: int
@@ -288,6 +289,8 @@ _COMMON = dict(
     single_parent=300_000,
     widow_income_limit=5_000_000,
     working_student=260_000,
+    # 所得税法第2条第1項第32号ロ: 給与所得等以外の所得が10万円以下 (地方税法第292条第1項第11号)
+    working_student_other_income_limit=100_000,
     life_insurance_new=LIFE_NEW,
     life_insurance_old=LIFE_OLD,
     life_insurance_mixed_cap=28_000,

@@ -317,7 +317,12 @@ class Rules:
         spouse_allowed = income <= law.spouse_taxpayer_columns[-1]
         single = c("single_parent").is_not_null() & (income <= law.widow_income_limit)
         widow = c("widow") & c("single_parent").is_null() & (income <= law.widow_income_limit)
-        student = c("working_student") & (income <= law.working_student_income_limit)
+        # 勤労学生 (地方税法第292条第1項第11号, 所得税法第2条第1項第32号): 合計所得金額が
+        # 限度以下で、給与所得等を含み、給与所得等以外の所得が10万円以下. The income from
+        # work this system holds is the salary income; pensions and other income are not.
+        student = (c("working_student") & (income <= law.working_student_income_limit)
+                   & (c("salary_income") > 0)
+                   & (income - c("salary_income") <= law.working_student_other_income_limit))
         frame = frame.with_columns(
             _column=column,
             _single=single,
