@@ -364,7 +364,7 @@ def _frame_references_hold(item: _Loaded, known: dict[tuple[str, str], pl.Series
         values = (item.frame[target_field] if target_layout == item.layout.name
                   else known.get((target_layout, target_field), pl.Series([], dtype=pl.String)))
         column = item.frame[f.name]
-        if (column.is_not_null() & ~column.is_in(values.cast(column.dtype))).any():
+        if (column.is_not_null() & ~column.is_in(values.cast(column.dtype).implode())).any():
             return False
     return True
 
