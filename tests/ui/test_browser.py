@@ -362,3 +362,47 @@ def test_second_factor_where_the_member_requires_it(demo: tuple[str, Database],
     page.get_by_label(re.compile("確認コード")).fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="ログイン").click()
     expect(page.get_by_role("heading", name="南陽市")).to_be_visible()
+
+
+def test_a_towns_own_birth_gift_from_birth_to_payment(demo: tuple[str, Database],
+                                                       page: Page) -> None:
+    """川西町 runs the example plugin (出生祝金): a birth entered in the registry puts the
+    newborn on the town's list (the web process delivers the event), the clerk records
+    the payment, and the newborn's record says so. 米沢市, without the option, has no
+    such menu entry."""
+    from datetime import date
+
+    from kumomura.platform.audit import AuditContext
+    from kumomura.residents import changes as ch
+    from kumomura.residents.models import Birth, NewPerson
+
+    base, db = demo
+    today = date.today()
+    with db.tenant_tx("063827") as conn:
+        household = conn.execute(select(resident_versions.c.household_no).where(
+            resident_versions.c.valid_to.is_(None), resident_versions.c.status == "resident")
+            .limit(1)).scalar_one()
+        baby = ch.birth(conn, AuditContext(actor="clerk_063827"), Birth(
+            household_no=household, notified_on=today, person=NewPerson.model_validate({
+                "name": "川西 ひなた", "kana": "カワニシ ヒナタ", "birth_date": today,
+                "sex": "2", "relationship": "子"})), today=today).atena_nos[0]
+    _login(page, base, "clerk_063827")
+    menu = page.get_by_role("navigation", name="業務メニュー")
+    menu.get_by_role("link", name="出生祝金").click()
+    deadline = time.monotonic() + 15  # delivered within the dispatcher's few seconds
+    while "川西 ひなた" not in page.content() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.reload()
+    row = page.get_by_role("row").filter(has_text="川西 ひなた")
+    expect(row).to_contain_text("未支給")
+    expect(row).to_contain_text("50,000円")
+    _shot(page, "16-birth-gift")
+    row.get_by_role("button", name="支給を記録").click()
+    expect(page.get_by_role("status")).to_contain_text("支給を記録しました")
+    expect(page.get_by_role("row").filter(has_text="川西 ひなた")).to_contain_text("支給済")
+    page.goto(f"{base}/t/063827/residents/{baby}")
+    expect(page.get_by_text("出生祝金 50,000円")).to_be_visible()
+    page.get_by_role("button", name="ログアウト").click()
+    _login(page, base, "clerk_062022")
+    expect(menu.get_by_role("link", name="住民記録")).to_be_visible()
+    expect(menu.get_by_role("link", name="出生祝金")).to_have_count(0)
