@@ -92,6 +92,28 @@ def db_upgrade(
             raise typer.Exit(1)
 
 
+roles_app = typer.Typer(no_args_is_help=True, help="Each municipality's database role.")
+db_app.add_typer(roles_app, name="roles")
+
+
+@roles_app.command("check")
+def db_roles_check(fmt: FormatOpt = Format.TABLE) -> None:
+    """Compare every municipality's role with what it must be; exit 1 on any excess."""
+    from kumomura.platform.storage import roles
+
+    with _db() as db:
+        codes = tenant_codes(db)
+        found = roles.check(db, codes)
+    print_rows([e.__dict__ for e in found], [
+        Column("lg_code", "lg_code"), Column("role", "role"), Column("what", "may"),
+        Column("on", "on")], fmt)
+    if fmt is Format.TABLE:
+        console.print(f"{len(codes)} roles checked, {len(found)} excess grants"
+                      if db.is_postgres else "SQLite: one file per municipality, no roles")
+    if found:
+        raise typer.Exit(1)
+
+
 # -- tenants -------------------------------------------------------------------------
 @tenant_app.command("add")
 def tenant_add(
