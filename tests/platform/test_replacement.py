@@ -151,3 +151,16 @@ def test_a_manifest_names_only_files_of_the_upload(db: Database, yonezawa: Tenan
         ' "version": "1.0", "sha256": "0"}]}', encoding="utf-8")
     result = import_tenant(db, CODE, files, dry_run=True)
     assert [(p.file, p.column) for p in result.problems] == [("manifest.json", "file")]
+
+
+def test_a_restore_that_breaks_leaves_the_member_live_not_open(live: Database,
+                                                                tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    info = backup.run(live, CODE, tmp_path / "b", key_dir=keys, ctx=CTX)
+    request_id = restores.request(live, CODE, info.path, reason="訓練",
+                                  ctx=AuditContext(actor="alice"))
+    restores.approve(live, request_id, ctx=AuditContext(actor="bob"))
+    (keys / f"{CODE}.key").write_bytes(b"\0" * 32)  # the key lost: the restore cannot read
+    with pytest.raises(backup.BadBackup):
+        restores.run(live, request_id, key_dir=keys, ctx=AuditContext(actor="bob"))
+    assert get_tenant(live, CODE).state == TenantState.LIVE  # not left "restoring"

@@ -137,14 +137,17 @@ def run(db: Database, request_id: int, *, key_dir: Path, ctx: AuditContext,
     if restoring:
         begin_restore(db, found.lg_code, actor=ctx.actor,
                       reason=f"復元の要求 {request_id} (承認 {found.approved_by})")
-    with tempfile.TemporaryDirectory() as tmp:
-        unpacked = Path(tmp)
-        unpack(Path(found.backup_file), key_for(key_dir, found.lg_code), unpacked)
-        _keep_the_log(db, found.lg_code, unpacked)
-        result = import_tenant(db, found.lg_code, unpacked, report_dir=report_dir or unpacked)
-    if restoring:
-        set_state(db, found.lg_code, TenantState.LIVE, actor=ctx.actor,
-                  reason=f"復元の要求 {request_id} の終了")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            unpacked = Path(tmp)
+            unpack(Path(found.backup_file), key_for(key_dir, found.lg_code), unpacked)
+            _keep_the_log(db, found.lg_code, unpacked)
+            result = import_tenant(db, found.lg_code, unpacked,
+                                   report_dir=report_dir or unpacked)
+    finally:  # never left open to replacement: back to live whatever happened
+        if restoring:
+            set_state(db, found.lg_code, TenantState.LIVE, actor=ctx.actor,
+                      reason=f"復元の要求 {request_id} の終了")
     with db.platform_tx() as conn:
         conn.execute(update(restore_requests).where(restore_requests.c.id == request_id)
                      .values(status="done" if result.written else "failed",
