@@ -285,7 +285,8 @@ def audit_verify(tenant: TenantOpt) -> None:
     if result.ok:
         console.print(f"audit log of {tenant}: {result.checked} entries, chain intact")
         return
-    err.print(f"[red]audit log of {tenant}: entry {result.first_bad_seq}: {result.problem}[/red]")
+    where = f"entry {result.first_bad_seq}: " if result.first_bad_seq is not None else ""
+    err.print(f"[red]audit log of {tenant}: {where}{result.problem}[/red]")
     raise typer.Exit(1)
 
 

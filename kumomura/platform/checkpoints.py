@@ -91,14 +91,16 @@ def sign(db: Database, lg_code: str, settings: Settings | None = None) -> Checkp
     return point
 
 
+def _lines(lg_code: str, settings: Settings | None) -> list[str]:
+    path = file_of(lg_code, settings)
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
 def latest(lg_code: str, public_key: Ed25519PublicKey,
            settings: Settings | None = None) -> Checkpoint | None:
     """The last checkpoint whose signature holds; a forged line is skipped, not trusted."""
-    path = file_of(lg_code, settings)
-    if not path.exists():
-        return None
     found = None
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _lines(lg_code, settings):
         try:
             point = Checkpoint(**json.loads(line))
             public_key.verify(base64.b64decode(point.signature), point.message())
@@ -114,9 +116,18 @@ def verify(db: Database, lg_code: str, settings: Settings | None = None) -> Veri
     result = verify_chain(db, lg_code)
     if not result.ok:
         return result
+    settings = settings or get_settings()
+    lines = _lines(lg_code, settings)
+    if not lines:
+        return result  # never signed yet: the chain is all there is to check
+    if not _key_path(settings).exists():
+        return VerifyResult(False, result.checked, None, (
+            f"the signing key {_key_path(settings)} is missing: the {len(lines)} checkpoints "
+            "cannot be checked (restore the key from where it is kept)"))
     point = latest(lg_code, signing_key(settings).public_key(), settings)
     if point is None:
-        return result
+        return VerifyResult(False, result.checked, None, (
+            f"none of the {len(lines)} checkpoints is signed with this deployment's key"))
     if result.checked < point.seq:
         return VerifyResult(False, result.checked, result.checked + 1, (
             f"entries {result.checked + 1} to {point.seq} are missing: the chain ends before "

@@ -100,3 +100,18 @@ def test_the_checkpoints_travel_with_every_backup(signed: Database, tmp_path: Pa
     copied = (out / backup.CHECKPOINTS).read_text().splitlines()
     assert [json.loads(line)["seq"] for line in copied] == [5]
     assert backup.verify(info.path, key_dir=keys)["lg_code"] == CODE
+
+
+def test_checkpoints_without_their_key_are_a_failure_not_a_pass(signed: Database,
+                                                                 tmp_path: Path) -> None:
+    key = tmp_path / "outside" / "sign.pem"
+    kept = key.read_bytes()
+    key.unlink()  # the key lost (or removed to hide a rebuilt chain)
+    result = checkpoints.verify(signed, CODE)
+    assert not result.ok
+    assert "signing key" in str(result.problem)
+    checkpoints.signing_key()  # another key made in its place
+    result = checkpoints.verify(signed, CODE)
+    assert (result.ok, "none of the 1 checkpoints" in str(result.problem)) == (False, True)
+    key.write_bytes(kept)
+    assert checkpoints.verify(signed, CODE).ok
