@@ -8,7 +8,9 @@ option. Nothing registers by being imported: ``install`` does, once, at each ent
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import entry_points
+from typing import TypeVar
 
 from kumomura.costs import module as costs
 from kumomura.inhabitant_tax import module as inhabitant_tax
@@ -20,30 +22,33 @@ from kumomura.seal_registration import module as seal_registration
 MODULES: tuple[BusinessModule, ...] = (
     residents.MODULE, seal_registration.MODULE, inhabitant_tax.MODULE, costs.MODULE)
 
+T = TypeVar("T")
 PLUGIN_GROUP = "kumomura.modules"
 EXTENSION_GROUP = "kumomura.extensions"
 
 
+@cache
+def _loaded(group: str, kind: type[T]) -> tuple[T, ...]:
+    """The objects a group's entry points name, each checked to be a ``kind``; read once
+    per process (the CLI mounts plugins' groups and then installs them)."""
+    found = []
+    for point in sorted(entry_points(group=group), key=lambda p: p.name):
+        value = point.load()
+        if not isinstance(value, kind):
+            raise TypeError(f"entry point {point.name} ({point.value}) is not a "
+                            f"{kind.__name__}")
+        found.append(value)
+    return tuple(found)
+
+
 def plugins() -> list[BusinessModule]:
     """Modules of installed plugin packages (their ``kumomura.modules`` entry points)."""
-    found = []
-    for point in sorted(entry_points(group=PLUGIN_GROUP), key=lambda p: p.name):
-        module = point.load()
-        if not isinstance(module, BusinessModule):
-            raise TypeError(f"entry point {point.name} ({point.value}) is not a BusinessModule")
-        found.append(module)
-    return found
+    return list(_loaded(PLUGIN_GROUP, BusinessModule))
 
 
 def extensions() -> list[Extension]:
     """Extensions of installed packages that add no module (``kumomura.extensions``)."""
-    found = []
-    for point in sorted(entry_points(group=EXTENSION_GROUP), key=lambda p: p.name):
-        extension = point.load()
-        if not isinstance(extension, Extension):
-            raise TypeError(f"entry point {point.name} ({point.value}) is not an Extension")
-        found.append(extension)
-    return found
+    return list(_loaded(EXTENSION_GROUP, Extension))
 
 
 def install() -> list[BusinessModule]:
