@@ -58,6 +58,7 @@ from kumomura.platform.exchange.exports import MANIFEST, export_tenant
 from kumomura.platform.exchange.imports import ImportResult, Problem, check_manifest, import_tenant
 from kumomura.platform.resilience import backup_remote
 from kumomura.platform.storage.db import Database, platform_metadata
+from kumomura.platform.storage.migrate import upgrade_control_plane
 
 backup_drills = Table(
     "backup_drills",
@@ -321,13 +322,12 @@ def age(info: BackupInfo) -> float:
 def scratch(db: Database) -> Iterator[Database]:
     """An empty deployment beside the live one (a database of its own on the same
     PostgreSQL server, or a temporary directory of SQLite files), dropped afterwards."""
-    from kumomura.platform.storage.migrate import upgrade_control_plane as upgrade_platform
 
     with tempfile.TemporaryDirectory() as tmp:
         if not db.is_postgres:
             other = Database(None, Path(tmp))
             try:
-                upgrade_platform(other)
+                upgrade_control_plane(other)
                 yield other
             finally:
                 other.dispose()
@@ -341,7 +341,7 @@ def scratch(db: Database) -> Iterator[Database]:
         other = Database(make_url(db.url).set(database=name).render_as_string(
             hide_password=False), Path(tmp), pool_size=2)
         try:
-            upgrade_platform(other)
+            upgrade_control_plane(other)
             yield other
         finally:
             other.dispose()
