@@ -17,6 +17,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -192,7 +193,7 @@ def load(db: Database, people: int) -> float:
                                                   office="山形県米沢市"),
                   on=date(2026, 11, 1), ctx=CTX, source="bench",
                   progress=lambda n: bar.advance(task, n))
-    with db.engine.connect() as conn:
+    with db.owner_engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
             "ANALYZE t_062022.resident_versions")
     return time.perf_counter() - started
@@ -239,12 +240,14 @@ def main() -> None:
 
 def run(args: argparse.Namespace, url: str) -> None:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    db = Database(url, Path("/nonexistent-sqlite-dir"))
+    data_dir = Path(tempfile.mkdtemp(prefix="kmbench-"))  # the logins' key, shared
+    os.environ["KUMOMURA_DATA_DIR"] = str(data_dir)       # with the server it starts
+    db = Database(url, data_dir)
     server = None
     try:
         token = setup(db, args.people)
         load_seconds = load(db, args.people)
-        with db.engine.connect() as conn:
+        with db.owner_engine.connect() as conn:
             sample = conn.exec_driver_sql(
                 "SELECT atena_no, kana_key FROM t_062022.resident_versions "
                 f"TABLESAMPLE SYSTEM (1) LIMIT {args.requests}").all()

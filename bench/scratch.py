@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL database for a benchmark run, dropped with its tenant roles."""
+"""A throwaway PostgreSQL database for a benchmark run, dropped with its logins."""
 
 from __future__ import annotations
 
@@ -26,6 +26,6 @@ def scratch_database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             for role in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
-                                     {"p": f"{name}_t_%"}).scalars().all():
+                                     {"p": f"{name}\\_%"}).scalars().all():
                 conn.execute(text(f'DROP ROLE "{role}"'))
         admin.dispose()

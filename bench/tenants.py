@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def _measure(db: Database, n: int, workers: int) -> tuple[float, float, float, f
     failures = [f"{r.lg_code}: {r.error}" for r in [*at_head, *fresh] if r.error]
 
     started = time.perf_counter()
-    with db.engine.connect() as conn:
+    with db.owner_engine.connect() as conn:
         for i in range(n):  # one transaction per schema, like a migration
             schema = f"floor_{i}"
             with conn.begin():
@@ -80,8 +81,8 @@ def main() -> None:
     args = parser.parse_args()
     catalog.install()
     n = args.tenants
-    with scratch_database() as url:
-        db = Database(url, Path("/nonexistent-sqlite-dir"))
+    with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
+        db = Database(url, Path(tmp))
         try:
             add_seconds, noop_seconds, upgrade_seconds, floor_seconds, failures = _measure(
                 db, n, args.workers)

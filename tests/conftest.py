@@ -63,7 +63,7 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             roles = conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
-                                 {"p": f"{name}_t_%"}).scalars().all()
+                                 {"p": f"{name}\\_%"}).scalars().all()
             for role in roles:
                 conn.execute(text(f'DROP ROLE "{role}"'))
         admin.dispose()
@@ -79,7 +79,7 @@ def _empty_postgres(db: Database) -> None:
         drop_tenant_storage(db, code)
     kept = {"roles", "role_permissions"}  # built in, seeded by the upgrade
     tables = [t.name for t in platform_metadata.sorted_tables if t.name not in kept]
-    with db.platform_tx() as conn:
+    with db.owner_tx() as conn:
         conn.exec_driver_sql("TRUNCATE " + ", ".join(f"platform.{t}" for t in tables)
                              + " RESTART IDENTITY CASCADE")
         conn.exec_driver_sql("TRUNCATE procrastinate.procrastinate_jobs CASCADE")

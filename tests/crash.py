@@ -16,7 +16,7 @@ def kill_while_copying(db: Database, proc: subprocess.Popen[bytes], table: str,
     deadline = time.monotonic() + timeout
     writing = False
     while time.monotonic() < deadline and proc.poll() is None:
-        with db.engine.connect() as conn:
+        with db.owner_engine.connect() as conn:  # others' queries: the owner's view
             writing = conn.exec_driver_sql(
                 "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query ~ "
                 f"'^(INSERT INTO|COPY) \"?{table.split('.')[0]}\"?.{table.split('.')[1]}'"

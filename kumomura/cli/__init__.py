@@ -438,7 +438,7 @@ def worker(
     """Run chunks of queued jobs and dispatch events (PostgreSQL; start as many as needed)."""
     from kumomura.platform.worker import run_worker
 
-    with _db() as db:
+    with _db(owner=False) as db:
         if not db.is_postgres:
             raise InvalidInput("worker: needs PostgreSQL (KUMOMURA_DATABASE_URL); on SQLite "
                                "jobs run in process", field="database_url")

@@ -27,7 +27,7 @@ def load_synthetic_returns(db: Database, lg_code: str, adults: pl.DataFrame,
     returns, family = synthetic.returns(adults.height, income_year, seed=seed,
                                         atena_nos=adults["atena_no"].to_list(),
                                         birth_dates=adults["birth_date"].to_list())
-    with db.tenant_admin_tx(lg_code) as conn:  # explicit ids: the sequence is moved past
+    with db.tenant_tx(lg_code) as conn:  # explicit ids: the sequence is moved past
         write_frame(conn, income_returns, returns)
         write_frame(conn, income_family, family)
         continue_sequences(conn, income_returns)

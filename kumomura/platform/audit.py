@@ -47,7 +47,7 @@ audit_log = Table(
     Column("detail", JSON),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    info={"append_only": True},
+    info={"append_only": True, "kept": True},
 )
 
 audit_head = Table(
@@ -56,6 +56,7 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("last_seq", Integer, nullable=False),
     Column("last_hash", String(64), nullable=False),
+    info={"kept": True},
 )
 """One row: the chain's tip. Writers lock it, which orders concurrent entries."""
 

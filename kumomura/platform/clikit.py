@@ -113,8 +113,10 @@ def parse_date(value: str | None, field: str = "on") -> date:
 
 
 @contextmanager
-def open_db() -> Iterator[Database]:
-    db = open_database(get_settings())
+def open_db(*, owner: bool = True) -> Iterator[Database]:
+    """The deployment's database; serving commands (the worker) open it without the
+    owner's rights."""
+    db = open_database(get_settings(), owner=owner)
     try:
         yield db
     finally:

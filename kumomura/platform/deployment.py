@@ -19,12 +19,13 @@ from kumomura.platform.storage.migrate import provision_tenant, upgrade_control_
 
 
 def upgrade_platform(db: Database) -> None:
-    """Migrate the control plane and refresh the built-in roles; safe to repeat."""
-    upgrade_control_plane(db)
-    with db.platform_tx() as conn:
-        ensure_builtin_roles(conn)
+    """Install the job queue (PostgreSQL), migrate the control plane with its login's
+    grants, and refresh the built-in roles; safe to repeat."""
     if db.is_postgres:
-        ensure_queue_schema(db)
+        ensure_queue_schema(db)  # first: the control plane's grants then cover it
+    upgrade_control_plane(db)
+    with db.owner_tx() as conn:
+        ensure_builtin_roles(conn)
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,15 @@ class TenantMigration:
 
 
 @lru_cache(maxsize=4)
-def _worker_database(refs: tuple[str, ...], url: str, data_dir: str) -> Database:
+def _worker_database(refs: tuple[str, ...], url: str, data_dir: str,
+                     login_key: str) -> Database:
     installation.install_refs(refs)
-    return Database(url, Path(data_dir))
+    return Database(url, Path(data_dir), login_key=Path(login_key))
 
 
-def _migrate_in_worker(refs: tuple[str, ...], url: str, data_dir: str,
+def _migrate_in_worker(refs: tuple[str, ...], url: str, data_dir: str, login_key: str,
                        lg_code: str) -> TenantMigration:
-    db = _worker_database(refs, url, data_dir)
+    db = _worker_database(refs, url, data_dir, login_key)
     started = time.perf_counter()
     try:
         provision_tenant(db, lg_code)
@@ -76,8 +78,8 @@ def upgrade_tenants(
         refs = installation.installed_refs()
         with ProcessPoolExecutor(max_workers=min(workers, len(codes)),
                                  mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_migrate_in_worker, refs, db.url, str(db.data_dir), code)
-                       for code in codes]
+            futures = [pool.submit(_migrate_in_worker, refs, db.url, str(db.data_dir),
+                                   str(db.login_key_file), code) for code in codes]
             for future in as_completed(futures):
                 done(future.result())
     else:

@@ -25,7 +25,7 @@ _process_db: list[Database] = []
 
 def _open(refs: tuple[str, ...], settings: Settings) -> None:
     installation.install_refs(refs)
-    _process_db.append(open_database(settings))
+    _process_db.append(open_database(settings, owner=False))
 
 
 def _run(job_id: int, chunk_no: int) -> bool:

@@ -155,7 +155,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # (measured: kana search p95 49 ms -> 18 ms at 50 clients; docs/performance.md).
     sys.setswitchinterval(0.0005)
     settings = settings or get_settings()
-    database = db or open_database(settings)
+    database = db or open_database(settings, owner=False)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -1,15 +1,19 @@
-"""Tenant isolation, proved with raw SQL under the tenant's own database role."""
+"""Tenant isolation, proved with raw SQL over the tenant's own database login: what SQL
+inside a municipality's transaction tries, to reach another one, fails in the database."""
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from kumomura.platform.storage.db import (
     Database,
+    OwnerNotHere,
     append_only_tables,
     tenant_metadata,
     tenant_schema,
 )
+from kumomura.platform.storage.logins import REPLACE_FUNCTION
+from kumomura.platform.tenancy.tenants import TenantState, set_state
 from tests.conftest import NAGAI, YONEZAWA, make_tenant
 
 
@@ -89,3 +93,100 @@ def test_migrated_columns_match_the_table_declarations(db: Database) -> None:
         for table in tenant_metadata.sorted_tables:
             columns = {c["name"]: c["nullable"] for c in insp.get_columns(table.name, schema)}
             assert columns == {c.name: c.nullable for c in table.columns}, table.name
+
+
+@pytest.mark.parametrize("escape", ["RESET ROLE", "SET ROLE NONE", "SET SESSION ROLE NONE"])
+def test_resetting_the_role_leads_back_to_the_same_municipality(pg_db: Database,
+                                                               escape: str) -> None:
+    """A tenant transaction is its own login, not a role switched into: there is no
+    owner's session underneath to fall back to."""
+    make_tenant(pg_db, YONEZAWA)
+    make_tenant(pg_db, NAGAI)
+    with pytest.raises(ProgrammingError, match="permission denied for schema t_062090"), \
+            pg_db.tenant_tx("062022") as conn:
+        conn.exec_driver_sql(escape)
+        assert conn.exec_driver_sql("SELECT session_user, current_user").one() == \
+            (pg_db.tenant_role("062022"), pg_db.tenant_role("062022"))
+        conn.exec_driver_sql("SELECT count(*) FROM t_062090.atena")
+
+
+@pytest.mark.parametrize("target", ["nagai", "control", "owner"])
+def test_no_role_can_be_taken_from_inside_a_municipality(pg_db: Database, target: str) -> None:
+    make_tenant(pg_db, YONEZAWA)
+    make_tenant(pg_db, NAGAI)
+    with pg_db.owner_tx() as conn:
+        owner = conn.exec_driver_sql("SELECT current_user").scalar()
+    role = {"nagai": pg_db.tenant_role("062090"), "control": pg_db.control_role,
+            "owner": owner}[target]
+    for sql, refused in ((f'SET ROLE "{role}"', "permission denied to set role"),
+                         (f'SET SESSION AUTHORIZATION "{role}"',
+                          "permission denied to set session authorization")):
+        with pytest.raises(ProgrammingError, match=refused), pg_db.tenant_tx("062022") as conn:
+            conn.exec_driver_sql(sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT relname, n_live_tup FROM pg_stat_user_tables",
+    "SELECT * FROM pg_stat_all_tables",
+    "SELECT * FROM pg_statio_user_tables",
+    "SELECT * FROM pg_stat_user_indexes",
+    "SELECT pg_stat_get_live_tuples(oid) FROM pg_class WHERE relname = 'atena'",
+    "SELECT reltuples FROM pg_class WHERE relname = 'atena'",
+    "SELECT * FROM pg_class",
+])
+def test_other_municipalities_statistics_are_out_of_reach(pg_db: Database, sql: str) -> None:
+    """How many residents another town has would be read off the server's statistics."""
+    make_tenant(pg_db, YONEZAWA)
+    make_tenant(pg_db, NAGAI)
+    with pytest.raises(ProgrammingError, match="permission denied"), \
+            pg_db.tenant_tx("062022") as conn:
+        conn.exec_driver_sql(sql)
+    with pg_db.platform_tx() as conn:  # the control plane's metrics still read them
+        conn.exec_driver_sql(sql)
+
+
+def test_the_control_plane_login_reads_no_municipality(pg_db: Database) -> None:
+    make_tenant(pg_db, YONEZAWA)
+    with pytest.raises(ProgrammingError, match="permission denied for schema t_062022"), \
+            pg_db.platform_tx() as conn:
+        conn.exec_driver_sql("SELECT count(*) FROM t_062022.atena")
+
+
+def test_a_serving_process_never_has_the_owners_rights(pg_db: Database) -> None:
+    make_tenant(pg_db, YONEZAWA)
+    serving = Database(pg_db.url, pg_db.data_dir, owner=False)
+    try:
+        with serving.tenant_tx("062022") as conn:
+            assert conn.exec_driver_sql("SELECT session_user").scalar() == \
+                pg_db.tenant_role("062022")
+        with serving.platform_tx() as conn:
+            assert conn.exec_driver_sql("SELECT session_user").scalar() == pg_db.control_role
+        with pytest.raises(OwnerNotHere):
+            serving.tenant_admin_tx("062022").__enter__()
+    finally:
+        serving.dispose()
+
+
+def test_the_database_refuses_to_clear_a_live_municipality(pg_db: Database) -> None:
+    """The replace function is the only way the login clears its append-only tables,
+    and it asks the control plane's state itself, not the application."""
+    make_tenant(pg_db, YONEZAWA)
+    call = f"SELECT t_062022.{REPLACE_FUNCTION}(ARRAY['certificate_issues'], false)"
+    with pg_db.tenant_tx("062022") as conn:  # onboarding: allowed
+        conn.exec_driver_sql(call)
+    with pytest.raises(DBAPIError, match="no table"), pg_db.tenant_tx("062022") as conn:
+        conn.exec_driver_sql(f"SELECT t_062022.{REPLACE_FUNCTION}(ARRAY['x; DROP'], false)")
+    set_state(pg_db, "062022", TenantState.LIVE, actor="test", reason="go live")
+    with pytest.raises(DBAPIError, match="neither onboarding nor restoring"), \
+            pg_db.tenant_tx("062022") as conn:
+        conn.exec_driver_sql(call)
+
+
+def test_the_audit_trail_is_never_cleared_once_written(pg_db: Database) -> None:
+    from kumomura.platform import audit
+
+    make_tenant(pg_db, YONEZAWA)
+    with pg_db.tenant_tx("062022") as conn:
+        audit.record(conn, audit.AuditContext(actor="test"), "test.entry")
+    with pytest.raises(DBAPIError, match="never replaced"), pg_db.tenant_tx("062022") as conn:
+        conn.exec_driver_sql(f"SELECT t_062022.{REPLACE_FUNCTION}(ARRAY['audit_log'], true)")

@@ -26,7 +26,7 @@ def _declared() -> MetaData:
 def test_tenant_migrations_match_the_declared_tables(db: Database) -> None:
     make_tenant(db)
     if db.is_postgres:
-        with db.engine.begin() as conn:
+        with db.owner_engine.begin() as conn:
             conn.exec_driver_sql(f'SET LOCAL search_path TO "{tenant_schema("062022")}"')
             diff = compare_metadata(MigrationContext.configure(conn), _declared())
     else:
@@ -69,16 +69,16 @@ def _rows(conn: Connection) -> dict[str, list[tuple[object, ...]]]:
 
 def test_a_schema_on_the_single_line_upgrades_to_the_branches(db: Database) -> None:
     code = "062022"
-    engine = db.engine if db.is_postgres else db.sqlite_file_engine(db.tenant_file(code))
+    engine = db.owner_engine if db.is_postgres else db.sqlite_file_engine(db.tenant_file(code))
     if db.is_postgres:
         schema = tenant_schema(code)
-        with db.engine.begin() as conn:
+        with db.owner_engine.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
             conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
             _legacy_tenant(conn)
             before = _rows(conn)
         migrate.provision_tenant(db, code)
-        with db.engine.begin() as conn:
+        with db.owner_engine.begin() as conn:
             conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
             after = _rows(conn)
             stamped = set(conn.execute(text("SELECT version_num FROM alembic_version"))
@@ -107,14 +107,14 @@ def test_a_schema_on_the_single_line_upgrades_to_the_branches(db: Database) -> N
 
 
 def test_a_control_plane_on_the_single_line_is_restamped(db: Database) -> None:
-    with db.platform_tx() as conn:
+    with db.owner_tx() as conn:
         if db.is_postgres:
             conn.exec_driver_sql('SET LOCAL search_path TO "platform"')
         conn.execute(text("DROP TABLE restore_requests"))  # came after the single line
         conn.execute(text("DELETE FROM alembic_version"))
         conn.execute(text("INSERT INTO alembic_version VALUES ('p0005')"))
     upgrade_platform(db)
-    with db.platform_tx() as conn:
+    with db.owner_tx() as conn:
         if db.is_postgres:
             conn.exec_driver_sql('SET LOCAL search_path TO "platform"')
         stamped = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())

@@ -99,7 +99,7 @@ def test_restore_from_the_wal_archive_and_its_rpo(cluster: tuple[str, str, Path]
 
     for n in range(10):  # before a forced switch of WAL segment: surely archived
         mark(n)
-    with db.engine.connect() as conn:
+    with db.owner_engine.connect() as conn:
         conn.execute(text("SELECT pg_switch_wal()"))
     n = 10
     last_commit = datetime.now(UTC)

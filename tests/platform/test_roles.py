@@ -19,19 +19,27 @@ def test_excess_grants_are_named(pg_db: Database, capsys: pytest.CaptureFixture[
     assert run(capsys, "db", "roles", "check")[0] == 0
     yonezawa, nagai = pg_db.tenant_role("062022"), pg_db.tenant_role("062090")
     own, other = tenant_schema("062022"), tenant_schema("062090")
-    with pg_db.platform_tx() as conn:
+    with pg_db.owner_tx() as conn:
         conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA "{other}" TO "{yonezawa}"')
         conn.exec_driver_sql(f'GRANT SELECT ON "{other}".atena TO "{yonezawa}"')
         conn.exec_driver_sql(f'GRANT UPDATE ON "{own}".audit_log TO "{yonezawa}"')
         conn.exec_driver_sql(f'GRANT CREATE ON SCHEMA "{own}" TO "{yonezawa}"')
         conn.exec_driver_sql(f'GRANT "{nagai}" TO "{yonezawa}"')
         conn.exec_driver_sql(f'ALTER ROLE "{yonezawa}" CREATEROLE')
+        conn.exec_driver_sql(f'GRANT "{yonezawa}" TO "{pg_db.control_role}"')
+        conn.exec_driver_sql(f'GRANT SELECT ON "{own}".atena TO "{pg_db.control_role}"')
+        conn.exec_driver_sql("GRANT SELECT ON pg_catalog.pg_stat_user_tables TO PUBLIC")
     found = {(e.lg_code, e.what, e.on) for e in roles.check(pg_db, ["062022", "062090"])}
     assert found >= {
         ("062022", "USAGE", f"schema {other}"), ("062022", "SELECT", f"{other}.atena"),
         ("062022", "UPDATE", f"{own}.audit_log"), ("062022", "CREATE", f"schema {own}"),
-        ("062022", "member of", nagai), ("062022", "rolcreaterole", "role")}
-    assert not any(code == "062090" for code, _, _ in found)  # 長井市's role is as it must be
+        ("062022", "member of", nagai), ("062022", "rolcreaterole", "role"),
+        ("062022", "has member", pg_db.control_role),
+        (roles.CONTROL, "member of", yonezawa), (roles.CONTROL, "SELECT", f"{own}.atena"),
+        ("*", "SELECT", "pg_catalog.pg_stat_user_tables")}
+    assert ("062090", "has member", yonezawa) in found  # 米沢市 could SET ROLE to 長井市
+    assert {code for code, what, _ in found if code == "062090"} == {"062090"}
+    assert {what for code, what, _ in found if code == "062090"} == {"has member"}
     code, out, _ = run(capsys, "db", "roles", "check", "--format", "json")
     assert code == 1
     assert f"{other}.atena" in out

@@ -45,13 +45,16 @@ def test_duplicate_is_refused(db: Database, yonezawa: Tenant) -> None:
 
 def test_failed_provisioning_leaves_nothing(db: Database, monkeypatch: pytest.MonkeyPatch
                                             ) -> None:
+    import kumomura.platform.storage.logins as logins
     import kumomura.platform.storage.migrate as migrate
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(migrate, "_pg_grant_tenant_role" if db.is_postgres
-                        else "_sqlite_upgrade_file", broken)
+    if db.is_postgres:  # the schema's tables made, its login's grants fail
+        monkeypatch.setattr(logins, "grant_tenant", broken)
+    else:
+        monkeypatch.setattr(migrate, "_sqlite_upgrade_file", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         make_tenant(db)
     with db.platform_tx() as conn:
@@ -60,6 +63,8 @@ def test_failed_provisioning_leaves_nothing(db: Database, monkeypatch: pytest.Mo
         with db.platform_tx() as conn:
             assert conn.exec_driver_sql(
                 "SELECT 1 FROM pg_namespace WHERE nspname = 't_062022'").first() is None
+            assert conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s",
+                                        {"r": db.tenant_role("062022")}).first() is None
     else:
         assert not db.tenant_file("062022").exists()
     monkeypatch.undo()

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
         default=10, ge=1, le=200, description="PostgreSQL connections kept per process "
         "(as many again may open under load); a connection opened per request costs more "
         "than the request")
+    db_login_key: Path | None = Field(
+        default=None, description="the key the database logins' passwords are derived "
+        "from (PostgreSQL: the control plane's and each municipality's login), kept outside "
+        "the database; unset: data_dir/keys/db-logins.key, made by db upgrade")
     auth_cache_seconds: float = Field(
         default=10.0, ge=0, le=300, description="how long a process trusts an API token it "
         "has checked (revocation takes effect in other processes within this time)")

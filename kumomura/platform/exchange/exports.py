@@ -78,7 +78,7 @@ def export_tenant(db: Database, lg_code: str, out_dir: Path, *, ctx: AuditContex
     export holds the data as it was, not its own trace)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[ExportedFile] = []
-    with db.tenant_admin_tx(lg_code) as conn:
+    with db.tenant_tx(lg_code) as conn:
         if db.is_postgres:  # one consistent snapshot of every table
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         for layout in all_layouts():

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 import polars as pl
 from psycopg.types.json import Json
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from kumomura.platform.audit import audit_log
@@ -36,11 +36,11 @@ from kumomura.platform.exchange.layouts import BadValue, Field, Layout, all_layo
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database, tenant_schema
 from kumomura.platform.storage.frames import continue_sequences, write_frame
+from kumomura.platform.storage.logins import REPLACE_FUNCTION
 from kumomura.platform.tenancy.tenants import REPLACEABLE, STATE_NAMES, get_tenant
 
 REPORT = "import_report.csv"
 FIXED_WIDTH = "fixed_width.json"
-REBUILD_INDEXES_FROM = 50_000
 _CHECKS: dict[str, tuple[Callable[[Connection], list[str]], ...]] = {}
 
 
@@ -451,7 +451,7 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
         if dry_run or not result.ok:
             _check_files(None, db, lg_code, source, present, encoding, quarantine, result)
         else:
-            with db.tenant_admin_tx(lg_code) as conn:
+            with db.tenant_tx(lg_code) as conn:
                 _empty(conn, db, lg_code, [lay for lay, _spec in present])
                 _check_files(conn, db, lg_code, source, present, encoding, quarantine, result)
                 if result.ok:
@@ -535,12 +535,17 @@ def check_manifest(source: Path, lg_code: str, problems: list[Problem]) -> None:
 
 
 def _empty(conn: Connection, db: Database, lg_code: str, layouts: list[Layout]) -> None:
-    """Clear the tables the files replace: one TRUNCATE on PostgreSQL when every layout is
-    replaced (transactional there, and far faster than deleting rows), else DELETE."""
-    if db.is_postgres and len(layouts) == len(all_layouts()):
-        schema = tenant_schema(lg_code)
-        conn.exec_driver_sql("TRUNCATE " + ", ".join(
-            f'"{schema}".{lay.table.name}' for lay in layouts))
+    """Clear the tables the files replace: one TRUNCATE when every layout is replaced
+    (transactional on PostgreSQL, and far faster than deleting rows), else DELETE in
+    dependency order.
+
+    On PostgreSQL the municipality's login may not clear its append-only tables itself:
+    the schema's replace function does it, after the database has checked the state."""
+    names = [lay.table.name for lay in reversed(layouts)]
+    if db.is_postgres:
+        conn.execute(text(f'SELECT "{tenant_schema(lg_code)}".{REPLACE_FUNCTION}'
+                          "(:tables, :whole)"),
+                     {"tables": names, "whole": len(layouts) == len(all_layouts())})
         return
     for lay in reversed(layouts):
         conn.execute(delete(lay.table))
@@ -582,18 +587,12 @@ def _write_layout(conn: Connection, db: Database, lg_code: str, layout: Layout,
         for start in range(0, len(item.records), 5000):
             conn.execute(insert(layout.table), item.records[start:start + 5000])
         return
-    # A large load builds its secondary indexes once, after the rows, in the same
-    # transaction (a unique one that fails rolls it all back).
-    rebuild = sorted(layout.table.indexes, key=lambda i: str(i.name)) \
-        if len(item) >= REBUILD_INDEXES_FROM else []
-    for index in rebuild:
-        index.drop(conn)
+    # Into the indexed tables, over the municipality's own login: dropping the indexes
+    # for a large load and building them after would take the owner's rights.
     if item.frame is not None:
         write_frame(conn, layout.table, item.frame)
     else:
         _copy_in(conn, lg_code, layout, item.records)
-    for index in rebuild:
-        index.create(conn)
     continue_sequences(conn, layout.table)
 
 

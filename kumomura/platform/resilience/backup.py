@@ -349,7 +349,7 @@ def scratch(db: Database) -> Iterator[Database]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 for role in conn.execute(text(
                         "SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
-                        {"p": f"{name}_t_%"}).scalars().all():
+                        {"p": f"{name}\\_%"}).scalars().all():
                     conn.execute(text(f'DROP ROLE "{role}"'))
             admin.dispose()
 

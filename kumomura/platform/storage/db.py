@@ -2,13 +2,23 @@
 
 Tables are declared once: control-plane tables in schema ``platform``, business tables
 in the placeholder schema ``tenant`` that a tenant transaction maps to ``t_<lg_code>``
-with ``schema_translate_map``. On PostgreSQL a tenant transaction also runs as the
-tenant's own role, so the database itself refuses any other tenant's schema.
+with ``schema_translate_map``.
+
+On PostgreSQL three kinds of principal connect (docs/platform.md, the role map): the
+deployment URL's user owns the schemas and is used only to migrate and provision
+(``owner_tx``); the control plane logs in as ``<db>_control``; each municipality's
+transactions log in as its own ``<db>_t_<code>``, a member of no role, so no SQL inside
+them (``RESET ROLE``, ``SET ROLE``) reaches another municipality. The logins' passwords
+are derived from a key kept outside the database, so no process stores one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +49,12 @@ def append_only_tables() -> list[str]:
     return [t.name for t in tenant_metadata.sorted_tables if t.info.get("append_only")]
 
 
+def kept_tables() -> list[str]:
+    """Tenant tables never replaced once they have rows (the audit trail): not by an
+    import, not by a restore."""
+    return [t.name for t in tenant_metadata.sorted_tables if t.info.get("kept")]
+
+
 def _sqlite_begin_immediate(engine: Engine) -> None:
     """pysqlite defers BEGIN and skips it before DDL; take the write lock up front instead,
     so a transaction is a transaction and concurrent writers wait rather than fail."""
@@ -66,23 +82,35 @@ def _sqlite_attach(engine: Engine, files: dict[str, Path]) -> None:
         cur.close()
 
 
+class OwnerNotHere(RuntimeError):
+    """A serving process asked for the owner's rights, which it is never given."""
+
+
+class LoginKeyMissing(RuntimeError):
+    """The key the logins' passwords come from is not where the settings say."""
+
+
 @dataclass
 class Database:
-    """One deployment's databases: the admin engine and, on SQLite, one engine per tenant."""
+    """One deployment's databases: the control plane's engine and one engine per tenant
+    (its own login on PostgreSQL, its own file on SQLite).
+
+    ``owner=False`` is how serving processes (web, workers) open it: they never connect
+    as the owner, and ``owner_tx`` refuses.
+    """
 
     url: str | None
     data_dir: Path
     pool_size: int = 10
+    owner: bool = True
+    login_key: Path | None = None
     engine: Engine = field(init=False)
+    _owner_engine: Engine | None = field(init=False, default=None)
     _tenant_engines: dict[str, Engine] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.is_postgres:
-            assert self.url is not None
-            self.engine = create_engine(
-                self.url, pool_size=self.pool_size, max_overflow=self.pool_size,
-                pool_pre_ping=True
-            )
+            self.engine = self._login_engine(self.control_role, self.pool_size)
         else:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             (self.data_dir / "tenants").mkdir(exist_ok=True)
@@ -109,11 +137,69 @@ class Database:
         deployments (or test runs) can share one cluster without sharing roles."""
         return f"{self._role_prefix}_{tenant_schema(lg_code)}"
 
+    @property
+    def control_role(self) -> str:
+        """The control plane's login: the platform schema and the job queue, no tenant."""
+        return f"{self._role_prefix}_control"
+
     @cached_property
     def _role_prefix(self) -> str:
         assert self.url is not None
         database = make_url(self.url).database or "kumomura"
         return re.sub(r"[^a-z0-9_]", "_", database.lower())[:40]
+
+    # -- logins -----------------------------------------------------------------------
+    @property
+    def login_key_file(self) -> Path:
+        return self.login_key or self.data_dir / "keys" / "db-logins.key"
+
+    def ensure_login_key(self) -> None:
+        """Make the logins' key on first use (the owner's step: ``db upgrade``)."""
+        path = self.login_key_file
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+
+    def login_password(self, role: str) -> str:
+        """The password of one login: HMAC-SHA256 of its name under the deployment's key,
+        so each municipality's differs and none is stored anywhere."""
+        path = self.login_key_file
+        if not path.exists():
+            raise LoginKeyMissing(f"データベース接続の鍵 {path.name} がありません "
+                                  "(kumomura db upgrade が作成します; KUMOMURA_DB_LOGIN_KEY)")
+        return hmac.new(path.read_bytes(), role.encode(), hashlib.sha256).hexdigest()
+
+    def _login_engine(self, role: str, pool_size: int) -> Engine:
+        """An engine that logs in as ``role``; the password is read when a connection
+        opens, so a process may start before ``db upgrade`` has made the key."""
+        assert self.url is not None
+        engine = create_engine(make_url(self.url).set(username=role, password=None),
+                               pool_size=pool_size, max_overflow=self.pool_size,
+                               pool_pre_ping=True)
+
+        @event.listens_for(engine, "do_connect")
+        def _password(_dialect: Any, _record: Any, _args: Any, kwargs: dict[str, Any]) -> None:
+            kwargs["password"] = self.login_password(role)
+
+        return engine
+
+    @property
+    def owner_engine(self) -> Engine:
+        """The owner's engine (migrations, provisioning, role checks); never in a
+        serving process."""
+        if not self.owner:
+            raise OwnerNotHere("この処理は所有者の権限が要ります: 稼働中のプロセスでは行えません "
+                               "(kumomura db upgrade などの運用コマンドで行います)")
+        if not self.is_postgres:
+            return self.engine
+        if self._owner_engine is None:
+            assert self.url is not None
+            self._owner_engine = create_engine(self.url, pool_size=2,
+                                               max_overflow=self.pool_size, pool_pre_ping=True)
+        return self._owner_engine
 
     # -- engines ----------------------------------------------------------------------
     def _sqlite_engine(self, files: dict[str, Path]) -> Engine:
@@ -136,7 +222,10 @@ class Database:
 
     def _tenant_engine(self, lg_code: str) -> Engine:
         engine = self._tenant_engines.get(lg_code)
-        if engine is None:
+        if engine is None and self.is_postgres:
+            engine = self._login_engine(self.tenant_role(lg_code), min(4, self.pool_size))
+            self._tenant_engines[lg_code] = engine
+        elif engine is None:
             path = self.tenant_file(lg_code)
             if not path.exists():
                 raise LookupError(f"tenant {lg_code} has no database file")
@@ -147,34 +236,31 @@ class Database:
     # -- units of work ----------------------------------------------------------------
     @contextmanager
     def platform_tx(self) -> Iterator[Connection]:
-        """One transaction on the control plane (and, on PostgreSQL, with admin rights)."""
+        """One transaction on the control plane (on PostgreSQL as its own login)."""
         with self.engine.begin() as conn:
             yield conn
 
     @contextmanager
-    def tenant_tx(self, lg_code: str) -> Iterator[Connection]:
-        """One transaction in one municipality's schema, and nowhere else.
+    def owner_tx(self) -> Iterator[Connection]:
+        """One transaction with the owner's rights: migrations and provisioning only."""
+        with self.owner_engine.begin() as conn:
+            yield conn
 
-        On PostgreSQL the role switch is ``SET LOCAL``: it ends with the transaction, so a
-        pooled connection never carries one tenant's role into the next request.
-        """
-        schema = tenant_schema(lg_code)
-        translate = {TENANT_PLACEHOLDER: schema}
-        if self.is_postgres:
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql(f'SET LOCAL ROLE "{self.tenant_role(lg_code)}"')
-                yield conn.execution_options(schema_translate_map=translate)
-        else:
-            with self._tenant_engine(lg_code).begin() as conn:
-                yield conn.execution_options(schema_translate_map=translate)
+    @contextmanager
+    def tenant_tx(self, lg_code: str) -> Iterator[Connection]:
+        """One transaction in one municipality's schema, and nowhere else: on PostgreSQL
+        over the municipality's own login, on SQLite in its own file."""
+        translate = {TENANT_PLACEHOLDER: tenant_schema(lg_code)}
+        with self._tenant_engine(lg_code).begin() as conn:
+            yield conn.execution_options(schema_translate_map=translate)
 
     @contextmanager
     def tenant_admin_tx(self, lg_code: str) -> Iterator[Connection]:
-        """A transaction on one tenant's schema with the admin role: for migrations,
-        exports and operator repairs, never for a request."""
+        """A transaction on one tenant's schema with the owner's rights: for migrations
+        and for tests that play an insider, never for a request."""
         translate = {TENANT_PLACEHOLDER: tenant_schema(lg_code)}
         if self.is_postgres:
-            with self.engine.begin() as conn:
+            with self.owner_engine.begin() as conn:
                 yield conn.execution_options(schema_translate_map=translate)
         else:
             with self._tenant_engine(lg_code).begin() as conn:
@@ -194,9 +280,13 @@ class Database:
         for code in list(self._tenant_engines):
             self.forget_tenant(code)
         self.engine.dispose()
+        if self._owner_engine is not None:
+            self._owner_engine.dispose()
 
 
-def open_database(settings: Settings | None = None) -> Database:
-    """A Database for the given (or the environment's) settings; the caller disposes it."""
+def open_database(settings: Settings | None = None, *, owner: bool = True) -> Database:
+    """A Database for the given (or the environment's) settings; the caller disposes it.
+    Serving processes pass ``owner=False``."""
     settings = settings or get_settings()
-    return Database(settings.database_url, settings.data_dir, settings.db_pool_size)
+    return Database(settings.database_url, settings.data_dir, settings.db_pool_size,
+                    owner=owner, login_key=settings.db_login_key)

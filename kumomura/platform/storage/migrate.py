@@ -23,12 +23,8 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
-from kumomura.platform.storage.db import (
-    PLATFORM_SCHEMA,
-    Database,
-    append_only_tables,
-    tenant_schema,
-)
+from kumomura.platform.storage import logins
+from kumomura.platform.storage.db import PLATFORM_SCHEMA, Database, tenant_schema
 
 Tree = Literal["platform", "tenant"]
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -122,26 +118,6 @@ def _pg_upgrade_in_schema(conn: Connection, tree: Tree, schema: str) -> None:
     conn.exec_driver_sql("SET LOCAL search_path TO DEFAULT")
 
 
-def _pg_grant_tenant_role(conn: Connection, db: Database, lg_code: str) -> None:
-    """The tenant role may use its own schema's tables and nothing else; the audit log and
-    other append-only tables take inserts only; the version table is out of reach."""
-    role, schema = db.tenant_role(lg_code), tenant_schema(lg_code)
-    exists = conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s",
-                                  {"r": role}).first()
-    if exists is None:
-        conn.exec_driver_sql(f'CREATE ROLE "{role}" NOLOGIN')
-        conn.exec_driver_sql(f'GRANT "{role}" TO CURRENT_USER')
-    conn.exec_driver_sql(f'REVOKE ALL ON SCHEMA "{schema}" FROM PUBLIC')
-    conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
-    conn.exec_driver_sql(
-        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
-    conn.exec_driver_sql(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
-    for table in append_only_tables():
-        conn.exec_driver_sql(f'REVOKE UPDATE, DELETE, TRUNCATE ON "{schema}"."{table}" '
-                             f'FROM "{role}"')
-    conn.exec_driver_sql(f'REVOKE ALL ON "{schema}".alembic_version FROM "{role}"')
-
-
 def _sqlite_upgrade_file(db: Database, tree: Tree, path: Path) -> None:
     engine = db.sqlite_file_engine(path)
     try:
@@ -152,11 +128,14 @@ def _sqlite_upgrade_file(db: Database, tree: Tree, path: Path) -> None:
 
 
 def upgrade_control_plane(db: Database) -> None:
-    """Migrate the control plane's tables (one migration at a time on PostgreSQL)."""
+    """Migrate the control plane's tables (one migration at a time on PostgreSQL), and
+    give its login what it may use (the job queue too, when that is installed first)."""
     if db.is_postgres:
-        with db.platform_tx() as conn:
+        db.ensure_login_key()
+        with db.owner_tx() as conn:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
             _pg_upgrade_in_schema(conn, "platform", PLATFORM_SCHEMA)
+            logins.grant_control(conn, db)
     else:
         _sqlite_upgrade_file(db, "platform", db.platform_file)
 
@@ -168,11 +147,11 @@ def provision_tenant(db: Database, lg_code: str, conn: Connection | None = None)
     """
     if db.is_postgres:
         if conn is None:
-            with db.platform_tx() as own:
+            with db.owner_tx() as own:
                 provision_tenant(db, lg_code, own)
             return
         _pg_upgrade_in_schema(conn, "tenant", tenant_schema(lg_code))
-        _pg_grant_tenant_role(conn, db, lg_code)
+        logins.grant_tenant(conn, db, lg_code, tenant_schema(lg_code))
         return
     path = db.tenant_file(lg_code)
     new = not path.exists()
@@ -191,7 +170,8 @@ def drop_tenant_storage(db: Database, lg_code: str) -> None:
     """Remove a tenant's schema and role (tests and benchmarks; never a live tenant)."""
     if db.is_postgres:
         role, schema = db.tenant_role(lg_code), tenant_schema(lg_code)
-        with db.platform_tx() as conn:
+        db.forget_tenant(lg_code)
+        with db.owner_tx() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             if conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s",
                                     {"r": role}).first():

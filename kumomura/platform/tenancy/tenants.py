@@ -28,6 +28,7 @@ from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
 from kumomura.platform.core.japanese import LgCodeError, validate_lg_code
 from kumomura.platform.core.timeutil import Timestamp, utcnow
 from kumomura.platform.storage.db import Database, platform_metadata
+from kumomura.platform.storage.logins import REPLACEABLE_STATES
 from kumomura.platform.storage.migrate import provision_tenant
 
 PREFECTURES = (
@@ -53,7 +54,7 @@ STATE_NAMES = {TenantState.ONBOARDING: "移行中", TenantState.LIVE: "本稼働
                TenantState.RESTORING: "復元中", TenantState.SUSPENDED: "停止中",
                TenantState.LEFT: "脱退済み"}
 
-REPLACEABLE = frozenset({TenantState.ONBOARDING, TenantState.RESTORING})
+REPLACEABLE = frozenset(TenantState(state) for state in REPLACEABLE_STATES)
 """The states in which an import may replace a municipality's tables: before it goes
 live, and during a restore two people agreed to."""
 
@@ -159,7 +160,7 @@ def add_tenant(
     """Register a municipality and create its storage, all or nothing."""
     _validate_new(code, name, prefecture, population)
     now = utcnow()
-    with db.platform_tx() as conn:
+    with db.owner_tx() as conn:  # the schema and its login are made: the owner's step
         exists = conn.execute(select(tenants.c.lg_code).where(tenants.c.lg_code == code))
         if exists.first() is not None:
             raise Conflict(f"tenant {code} already exists", field="lg_code")
