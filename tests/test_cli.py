@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from kumomura.cli import main
-from kumomura.platform import clikit
+from kumomura.platform import audit, clikit
 from kumomura.platform.storage.db import Database
 
 
@@ -98,6 +98,7 @@ def test_audit_verify_exits_nonzero_on_tampering(db: Database,
     for minutes in ("15", "20"):
         run(capsys, "params", "set", "-t", "062022", "platform", "idle_timeout_minutes",
             minutes, "--from", "2025-04-01")
+    audit.seal(db, "062022")
     with db.tenant_admin_tx("062022") as conn:
         conn.exec_driver_sql("UPDATE t_062022.audit_log SET actor = 'x' WHERE seq = 1")
     code, _, err = run(capsys, "audit", "verify", "-t", "062022")

@@ -1,16 +1,26 @@
-"""Per-tenant append-only audit log with a SHA-256 hash chain.
+"""Per-tenant append-only audit log with a SHA-256 hash chain, sealed after the fact.
 
-Each entry stores the hash of the previous one and its own hash over its content, so an
-edited, deleted or reordered entry breaks the chain at a place ``verify`` can name. The
-entry is written in the caller's transaction: no action without its trace, no trace of an
-action that was rolled back. On PostgreSQL the tenant role may only INSERT into the log.
+An entry is written in the caller's transaction into ``audit_pending`` (no action
+without its trace, no trace of an action that was rolled back), a plain insert that
+waits for no other writer. A sealer then chains pending entries in the order it finds
+them, as transparency logs do: each sealed entry in ``audit_log`` stores the previous
+entry's hash and its own over its content, so an edited, deleted or reordered entry
+breaks the chain at a place ``verify`` can name. Only the sealer locks the chain's tip,
+for the moment it takes to chain a batch; the serving processes seal every second
+(``KUMOMURA_AUDIT_SEAL_SECONDS``) and every reader of the log seals first.
+
+On PostgreSQL the municipality's login may only INSERT into both tables; the sealed
+entries leave ``audit_pending`` through the schema's ``kumomura_audit_sealed`` function,
+which deletes an entry only when the same content is in the chain.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,18 +33,29 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
     select,
+    text,
     update,
 )
 
 from kumomura.platform.core.timeutil import Timestamp, as_utc, utcnow
-from kumomura.platform.storage.db import Database, tenant_metadata
+from kumomura.platform.storage.db import Database, tenant_metadata, tenant_schema
+from kumomura.platform.storage.logins import (
+    AUDIT_CHAIN,
+    AUDIT_CONTENT,
+    AUDIT_PENDING,
+    SEALED_FUNCTION,
+)
+
+log = logging.getLogger(__name__)
+SEAL_BATCH = 5000
 
 GENESIS = "0" * 64
 
 audit_log = Table(
-    "audit_log",
+    AUDIT_CHAIN,
     tenant_metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("at", Timestamp(), nullable=False),
@@ -49,6 +70,26 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
     info={"append_only": True, "kept": True},
 )
+"""The sealed chain."""
+
+CONTENT = (*AUDIT_CONTENT, "detail")
+"""What an entry says (the chain adds its place and hashes)."""
+
+audit_pending = Table(
+    AUDIT_PENDING,
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Timestamp(), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("atena_no", String(16)),
+    Column("request_id", Text),
+    Column("client_addr", Text),
+    Column("purpose", Text),
+    Column("detail", JSON),
+    info={"append_only": True, "kept": True},
+)
+"""Entries written and not yet sealed into the chain (usually for under a second)."""
 
 audit_head = Table(
     "audit_head",
@@ -58,7 +99,7 @@ audit_head = Table(
     Column("last_hash", String(64), nullable=False),
     info={"kept": True},
 )
-"""One row: the chain's tip. Writers lock it, which orders concurrent entries."""
+"""One row: the chain's tip. Only the sealer locks it, for the length of one batch."""
 
 
 @dataclass(frozen=True)
@@ -99,24 +140,71 @@ def record(
     *,
     atena_no: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> int:
-    """Append one entry in the caller's tenant transaction; return its sequence number."""
-    last_seq, last_hash = conn.execute(
-        select(audit_head.c.last_seq, audit_head.c.last_hash)
-        .where(audit_head.c.id == 1)
-        .with_for_update()
-    ).one()
-    row: dict[str, Any] = {
-        "seq": last_seq + 1, "at": utcnow(), "actor": ctx.actor, "action": action,
-        "atena_no": atena_no, "request_id": ctx.request_id, "client_addr": ctx.client_addr,
-        "purpose": ctx.purpose, "detail": detail,
-    }
-    row["prev_hash"] = last_hash
-    row["hash"] = entry_hash(last_hash, row)
-    conn.execute(insert(audit_log).values(**row))
+) -> None:
+    """Append one entry in the caller's tenant transaction (sealed into the chain
+    shortly after it commits)."""
+    conn.execute(insert(audit_pending).values(
+        at=utcnow(), actor=ctx.actor, action=action, atena_no=atena_no,
+        request_id=ctx.request_id, client_addr=ctx.client_addr, purpose=ctx.purpose,
+        detail=detail))
+
+
+def has_entries(conn: Connection) -> bool:
+    """Whether the municipality's trail has any entry, sealed or pending."""
+    return any(conn.execute(select(table.c[column]).limit(1)).first() is not None
+               for table, column in ((audit_log, "seq"), (audit_pending, "id")))
+
+
+def _seal_batch(conn: Connection, lg_code: str, *, wait: bool) -> int:
+    head = select(audit_head.c.last_seq, audit_head.c.last_hash).where(audit_head.c.id == 1)
+    tip = conn.execute(head.with_for_update(skip_locked=not wait)).first()
+    if tip is None:  # another sealer has the tip: it seals these too
+        return 0
+    pending = conn.execute(select(audit_pending).order_by(audit_pending.c.id)
+                           .limit(SEAL_BATCH)).mappings().all()
+    if not pending:
+        return 0
+    last_seq, last_hash = tip
+    sealed = []
+    for entry in pending:
+        last_seq += 1
+        row = {"seq": last_seq, **{c: entry[c] for c in CONTENT}, "prev_hash": last_hash}
+        row["hash"] = last_hash = entry_hash(row["prev_hash"], row)
+        sealed.append(row)
+    conn.execute(insert(audit_log), sealed)
     conn.execute(update(audit_head).where(audit_head.c.id == 1)
-                 .values(last_seq=row["seq"], last_hash=row["hash"]))
-    return int(row["seq"])
+                 .values(last_seq=last_seq, last_hash=last_hash))
+    ids = [int(e["id"]) for e in pending]
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f'SELECT "{tenant_schema(lg_code)}".{SEALED_FUNCTION}(:ids, :seqs)'),
+                     {"ids": ids, "seqs": [r["seq"] for r in sealed]})
+    else:
+        conn.execute(delete(audit_pending).where(audit_pending.c.id.in_(ids)))
+    return len(sealed)
+
+
+def seal(db: Database, lg_code: str, *, wait: bool = True) -> int:
+    """Chain every pending entry of a municipality; how many. ``wait=False`` (the
+    background sealer) leaves them to a sealer already at work."""
+    total = 0
+    while True:
+        with db.tenant_tx(lg_code) as conn:
+            done = _seal_batch(conn, lg_code, wait=wait)
+        total += done
+        if done < SEAL_BATCH:
+            return total
+
+
+def seal_until(db: Database, codes: Callable[[Database], list[str]],
+               stop: threading.Event, interval: float) -> None:
+    """Seal every municipality's pending entries every ``interval`` seconds until
+    ``stop`` is set (every serving process runs one)."""
+    while not stop.wait(interval):
+        for code in codes(db):
+            try:
+                seal(db, code, wait=False)
+            except Exception:
+                log.exception("audit sealing failed for %s", code)
 
 
 @dataclass(frozen=True)
@@ -157,7 +245,9 @@ def _broken_link(
 
 
 def verify(db: Database, lg_code: str) -> VerifyResult:
-    """Walk the chain and name the first entry that was edited, deleted or reordered."""
+    """Seal what is pending, then walk the chain and name the first entry that was
+    edited, deleted or reordered."""
+    seal(db, lg_code)
     with db.tenant_tx(lg_code) as conn:
         head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).mappings().first()
         prev_hash, expected_seq, checked = GENESIS, 1, 0
@@ -188,6 +278,7 @@ def verify(db: Database, lg_code: str) -> VerifyResult:
 def entries(db: Database, lg_code: str, *, atena_no: str | None = None,
             limit: int = 100) -> list[dict[str, Any]]:
     """The latest entries, newest first (for the operator and the person's own record)."""
+    seal(db, lg_code)
     with db.tenant_tx(lg_code) as conn:
         q = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
         if atena_no is not None:

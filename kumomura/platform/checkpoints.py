@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from sqlalchemy import select
 
-from kumomura.platform.audit import VerifyResult, audit_head, audit_log
+from kumomura.platform.audit import VerifyResult, audit_head, audit_log, seal
 from kumomura.platform.audit import verify as verify_chain
 from kumomura.platform.core.config import Settings, get_settings
 from kumomura.platform.core.timeutil import utcnow
@@ -77,6 +77,7 @@ def file_of(lg_code: str, settings: Settings | None = None) -> Path:
 
 def sign(db: Database, lg_code: str, settings: Settings | None = None) -> Checkpoint:
     """Sign the chain's current tip and append it to the municipality's checkpoint file."""
+    seal(db, lg_code)
     with db.tenant_tx(lg_code) as conn:
         seq, tip = conn.execute(select(audit_head.c.last_seq, audit_head.c.last_hash)
                                 .where(audit_head.c.id == 1)).one()

@@ -4,7 +4,7 @@ layouts of its tenant tables, the import job and its migrations."""
 
 from __future__ import annotations
 
-from kumomura.platform.audit import audit_head, audit_log
+from kumomura.platform.audit import audit_head, audit_log, audit_pending
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.events import event_failures, event_offsets, outbox
 from kumomura.platform.exchange.imports import IMPORT_JOB
@@ -33,7 +33,7 @@ PLATFORM = BusinessModule(
     package="kumomura.platform",
     tables=(
         # in each municipality's schema
-        param_changes, counters, audit_log, audit_head, outbox, event_offsets,
+        param_changes, counters, audit_log, audit_pending, audit_head, outbox, event_offsets,
         event_failures, job_chunks,
         # in the control plane
         tenants, tenant_businesses, tenant_state_changes, users, roles, role_permissions,

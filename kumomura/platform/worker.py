@@ -12,7 +12,7 @@ import threading
 import procrastinate
 from procrastinate.types import JSONValue
 
-from kumomura.platform import checkpoints, events
+from kumomura.platform import audit, checkpoints, events
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.config import backup_keys, get_settings
 from kumomura.platform.jobs import queue as jobs
@@ -81,15 +81,20 @@ def defer_chunks(db: Database, job_id: int, chunk_numbers: list[int]) -> None:
 def run_worker(db: Database, *, concurrency: int = 2, wait: bool = True,
                dispatch_interval: float = 2.0) -> None:
     """Run chunk tasks until stopped (or, with ``wait=False``, until the queue is empty),
-    dispatching events of every tenant alongside."""
+    dispatching events and sealing audit entries of every tenant alongside."""
     app = build_app(db)
     stop = threading.Event()
     dispatcher = threading.Thread(target=events.dispatch_until,
                                   args=(db, tenant_codes, stop, dispatch_interval),
                                   daemon=True, name="event-dispatch")
+    sealer = threading.Thread(target=audit.seal_until,
+                              args=(db, tenant_codes, stop, get_settings().audit_seal_seconds),
+                              daemon=True, name="audit-seal")
     dispatcher.start()
+    sealer.start()
     try:
         app.run_worker(queues=[QUEUE], concurrency=concurrency, wait=wait)
     finally:
         stop.set()
         dispatcher.join(timeout=10)
+        sealer.join(timeout=10)

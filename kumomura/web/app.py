@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kumomura import __version__, catalog
-from kumomura.platform import events
+from kumomura.platform import audit, events
 from kumomura.platform.core.config import Settings, get_settings
 from kumomura.platform.core.errors import KumomuraError
 from kumomura.platform.core.messages import japanese
@@ -167,9 +167,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         counting = threading.Thread(target=calls.flush_every, args=(database, stop, 5.0),
                                     daemon=True, name="api-call-counts")
         counting.start()
+        sealing = threading.Thread(target=audit.seal_until, daemon=True, name="audit-seal",
+                                   args=(database, tenant_codes, stop,
+                                         settings.audit_seal_seconds))
+        sealing.start()
         yield
         stop.set()
         counting.join(timeout=10)
+        sealing.join(timeout=10)
         if db is None:
             database.dispose()
 

@@ -21,6 +21,7 @@ def _write(db: Database, n: int, code: str = "062022") -> None:
         with db.tenant_tx(code) as conn:
             audit.record(conn, CTX, "residents.view", atena_no=f"{1000 + i}",
                          detail={"i": i, "名前": "カナ"})
+    audit.seal(db, code)
 
 
 def _rows(db: Database) -> list[dict[str, Any]]:
@@ -118,3 +119,73 @@ def test_concurrent_writers_keep_one_chain(db: Database, yonezawa: Tenant) -> No
     with db.tenant_admin_tx("062022") as conn:
         assert conn.execute(select(audit_head.c.last_seq)).scalar() == 20
         assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_an_append_waits_for_no_other_writer(pg_db: Database) -> None:
+    """With the chain's tip locked by every writer until commit, a second clerk's entry
+    waited for the first's transaction; now it goes in while the first is still open
+    (PostgreSQL: SQLite has one writer per file whatever the log does)."""
+    import threading
+
+    db = pg_db
+    make_tenant(db)
+    done = threading.Event()
+
+    def second_clerk() -> None:
+        with db.tenant_tx("062022") as conn:
+            audit.record(conn, CTX, "residents.view", atena_no="2000")
+        done.set()
+
+    with db.tenant_tx("062022") as conn:
+        audit.record(conn, CTX, "residents.view", atena_no="1000")
+        audit.seal(db, "062022")  # a sealer at work meanwhile waits for no one either
+        other = threading.Thread(target=second_clerk)
+        other.start()
+        assert done.wait(10), "the second append waited for the first transaction"
+        other.join()
+    assert audit.verify(db, "062022").checked == 2
+    assert {e["atena_no"] for e in audit.entries(db, "062022")} == {"1000", "2000"}
+
+
+def test_concurrent_sealers_chain_every_entry_once(db: Database, yonezawa: Tenant) -> None:
+    import threading
+
+    def clerk(n: int) -> None:
+        for i in range(15):
+            with db.tenant_tx("062022") as conn:
+                audit.record(conn, CTX, "residents.view", atena_no=f"{n}-{i}")
+            audit.seal(db, "062022", wait=i % 2 == 0)
+
+    clerks = [threading.Thread(target=clerk, args=(n,)) for n in range(4)]
+    for t in clerks:
+        t.start()
+    for t in clerks:
+        t.join()
+    result = audit.verify(db, "062022")
+    assert (result.ok, result.checked) == (True, 60)
+    assert sorted(r["atena_no"] for r in _rows(db)) == sorted(
+        f"{n}-{i}" for n in range(4) for i in range(15))
+
+
+def test_a_pending_entry_is_never_taken_back(pg_db: Database) -> None:
+    """The login may not delete pending entries, and the function through which sealed
+    ones leave deletes only an entry whose very content the chain holds."""
+    from sqlalchemy.exc import ProgrammingError
+
+    from kumomura.platform.audit import audit_pending
+    from kumomura.platform.storage.logins import SEALED_FUNCTION
+
+    make_tenant(pg_db)
+    _write(pg_db, 1)
+    with pg_db.tenant_tx("062022") as conn:
+        audit.record(conn, CTX, "residents.view", atena_no="9999")
+        pending = conn.execute(select(audit_pending.c.id)).scalar_one()
+    with pytest.raises(ProgrammingError, match="permission denied"), \
+            pg_db.tenant_tx("062022") as conn:
+        conn.execute(delete(audit_pending))
+    with pg_db.tenant_tx("062022") as conn:  # claimed to be sealed as entry 1: it is not
+        gone = conn.execute(text(f"SELECT t_062022.{SEALED_FUNCTION}(:i, :s)"),
+                            {"i": [pending], "s": [1]}).scalar_one()
+    assert gone == 0
+    assert audit.verify(pg_db, "062022").checked == 2
+    assert audit.entries(pg_db, "062022")[0]["atena_no"] == "9999"

@@ -33,6 +33,7 @@ def signed(db: Database, yonezawa: Tenant, tmp_path: Path,
     assert checkpoints.sign(db, CODE).seq == 5
     with db.tenant_tx(CODE) as conn:
         audit.record(conn, CTX, "residents.view", atena_no="1005")
+    audit.seal(db, CODE)
     return db
 
 

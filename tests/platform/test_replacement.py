@@ -77,7 +77,7 @@ def test_a_fabricated_log_never_replaces_the_audit_trail(db: Database, yonezawa:
     before = _count(db, audit_log)
     result = import_tenant(db, CODE, out)  # onboarding: the data may be replaced, not the log
     assert result.written, result.problems
-    assert result.kept == ["audit_head.csv", "audit_log.csv"]
+    assert result.kept == ["audit_head.csv", "audit_log.csv", "audit_pending.csv"]
     assert _count(db, audit_log) >= before
     assert audit.verify(db, CODE).ok
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         default=None, description="the Ed25519 private key (PEM) that signs the audit "
         "chain's checkpoints, kept outside the database; unset: data_dir/keys/"
         "audit-signing.pem, made on first use")
+    audit_seal_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="how often each serving process chains the "
+        "audit entries written since (readers of the log seal first in any case)")
     audit_checkpoint_cron: str = Field(
         default="*/10 * * * *", description="when the workers sign every chain's tip")
     audit_checkpoint_dir: Path | None = Field(

@@ -78,6 +78,7 @@ def export_tenant(db: Database, lg_code: str, out_dir: Path, *, ctx: AuditContex
     export holds the data as it was, not its own trace)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[ExportedFile] = []
+    audit.seal(db, lg_code)  # the chain as far as it goes; later entries stay pending
     with db.tenant_tx(lg_code) as conn:
         if db.is_postgres:  # one consistent snapshot of every table
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

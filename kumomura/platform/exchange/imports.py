@@ -25,10 +25,10 @@ from typing import Any, BinaryIO
 
 import polars as pl
 from psycopg.types.json import Json
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, insert, text
 from sqlalchemy.exc import DBAPIError
 
-from kumomura.platform.audit import audit_log
+from kumomura.platform.audit import has_entries
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import InvalidInput, NotFound
 from kumomura.platform.exchange.exports import MANIFEST
@@ -472,7 +472,7 @@ def import_tenant(db: Database, lg_code: str, source: Path, *, dry_run: bool = F
     return result
 
 
-AUDIT_LAYOUTS = ("audit_log", "audit_head")
+AUDIT_LAYOUTS = ("audit_log", "audit_pending", "audit_head")
 """The audit trail: never replaced in a municipality whose log has entries."""
 
 
@@ -493,8 +493,7 @@ def _kept_audit(db: Database, lg_code: str, layouts: list[Layout]) -> set[str]:
     if not audit:
         return set()
     with db.tenant_tx(lg_code) as conn:
-        entries = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
-    return audit if entries else set()
+        return audit if has_entries(conn) else set()
 
 
 def check_manifest(source: Path, lg_code: str, problems: list[Problem]) -> None:

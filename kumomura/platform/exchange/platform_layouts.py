@@ -3,7 +3,7 @@ events, job marks and number series. They travel with the municipality's data.""
 
 from __future__ import annotations
 
-from kumomura.platform.audit import audit_head, audit_log
+from kumomura.platform.audit import audit_head, audit_log, audit_pending
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.events import event_failures, event_offsets, outbox
 from kumomura.platform.exchange.layouts import declare
@@ -24,6 +24,10 @@ PLATFORM_LAYOUTS = (
         "atena_no": "宛名番号", "request_id": "要求ID", "client_addr": "接続元",
         "purpose": "目的", "detail": "詳細 (JSON)", "prev_hash": "前エントリのハッシュ",
         "hash": "ハッシュ"}),
+    declare(audit_pending, module=PLATFORM_MODULE, title="アクセスログ (連鎖前)", labels={
+        "id": "受付番号", "at": "日時", "actor": "操作者", "action": "操作",
+        "atena_no": "宛名番号", "request_id": "要求ID", "client_addr": "接続元",
+        "purpose": "目的", "detail": "詳細 (JSON)"}),
     declare(audit_head, module=PLATFORM_MODULE, title="アクセスログの末尾", labels={
         "id": "ID", "last_seq": "最終連番", "last_hash": "最終ハッシュ"}),
     declare(outbox, module=PLATFORM_MODULE, title="連携イベント", labels={

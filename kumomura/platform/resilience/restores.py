@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, String, Table, Text, func, insert, select, update
+from sqlalchemy import Column, Integer, String, Table, Text, insert, select, update
 
 from kumomura.platform import audit
-from kumomura.platform.audit import AuditContext, audit_log
+from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import Conflict, NotFound
 from kumomura.platform.core.timeutil import Timestamp, utcnow
 from kumomura.platform.exchange.exports import MANIFEST
@@ -112,7 +112,7 @@ def _keep_the_log(db: Database, lg_code: str, unpacked: Path) -> None:
     """Leave the municipality's own audit trail as it is: the backup's audit files, and
     their lines in its manifest, go before the import sees them."""
     with db.tenant_tx(lg_code) as conn:
-        if not conn.execute(select(func.count()).select_from(audit_log)).scalar_one():
+        if not audit.has_entries(conn):
             return
     files = {f"{name}.csv" for name in AUDIT_LAYOUTS}
     for name in files:

@@ -26,6 +26,13 @@ from kumomura.platform.storage.db import (
 
 QUEUE_SCHEMA = "procrastinate"
 REPLACE_FUNCTION = "kumomura_clear_for_replace"
+SEALED_FUNCTION = "kumomura_audit_sealed"
+AUDIT_CHAIN = "audit_log"
+AUDIT_PENDING = "audit_pending"
+"""The audit trail's two append-only tables (``platform.audit`` declares them)."""
+AUDIT_CONTENT = ("at", "actor", "action", "atena_no", "request_id", "client_addr",
+                 "purpose")
+"""The columns compared, besides ``detail``, before a pending entry leaves."""
 REPLACEABLE_STATES = ("onboarding", "restoring")
 """``tenants.REPLACEABLE``: the states in which a municipality's tables may be replaced."""
 HIDDEN_PG_CLASS_COLUMNS = frozenset({"reltuples", "relpages", "relallvisible"})
@@ -68,6 +75,7 @@ def grant_tenant(conn: Connection, db: Database, lg_code: str, schema: str) -> N
                              f'FROM "{role}"')
     conn.exec_driver_sql(f'REVOKE ALL ON "{schema}".alembic_version FROM "{role}"')
     _replace_function(conn, lg_code, schema, role)
+    _sealed_function(conn, schema, role)
 
 
 def _replace_function(conn: Connection, lg_code: str, schema: str, role: str) -> None:
@@ -78,7 +86,6 @@ def _replace_function(conn: Connection, lg_code: str, schema: str, role: str) ->
     fixed search path, naming only tables of this schema."""
     states = ", ".join(f"'{s}'" for s in REPLACEABLE_STATES)
     kept = ", ".join(f"'{t}'" for t in kept_tables()) or "''"
-    log = next(t for t in kept_tables() if t in append_only_tables())  # the audit log
     body = f"""
 CREATE OR REPLACE FUNCTION "{schema}".{REPLACE_FUNCTION}(tables text[], whole boolean)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
@@ -96,7 +103,8 @@ BEGIN
       RAISE EXCEPTION 'no table % in {schema}', t USING ERRCODE = '42P01';
     END IF;
     IF t IN ({kept}) THEN
-      EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I)', '{schema}', '{log}') INTO has_rows;
+      EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I) OR EXISTS (SELECT 1 FROM %I.%I)',
+                     '{schema}', '{AUDIT_CHAIN}', '{schema}', '{AUDIT_PENDING}') INTO has_rows;
       IF has_rows THEN
         RAISE EXCEPTION 'the audit trail of {lg_code} (%) has entries and is never replaced', t
           USING ERRCODE = '42501';
@@ -114,7 +122,30 @@ BEGIN
 END
 $fn$"""
     conn.exec_driver_sql(body.replace("%", "%%"))  # the driver's placeholders, escaped
-    function = f'"{schema}".{REPLACE_FUNCTION}(text[], boolean)'
+    _grant_execute(conn, f'"{schema}".{REPLACE_FUNCTION}(text[], boolean)', role)
+
+
+def _sealed_function(conn: Connection, schema: str, role: str) -> None:
+    """How sealed entries leave ``audit_pending``, which the login may not delete from:
+    an entry goes only when the chain holds, at the sequence number given, the same
+    content, so nothing written can be taken back before it is sealed."""
+    same = " AND ".join(f"p.{c} IS NOT DISTINCT FROM l.{c}" for c in AUDIT_CONTENT)
+    body = f"""
+CREATE OR REPLACE FUNCTION "{schema}".{SEALED_FUNCTION}(ids integer[], seqs integer[])
+RETURNS integer LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+  WITH gone AS (
+    DELETE FROM "{schema}".{AUDIT_PENDING} p
+    USING unnest(ids, seqs) AS s(id, seq), "{schema}".{AUDIT_CHAIN} l
+    WHERE p.id = s.id AND l.seq = s.seq AND {same}
+      AND p.detail::jsonb IS NOT DISTINCT FROM l.detail::jsonb
+    RETURNING 1)
+  SELECT count(*)::integer FROM gone
+$fn$"""
+    conn.exec_driver_sql(body.replace("%", "%%"))
+    _grant_execute(conn, f'"{schema}".{SEALED_FUNCTION}(integer[], integer[])', role)
+
+
+def _grant_execute(conn: Connection, function: str, role: str) -> None:
     conn.exec_driver_sql(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
     conn.exec_driver_sql(f'GRANT EXECUTE ON FUNCTION {function} TO "{role}"')
 
