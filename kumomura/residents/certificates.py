@@ -18,7 +18,7 @@ from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import FieldProblem, Forbidden, invalid
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.params import fiscal_year
-from kumomura.platform.storage.numbering import next_value
+from kumomura.platform.storage.numbering import next_value_apart
 from kumomura.platform.tenancy.profile import Office
 from kumomura.residents import service
 from kumomura.residents.changes import household_members
@@ -53,11 +53,12 @@ which never meets the cloud's when the log is brought back."""
 
 def issue_number(conn: Connection, on: date) -> str:
     """発行番号: the fiscal year and a serial that starts again each April (in degraded
-    operation, ``D`` and a series of its own)."""
+    operation, ``D`` and a series of its own), taken apart from the issue's transaction
+    so that no other counter waits while this certificate renders."""
     year = fiscal_year(on)
     if get_settings().degraded:
-        return f"{DEGRADED_PREFIX}{year}-{next_value(conn, f'degraded:{year}'):06d}"
-    return f"{year}-{next_value(conn, f'certificate:{year}'):06d}"
+        return f"{DEGRADED_PREFIX}{year}-{next_value_apart(conn, f'degraded:{year}'):06d}"
+    return f"{year}-{next_value_apart(conn, f'certificate:{year}'):06d}"
 
 
 def issue(conn: Connection, ctx: AuditContext, office: Office, req: CertificateRequest, *,

@@ -18,7 +18,7 @@ from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.params import fiscal_year
-from kumomura.platform.storage.numbering import next_value, with_check_digit
+from kumomura.platform.storage.numbering import next_value, next_value_apart, with_check_digit
 from kumomura.platform.tenancy.profile import Office
 from kumomura.residents import public as residents
 from kumomura.residents.events import Died, RegistryChanged
@@ -147,7 +147,7 @@ def issue_certificate(conn: Connection, ctx: AuditContext, office: Office, regis
     if not signer.is_set:
         raise InvalidInput("認証者 (パラメータ residents.mayor_title, mayor_name) が"
                            "設定されていません", field="mayor_name")
-    issue_no = f"{fiscal_year(today)}-S{next_value(conn, f'seal:{fiscal_year(today)}'):06d}"
+    issue_no = f"{fiscal_year(today)}-S{next_value_apart(conn, f'seal:{fiscal_year(today)}'):06d}"
     line = f" {person['address_line']}" if person["address_line"] else ""
     pdf = seal_certificate_pdf(SealCertificateDoc(
         registration_no=registration_no, impression_text=reg["impression_text"],

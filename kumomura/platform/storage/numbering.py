@@ -1,8 +1,12 @@
 """Numbers a municipality issues: addressee and household numbers, certificate numbers.
 
-Each series is a row in the tenant's ``counters`` table, taken under a row lock in the
-caller's transaction: a number is issued only if the change that uses it commits, and a
-committed number is never issued again (a cancelled entry keeps its number).
+Each series is a row in the tenant's ``counters`` table, taken under a row lock. Register
+numbers (宛名番号, 世帯番号) are taken in the caller's transaction: a number is issued only
+if the change that uses it commits, and a committed number is never issued again (a
+cancelled entry keeps its number). Certificate numbers are taken apart, in a short
+transaction of their own, so the counter is not held while the certificate renders: a
+number whose issue then fails is never issued again and stays a gap (欠番) in the
+issue history.
 """
 
 from __future__ import annotations
@@ -56,3 +60,13 @@ def next_value(conn: Connection, series: str) -> int:
     value = int(last) + 1
     conn.execute(update(counters).where(counters.c.series == series).values(last_value=value))
     return value
+
+
+def next_value_apart(conn: Connection, series: str) -> int:
+    """The next value, taken and committed in a transaction of its own beside the
+    caller's (PostgreSQL): the series' row is locked for that moment only. On SQLite,
+    where one writer holds the whole file anyway, in the caller's transaction."""
+    if conn.dialect.name != "postgresql":
+        return next_value(conn, series)
+    with conn.engine.begin() as own:
+        return next_value(own.execution_options(**conn.get_execution_options()), series)
