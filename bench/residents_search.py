@@ -2,7 +2,9 @@
 concurrent clients over HTTP (a real uvicorn server), against the same SQL run directly.
 
 Prints p50/p95/p99 of kana search, record lookup and certificate PDF over HTTP, and of the
-bare SQL of search and lookup with the same concurrency (the floor), as ratios.
+bare SQL of search and lookup with the same concurrency (the floor), as ratios; then the
+three at once while the municipality's 住民税 assessment job runs beside them; then audit
+appends per second beside a bare INSERT of the same row, and what the sealer chains.
 
     .venv/bin/python -m bench.residents_search [--people 1000000] [--clients 50]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -21,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,16 +33,18 @@ import psycopg
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 
 from bench.scratch import scratch_database
 from kumomura import catalog
-from kumomura.platform import params
+from kumomura.inhabitant_tax import public as tax
+from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.japanese import prefix_bounds
 from kumomura.platform.deployment import upgrade_platform
 from kumomura.platform.identity import auth
 from kumomura.platform.identity.auth import Scope
+from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import add_tenant
 from kumomura.residents import public as residents
@@ -219,6 +224,111 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not start")
 
 
+def assessment_process(url: str, data_dir: Path, job_id: int, nice: int
+                       ) -> subprocess.Popen[bytes]:
+    """The assessment job's chunks run by a process of their own, as a worker on the same
+    machine would: at a lower CPU priority (``nice``) and with one Polars thread, the
+    way batch work is run beside the counter on a shared host."""
+    code = ("from pathlib import Path; from kumomura import catalog; "
+            "from kumomura.platform.storage.db import Database; "
+            "from kumomura.platform.jobs import queue as jobs; catalog.install(); "
+            f"db = Database({url!r}, Path({str(data_dir)!r}), owner=False); "
+            f"jobs.run_in_process(db, {job_id}); db.dispose()")
+    return subprocess.Popen([sys.executable, "-c", code], preexec_fn=lambda: os.nice(nice),
+                            env={**os.environ, "POLARS_MAX_THREADS": "1"})
+
+
+def start_assessment(db: Database) -> int:
+    """Synthetic 課税資料 for every adult and a 当初課税 job over them (not yet run)."""
+    with db.tenant_tx(CODE) as conn:
+        adults = residents.adults_on(conn, date(2026, 1, 1))
+    started = time.perf_counter()
+    tax.load_synthetic_returns(db, CODE, adults, 2025, seed=7)
+    console.print(f"{adults.height:,} synthetic returns loaded in "
+                  f"{time.perf_counter() - started:.1f} s")
+    return tax.start_assessment(db, CODE, 2026, actor="bench", chunk_size=10_000)
+
+
+def mixed(n: int, think: float, cert_think: float, searches: list[str], records: list[str],
+          atena_nos: list[str], token: str, port: int
+          ) -> dict[str, tuple[list[float], float]]:
+    """Searches, lookups and certificates at once: two fifths of the clients search, two
+    fifths look records up, one fifth issues certificates."""
+    connect, call = http_get(token, port)
+    c_connect, c_call = http_post_pdf(token, port)
+    runs = {
+        "kana search": lambda: hammer(n * 2 // 5, searches, call, connect, think),
+        "record lookup": lambda: hammer(n * 2 // 5, records, call, connect, think),
+        "certificate PDF": lambda: hammer(n - 4 * (n // 5), atena_nos, c_call, c_connect,
+                                          cert_think),
+    }
+    with ThreadPoolExecutor(len(runs)) as pool:
+        futures = {label: pool.submit(work) for label, work in runs.items()}
+        return {f"{label} (HTTP), with assessment": f.result()
+                for label, f in futures.items()}
+
+
+FLOOR_TABLE = "bench_append_floor"
+FLOOR_SQL = (f"INSERT INTO t_{CODE}.{FLOOR_TABLE} (at, actor, action, atena_no, request_id, "
+             "client_addr, purpose, detail) VALUES (now(), 'bench', 'residents.view', :a, "
+             "'r', '127.0.0.1', 'bench', CAST(:d AS json))")
+
+
+def _append_worker(url: str, data_dir: str, bare: bool, first: int, count: int,
+                   threads: int, start_at: float) -> float:
+    """One writer process: ``count`` entries from ``threads`` threads, one per
+    transaction, from ``start_at`` (wall clock) on; when it finished."""
+    catalog.install()
+    db = Database(url, Path(data_dir), owner=False)
+    ctx = AuditContext(actor="bench", request_id="r", client_addr="127.0.0.1", purpose="bench")
+
+    def entry(i: int) -> None:
+        with db.tenant_tx(CODE) as conn:
+            if bare:
+                conn.execute(text(FLOOR_SQL), {"a": f"{i:015d}", "d": json.dumps({"hits": i})})
+            else:
+                audit.record(conn, ctx, "residents.view", atena_no=f"{i:015d}",
+                             detail={"hits": i})
+
+    with ThreadPoolExecutor(threads) as pool:
+        for warm in range(threads * 2):  # connections opened before the clock
+            pool.submit(entry, -1 - warm).result()
+        time.sleep(max(0.0, start_at - time.time()))
+        list(pool.map(entry, range(first, first + count)))
+    finished = time.time()
+    db.dispose()
+    return finished
+
+
+def appends(db: Database, processes: int, threads: int, count: int) -> dict[str, float]:
+    """Audit entries per second from ``processes`` x ``threads`` writers, one entry per
+    transaction over the municipality's login; the same rows inserted into a plain table
+    with the same login (the floor); then the sealer's rate chaining what was written."""
+    schema = f"t_{CODE}"
+    with db.owner_tx() as conn:  # INCLUDING ALL: the id default of audit_pending's sequence
+        conn.exec_driver_sql(f"CREATE TABLE {schema}.{FLOOR_TABLE} "
+                             f"(LIKE {schema}.audit_pending INCLUDING ALL)")
+        conn.exec_driver_sql(f'GRANT INSERT ON {schema}.{FLOOR_TABLE} '
+                             f'TO "{db.tenant_role(CODE)}"')
+    audit.seal(db, CODE)
+    assert db.url is not None
+    per = count // processes
+    figures = {}
+    context = multiprocessing.get_context("spawn")
+    for label, bare in (("floor", True), ("appends", False)):
+        start_at = time.time() + 8  # past every process's start and imports
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            ends = list(pool.map(_append_worker, [db.url] * processes,
+                                 [str(db.data_dir)] * processes, [bare] * processes,
+                                 [k * per for k in range(processes)], [per] * processes,
+                                 [threads] * processes, [start_at] * processes))
+        figures[label] = per * processes / (max(ends) - start_at)
+    started = time.perf_counter()
+    sealed = audit.seal(db, CODE)
+    figures["sealed"] = sealed / (time.perf_counter() - started)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=1_000_000)
@@ -227,6 +337,13 @@ def main() -> None:
     parser.add_argument("--certificates", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--appends", type=int, default=20_000,
+                        help="audit entries written for the append rate")
+    parser.add_argument("--append-processes", type=int, default=4)
+    parser.add_argument("--append-threads", type=int, default=4,
+                        help="writer threads per append process")
+    parser.add_argument("--job-nice", type=int, default=10,
+                        help="CPU priority of the assessment job's process (nice)")
     parser.add_argument("--think", type=float, default=0.5,
                         help="mean seconds between one client's searches or lookups")
     parser.add_argument("--cert-think", type=float, default=5.0,
@@ -285,6 +402,20 @@ def run(args: argparse.Namespace, url: str) -> None:
         for label, run in phases:
             results[label] = run()
             report(label, results[label])
+        job_id = start_assessment(db)
+        job = assessment_process(url, data_dir, job_id, args.job_nice)
+        started = time.perf_counter()
+        results.update(mixed(n, think, args.cert_think, searches, records,
+                             atena_nos[: args.certificates], token, args.port))
+        mixed_seconds = time.perf_counter() - started
+        SERVER_MS.clear()
+        for label in [k for k in results if k.endswith("with assessment")]:
+            report(label, results[label])
+        job.wait()
+        state = jobs.get_job(db, job_id)
+        console.print(f"assessment job: {state.status}, {state.done_chunks}/{state.total_chunks} "
+                      f"chunks; the mixed phase ran {mixed_seconds:.0f} s beside it")
+        rates = appends(db, args.append_processes, args.append_threads, args.appends)
         hits = []
         with psycopg.connect(dsn) as conn:
             for p in prefixes[:200]:
@@ -302,7 +433,14 @@ def run(args: argparse.Namespace, url: str) -> None:
         for what in ("kana search", "record lookup"):
             http_p99 = percentiles(results[f"{what} (HTTP)"][0])[2]
             floor_p99 = percentiles(results[f"{what} (SQL floor)"][0])[2]
-            console.print(f"{what}: HTTP p99 / SQL p99 = {http_p99 / floor_p99:.1f}x")
+            mixed_p99 = percentiles(results[f"{what} (HTTP), with assessment"][0])[2]
+            console.print(f"{what}: HTTP p99 / SQL p99 = {http_p99 / floor_p99:.1f}x; "
+                          f"with the assessment running {mixed_p99 / floor_p99:.1f}x")
+        writers = args.append_processes * args.append_threads
+        console.print(f"audit appends ({writers} writers, {args.appends:,} "
+                      f"entries): {rates['appends']:,.0f}/s beside a bare INSERT "
+                      f"{rates['floor']:,.0f}/s ({rates['appends'] / rates['floor']:.2f}x "
+                      f"the floor); sealed afterwards at {rates['sealed']:,.0f} entries/s")
     finally:
         if server is not None:
             server.terminate()

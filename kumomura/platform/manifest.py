@@ -22,7 +22,7 @@ from kumomura.platform.jobs.queue import job_chunks, job_log, jobs
 from kumomura.platform.modules import BusinessModule, OfflineHooks
 from kumomura.platform.params import param_changes
 from kumomura.platform.resilience.backup import backup_drills
-from kumomura.platform.resilience.restores import restore_requests
+from kumomura.platform.resilience.restores import RESTORE_JOB, restore_requests
 from kumomura.platform.storage.numbering import counters
 from kumomura.platform.tenancy.tenants import tenant_businesses, tenant_state_changes, tenants
 from kumomura.platform.tenancy.usage import api_calls_daily
@@ -43,7 +43,7 @@ PLATFORM = BusinessModule(
     params=AUTH_PARAMS,
     layouts=PLATFORM_LAYOUTS,
     not_exported=NOT_EXPORTED,
-    jobs=(IMPORT_JOB,),
+    jobs=(IMPORT_JOB, RESTORE_JOB),
     # the number series and the certifier's parameters travel to the town hall
     offline=OfflineHooks(layouts=frozenset({"counters", "param_changes"})),
 )

@@ -146,7 +146,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own Database."""
     from kumomura.platform.http import pages as page_kit
-    from kumomura.web import account_pages, api_layouts, api_platform, pages, platform_pages
+    from kumomura.web import (
+        account_pages,
+        api_layouts,
+        api_platform,
+        api_restores,
+        pages,
+        platform_pages,
+    )
 
     modules = catalog.install()
     page_kit.use_templates([WEB / "templates"])
@@ -209,6 +216,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.include_router(api_platform.router)
     app.include_router(api_layouts.router)
+    app.include_router(api_restores.router)
     app.include_router(pages.router)
     app.include_router(platform_pages.router)
     app.include_router(account_pages.router)

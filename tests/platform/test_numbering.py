@@ -42,3 +42,28 @@ def test_a_register_number_is_issued_only_with_its_change(db: Database) -> None:
         raise RuntimeError("the move-in failed")
     with db.tenant_tx(CODE) as conn:
         assert next_value(conn, "atena_no") == 1
+
+
+def test_numbers_taken_apart_never_wait_for_the_requests_own_pool(pg_db: Database) -> None:
+    """Every connection of the municipality's pool held by a request that now takes a
+    certificate number: from that same pool, each would wait for the others for ever."""
+    make_tenant(pg_db)
+    small = Database(pg_db.url, pg_db.data_dir, pool_size=1, owner=False)  # 2 connections
+    holding = threading.Barrier(2)
+    taken: list[int] = []
+
+    def request() -> None:
+        with small.tenant_tx(CODE) as conn:
+            holding.wait(10)  # both connections of the pool now held
+            taken.append(next_value_apart(conn, "certificate:2026"))
+
+    try:
+        clerks = [threading.Thread(target=request) for _ in range(2)]
+        for t in clerks:
+            t.start()
+        for t in clerks:
+            t.join(10)
+        assert not any(t.is_alive() for t in clerks), "a number waited for the pool"
+        assert sorted(taken) == [1, 2]
+    finally:
+        small.dispose()

@@ -164,3 +164,51 @@ def test_a_restore_that_breaks_leaves_the_member_live_not_open(live: Database,
     with pytest.raises(backup.BadBackup):
         restores.run(live, request_id, key_dir=keys, ctx=AuditContext(actor="bob"))
     assert get_tenant(live, CODE).state == TenantState.LIVE  # not left "restoring"
+
+
+def test_a_live_restore_over_http_takes_two_of_its_own_staff(
+        live: Database, staff: TestClient, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kumomura.platform.core.config import get_settings
+    from kumomura.platform.jobs import queue as jobs
+
+    target, keys = tmp_path / "second-site", tmp_path / "keys"
+    monkeypatch.setenv("KUMOMURA_BACKUP_TARGET", str(target))
+    monkeypatch.setenv("KUMOMURA_BACKUP_KEY_DIR", str(keys))
+    get_settings.cache_clear()
+    info = backup.run(live, CODE, target, key_dir=keys, ctx=CTX)
+    with live.tenant_tx(CODE) as conn:  # after the backup: undone by the restore
+        ch.move_in(conn, CTX, family(address={"town": "丸の内一丁目1番1号"}))
+    auth.create_user(live, username="it2", password=PW, display_name="it2",
+                     scope=Scope.TENANT, lg_code=CODE, role_names=["municipal_it"])
+    it, it2, operator = _bearer(live, "it"), _bearer(live, "it2"), _bearer(live, "operator")
+    base = f"/api/v1/t/{CODE}"
+    listed = staff.get(f"{base}/backups", headers=it).json()
+    assert [b["backup"] for b in listed] == [info.path.name]
+    ask = {"backup": info.path.name, "reason": "誤った一括異動の取消し"}
+    assert staff.post(f"{base}/restores", json=ask, headers=operator).status_code == 403
+    for bad in ("../" + info.path.name, str(info.path)):  # only a name the listing gives
+        r = staff.post(f"{base}/restores", json={**ask, "backup": bad}, headers=it)
+        assert (r.status_code, r.json()["field"]) == (404, "backup")
+    made = staff.post(f"{base}/restores", json=ask, headers=it)
+    assert made.status_code == 201, made.text
+    request_id = made.json()["id"]
+    alone = staff.post(f"{base}/restores/{request_id}/approve", headers=it)
+    assert (alone.status_code, alone.json()["field"]) == (409, "approved_by")
+    for outsider in (operator,):
+        assert staff.post(f"{base}/restores/{request_id}/approve",
+                          headers=outsider).status_code == 403
+    assert staff.post(f"{base}/restores/3000000000/approve", headers=it2).status_code == 422
+    assert _count(live, resident_versions) == 6  # nothing replaced by one person
+    job = staff.post(f"{base}/restores/{request_id}/approve", headers=it2)
+    assert job.status_code == 202, job.text
+    if live.is_postgres:  # what a worker does with the deferred chunk
+        jobs.run_in_process(live, job.json()["id"])
+    assert staff.get(f"{base}/jobs/{job.json()['id']}", headers=it2).json()["status"] == "done"
+    assert _count(live, resident_versions) == 3
+    assert get_tenant(live, CODE).state == TenantState.LIVE
+    assert [r["status"] for r in staff.get(f"{base}/restores", headers=it).json()] == ["done"]
+    trail = sorted((e["actor"], e["action"]) for e in audit.entries(live, CODE, limit=200)
+                   if e["action"].startswith("backup.restore"))
+    assert trail == [("it", "backup.restore_requested"), ("it2", "backup.restore_approved"),
+                     ("it2", "backup.restored")]

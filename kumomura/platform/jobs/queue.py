@@ -118,8 +118,8 @@ class JobKind:
     plan: Callable[[Connection, dict[str, Any]], int]
     run_chunk: Callable[[Connection, dict[str, Any], int], ChunkResult] | None = None
     run_alone: Callable[[Database, str, dict[str, Any]], ChunkResult] | None = None
-    """For work that keeps its own transactions (an import replaces the tenant's tables with
-    the admin role): a job of one chunk, marked done after the work commits. The work must
+    """For work that keeps its own transactions (an import or a restore replaces the
+    tenant's tables): a job of one chunk, marked done after the work commits. The work must
     give the same end state when run again (a crash between the two runs it twice)."""
     request: type[JobRequest] | None = None
     """What a caller may give through ``start_requested`` (the generic API and CLI); a kind

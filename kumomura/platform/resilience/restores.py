@@ -15,16 +15,27 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, Integer, String, Table, Text, insert, select, update
 
 from kumomura.platform import audit
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.core.errors import Conflict, NotFound
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.config import backup_keys, get_settings
+from kumomura.platform.core.errors import Conflict, InvalidInput, NotFound
 from kumomura.platform.core.timeutil import Timestamp, utcnow
 from kumomura.platform.exchange.exports import MANIFEST
 from kumomura.platform.exchange.imports import AUDIT_LAYOUTS, ImportResult, import_tenant
-from kumomura.platform.resilience.backup import BadBackup, key_for, read_header, unpack
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.resilience import backup_remote
+from kumomura.platform.resilience.backup import (
+    BadBackup,
+    key_for,
+    listing,
+    read_header,
+    unpack,
+)
 from kumomura.platform.storage.db import Database, platform_metadata
 from kumomura.platform.tenancy.tenants import (
     TenantState,
@@ -60,14 +71,32 @@ class RestoreRequest:
     status: str
     requested_at: datetime
 
+    @property
+    def backup_name(self) -> str:
+        return Path(self.backup_file).name
 
-def _get(db: Database, request_id: int) -> RestoreRequest:
+
+def _of(row: Any) -> RestoreRequest:
+    return RestoreRequest(**{k: row[k] for k in RestoreRequest.__dataclass_fields__})
+
+
+def get(db: Database, request_id: int, *, lg_code: str | None = None) -> RestoreRequest:
+    """One request; with ``lg_code``, only that municipality's (another's is not found)."""
     with db.platform_tx() as conn:
         row = conn.execute(select(restore_requests).where(
             restore_requests.c.id == request_id)).mappings().first()
-    if row is None:
+    if row is None or (lg_code is not None and row["lg_code"] != lg_code):
         raise NotFound(f"復元の要求 {request_id} はありません", field="request_id")
-    return RestoreRequest(**{k: row[k] for k in RestoreRequest.__dataclass_fields__})
+    return _of(row)
+
+
+def requests_of(db: Database, lg_code: str) -> list[RestoreRequest]:
+    """A municipality's restore requests, newest first."""
+    with db.platform_tx() as conn:
+        rows = conn.execute(select(restore_requests)
+                            .where(restore_requests.c.lg_code == lg_code)
+                            .order_by(restore_requests.c.id.desc())).mappings().all()
+    return [_of(row) for row in rows]
 
 
 def request(db: Database, lg_code: str, backup_file: Path, *, reason: str,
@@ -91,9 +120,25 @@ def request(db: Database, lg_code: str, backup_file: Path, *, reason: str,
     return request_id
 
 
+def request_named(db: Database, lg_code: str, target: Path | str, name: str, *,
+                  reason: str, ctx: AuditContext) -> int:
+    """Ask for a restore from one of the municipality's backups at ``target``, named as
+    the listing names it (a file name, never a path: nothing else can be pointed at).
+    A backup at a second cluster is fetched into the deployment's own area first."""
+    found = next((info for info in listing(target, lg_code) if info.path.name == name), None)
+    if found is None:
+        raise NotFound(f"{lg_code} のバックアップ {name} はありません", field="backup")
+    path = found.path
+    if backup_remote.is_remote(target):
+        into = db.data_dir / "restores" / lg_code
+        into.mkdir(parents=True, exist_ok=True)
+        path = backup_remote.fetch(str(target), name, into)
+    return request(db, lg_code, path, reason=reason, ctx=ctx)
+
+
 def approve(db: Database, request_id: int, *, ctx: AuditContext) -> RestoreRequest:
     """A second person agrees to a requested restore (recorded in the municipality's log)."""
-    found = _get(db, request_id)
+    found = get(db, request_id)
     if found.status != "requested":
         raise Conflict(f"復元の要求 {request_id} は{found.status}です", field="request_id")
     if ctx.actor == found.requested_by:
@@ -105,7 +150,7 @@ def approve(db: Database, request_id: int, *, ctx: AuditContext) -> RestoreReque
         audit.record(conn, ctx, "backup.restore_approved", detail={
             "request_id": request_id, "requested_by": found.requested_by,
             "backup": Path(found.backup_file).name})
-    return _get(db, request_id)
+    return get(db, request_id)
 
 
 def _keep_the_log(db: Database, lg_code: str, unpacked: Path) -> None:
@@ -128,7 +173,7 @@ def run(db: Database, request_id: int, *, key_dir: Path, ctx: AuditContext,
         report_dir: Path | None = None) -> ImportResult:
     """Carry out an approved restore: ``restoring``, the import (one transaction; the
     audit trail kept), then ``live`` again, the outcome in the municipality's log."""
-    found = _get(db, request_id)
+    found = get(db, request_id)
     if found.status != "approved":
         raise Conflict(f"復元の要求 {request_id} は承認されていません ({found.status})",
                        field="request_id")
@@ -157,3 +202,22 @@ def run(db: Database, request_id: int, *, key_dir: Path, ctx: AuditContext,
                      detail={"request_id": request_id, "rows": sum(result.rows.values()),
                              "problems": len(result.problems)})
     return result
+
+
+def _restore_job(db: Database, lg_code: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The approved restore, run by a worker: the approver acts, the log says so."""
+    found = get(db, int(params["request_id"]), lg_code=lg_code)
+    if found.status == "done":  # run again after a crash between the restore and its mark
+        return {"written": True, "request_id": found.id}
+    result = run(db, found.id, key_dir=backup_keys(get_settings()),
+                 ctx=AuditContext(actor=found.approved_by or "", purpose="復元の承認",
+                                  request_id=f"restore-{found.id}"))
+    if not result.written:
+        raise InvalidInput(f"復元できませんでした: {result.summary()}", field="backup")
+    return {"written": True, "rows": sum(result.rows.values()), "request_id": found.id}
+
+
+RESTORE_JOB = jobs.JobKind(
+    name="platform.restore", title="バックアップからの復元 (二人の承認済み)",
+    module=PLATFORM_MODULE, plan=lambda _conn, _params: 1, run_alone=_restore_job)
+"""Started only by an approval (no request model: not through the generic jobs API)."""

@@ -107,6 +107,7 @@ class Database:
     engine: Engine = field(init=False)
     _owner_engine: Engine | None = field(init=False, default=None)
     _tenant_engines: dict[str, Engine] = field(init=False, default_factory=dict)
+    _side_engines: dict[str, Engine] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.is_postgres:
@@ -246,13 +247,28 @@ class Database:
         with self.owner_engine.begin() as conn:
             yield conn
 
+    def _side_engine(self, lg_code: str) -> Engine:
+        """The municipality's second, small pool, for the short transactions a request
+        commits beside its own (a certificate number): from the request's pool they
+        would wait for connections held by requests waiting for the same."""
+        engine = self._side_engines.get(lg_code)
+        if engine is None:
+            engine = self._login_engine(self.tenant_role(lg_code), 1)
+            self._side_engines[lg_code] = engine
+        return engine
+
     @contextmanager
     def tenant_tx(self, lg_code: str) -> Iterator[Connection]:
         """One transaction in one municipality's schema, and nowhere else: on PostgreSQL
-        over the municipality's own login, on SQLite in its own file."""
+        over the municipality's own login, on SQLite in its own file. On PostgreSQL the
+        connection carries ``side_engine``, for a short transaction beside it."""
         translate = {TENANT_PLACEHOLDER: tenant_schema(lg_code)}
         with self._tenant_engine(lg_code).begin() as conn:
-            yield conn.execution_options(schema_translate_map=translate)
+            if self.is_postgres:
+                yield conn.execution_options(schema_translate_map=translate,
+                                             side_engine=self._side_engine(lg_code))
+            else:
+                yield conn.execution_options(schema_translate_map=translate)
 
     @contextmanager
     def tenant_admin_tx(self, lg_code: str) -> Iterator[Connection]:
@@ -272,9 +288,10 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def forget_tenant(self, lg_code: str) -> None:
-        engine = self._tenant_engines.pop(lg_code, None)
-        if engine is not None:
-            engine.dispose()
+        for engines in (self._tenant_engines, self._side_engines):
+            engine = engines.pop(lg_code, None)
+            if engine is not None:
+                engine.dispose()
 
     def dispose(self) -> None:
         for code in list(self._tenant_engines):

@@ -64,9 +64,13 @@ def next_value(conn: Connection, series: str) -> int:
 
 def next_value_apart(conn: Connection, series: str) -> int:
     """The next value, taken and committed in a transaction of its own beside the
-    caller's (PostgreSQL): the series' row is locked for that moment only. On SQLite,
-    where one writer holds the whole file anyway, in the caller's transaction."""
-    if conn.dialect.name != "postgresql":
+    caller's (PostgreSQL, over the municipality's side pool): the series' row is locked
+    for that moment only. On SQLite, where one writer holds the whole file anyway, in
+    the caller's transaction."""
+    options = conn.get_execution_options()
+    side = options.get("side_engine")
+    if side is None:
         return next_value(conn, series)
-    with conn.engine.begin() as own:
-        return next_value(own.execution_options(**conn.get_execution_options()), series)
+    with side.begin() as own:
+        return next_value(own.execution_options(
+            schema_translate_map=options["schema_translate_map"]), series)
