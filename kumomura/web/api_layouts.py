@@ -10,7 +10,13 @@ from fastapi.responses import FileResponse
 
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.config import get_settings
-from kumomura.platform.exchange.imports import IMPORT_JOB, new_upload, report_of, save_upload
+from kumomura.platform.exchange.imports import (
+    IMPORT_JOB,
+    new_upload,
+    report_of,
+    save_upload,
+    upload_key,
+)
 from kumomura.platform.http.deps import DbDep, PrincipalDep
 from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import Permission, require_tenant
@@ -32,9 +38,10 @@ def upload(lg_code: str, db: DbDep, principal: PrincipalDep,
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     get_tenant(db, lg_code)
     target = new_upload(db, lg_code)
-    limit = get_settings().upload_max_bytes
+    limit, key = get_settings().upload_max_bytes, upload_key(lg_code)
     for upload_file in files:
-        save_upload(target, upload_file.filename or "", upload_file.file, limit=limit)
+        save_upload(target, upload_file.filename or "", upload_file.file, limit=limit,
+                    key=key)
     job_id = jobs.submit(db, lg_code, IMPORT_JOB.name, {
         "directory": str(target), "dry_run": dry_run, "quarantine": quarantine,
         "encoding": encoding}, actor=principal.username)

@@ -16,7 +16,13 @@ from kumomura.platform import params
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import InvalidInput, KumomuraError, NotFound
-from kumomura.platform.exchange.imports import IMPORT_JOB, new_upload, report_of, save_upload
+from kumomura.platform.exchange.imports import (
+    IMPORT_JOB,
+    new_upload,
+    report_of,
+    save_upload,
+    upload_key,
+)
 from kumomura.platform.http.deps import DbDep
 from kumomura.platform.http.jobs import start_job
 from kumomura.platform.http.pages import PagePrincipal, field_errors, page_audit, render
@@ -138,11 +144,11 @@ async def imports_upload(request: Request, lg_code: str, db: DbDep, principal: P
     """Upload the files and start the import job (a dry run unless unticked)."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     target = new_upload(db, lg_code)
-    limit = get_settings().upload_max_bytes
+    limit, key = get_settings().upload_max_bytes, upload_key(lg_code)
     async with request.form() as form:  # the spooled uploads are closed on the way out
         for item in form.getlist("files"):
             if isinstance(item, UploadFile) and item.filename:
-                save_upload(target, item.filename, item.file, limit=limit)
+                save_upload(target, item.filename, item.file, limit=limit, key=key)
         options = {"dry_run": form.get("dry_run") == "true",
                    "quarantine": form.get("quarantine") == "true"}
     job_id = jobs.submit(db, lg_code, IMPORT_JOB.name, {

@@ -212,3 +212,31 @@ def test_a_live_restore_over_http_takes_two_of_its_own_staff(
                    if e["action"].startswith("backup.restore"))
     assert trail == [("it", "backup.restore_requested"), ("it2", "backup.restore_approved"),
                      ("it2", "backup.restored")]
+
+
+def test_an_upload_waits_for_its_job_encrypted(db: Database, yonezawa: Tenant,
+                                               tmp_path: Path) -> None:
+    """What an IT lead uploads is personal data: on disk it is kept sealed with the
+    municipality's key until the job reads it, and a file over the limit is not kept."""
+    import io
+
+    from kumomura.platform.core.errors import InvalidInput
+    from kumomura.platform.core.sealed import DamagedFile
+    from kumomura.platform.exchange import imports
+
+    content = "atena_no,name\n000000000000019,山田 太郎\n".encode() * 50_000  # 2.3 MB
+    target = imports.new_upload(db, CODE)
+    key = imports.upload_key(CODE)
+    imports.save_upload(target, "atena.csv", io.BytesIO(content), limit=10 << 20, key=key)
+    stored = (target / "atena.csv.sealed").read_bytes()
+    assert "山田".encode() not in stored
+    assert b"atena_no" not in stored
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    imports._unseal_upload(target, key, plain)
+    assert (plain / "atena.csv").read_bytes() == content
+    with pytest.raises(DamagedFile):  # another municipality's key opens nothing
+        imports._unseal_upload(target, imports.upload_key("062090"), tmp_path)
+    with pytest.raises(InvalidInput, match="バイトを超える"):
+        imports.save_upload(target, "big.csv", io.BytesIO(content), limit=1 << 20, key=key)
+    assert not target.exists()  # the whole upload removed, nothing half-stored

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,8 +30,11 @@ from sqlalchemy import Connection, delete, insert, text
 from sqlalchemy.exc import DBAPIError
 
 from kumomura.platform.audit import has_entries
+from kumomura.platform.core import sealed
 from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.config import backup_keys, get_settings
 from kumomura.platform.core.errors import InvalidInput, NotFound
+from kumomura.platform.core.sealed import municipality_key
 from kumomura.platform.exchange.exports import MANIFEST
 from kumomura.platform.exchange.layouts import BadValue, Field, Layout, all_layouts, get, parse
 from kumomura.platform.jobs import queue as jobs
@@ -639,26 +643,60 @@ def new_upload(db: Database, lg_code: str) -> Path:
     return path
 
 
-def save_upload(target: Path, filename: str, source: BinaryIO, *, limit: int) -> None:
-    """One uploaded file streamed into ``target`` (a megabyte at a time, never whole in
-    memory); a file of a kind an import does not read, or larger than ``limit``, is
-    refused by name and the whole upload removed, so nothing is left half-stored."""
+def upload_key(lg_code: str) -> bytes:
+    """The municipality's own key (its backups'), with which its uploads are kept."""
+    return municipality_key(backup_keys(get_settings()), lg_code, create=True)
+
+
+SEALED_SUFFIX = ".sealed"
+"""An uploaded file at rest: encrypted with the municipality's key (``core.sealed``)."""
+
+
+class _Limited:
+    """A stream that stops a reader past ``limit`` bytes (the upload's size limit)."""
+
+    def __init__(self, source: BinaryIO, limit: int) -> None:
+        self.source, self.left = source, limit
+
+    def read(self, size: int = -1) -> bytes:
+        block = self.source.read(size)
+        self.left -= len(block)
+        if self.left < 0:
+            raise _TooLarge
+        return block
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def save_upload(target: Path, filename: str, source: BinaryIO, *, limit: int,
+                key: bytes) -> None:
+    """One uploaded file streamed into ``target``, encrypted with the municipality's key
+    (a megabyte at a time, never whole in memory); a file of a kind an import does not
+    read, or larger than ``limit``, is refused by name and the whole upload removed, so
+    nothing is left half-stored."""
     name = Path(filename).name
     if not (name.endswith((".csv", ".dat", ".txt")) or name in (FIXED_WIDTH, MANIFEST)):
         shutil.rmtree(target, ignore_errors=True)
         raise InvalidInput(f"{name!r}: CSV, 固定長 (.dat/.txt), {FIXED_WIDTH} か "
                            f"{MANIFEST} を送ってください", field="files")
-    written = 0
-    with (target / name).open("wb") as out:
-        while chunk := source.read(1 << 20):
-            written += len(chunk)
-            if written > limit:
-                break
-            out.write(chunk)
-    if written > limit:
+    try:
+        with (target / (name + SEALED_SUFFIX)).open("wb") as out:
+            sealed.encrypt(_Limited(source, limit), out, key,  # type: ignore[arg-type]
+                           {"upload": name})
+    except _TooLarge:
         shutil.rmtree(target, ignore_errors=True)
         raise InvalidInput(f"{name}: {limit:,} バイトを超えるファイルは取り込めません",
-                           field="files")
+                           field="files") from None
+
+
+def _unseal_upload(directory: Path, key: bytes, into: Path) -> None:
+    """The job's plaintext copy of the upload, in a folder removed when it ends."""
+    for path in directory.glob(f"*{SEALED_SUFFIX}"):
+        with (into / path.name.removesuffix(SEALED_SUFFIX)).open("wb") as out:
+            for chunk in sealed.decrypt(path, key):
+                out.write(chunk)
 
 
 def _discard_files(directory: Path) -> None:
@@ -674,10 +712,12 @@ def _import_job(db: Database, lg_code: str, params: dict[str, Any]) -> dict[str,
         raise InvalidInput("取込みジョブはこの団体がアップロードしたファイルだけを読みます",
                            field="directory")
     try:
-        result = import_tenant(db, lg_code, directory,
-                               dry_run=bool(params.get("dry_run")),
-                               encoding=params.get("encoding"),
-                               quarantine=bool(params.get("quarantine")))
+        with tempfile.TemporaryDirectory(dir=directory.parent) as plain:
+            _unseal_upload(directory, upload_key(lg_code), Path(plain))
+            result = import_tenant(db, lg_code, Path(plain), report_dir=directory,
+                                   dry_run=bool(params.get("dry_run")),
+                                   encoding=params.get("encoding"),
+                                   quarantine=bool(params.get("quarantine")))
     finally:
         _discard_files(directory)
     if not result.ok and not params.get("dry_run"):

@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import struct
 import tarfile
 import tempfile
 import time
@@ -30,10 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import (
     JSON,
     Column,
@@ -51,8 +47,9 @@ from sqlalchemy import (
 
 from kumomura.platform import checkpoints
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.core.errors import InvalidInput, NotFound
-from kumomura.platform.core.japanese import validate_lg_code
+from kumomura.platform.core import sealed
+from kumomura.platform.core.errors import InvalidInput
+from kumomura.platform.core.sealed import DamagedFile, municipality_key
 from kumomura.platform.core.timeutil import Timestamp, utcnow
 from kumomura.platform.exchange.exports import MANIFEST, export_tenant
 from kumomura.platform.exchange.imports import ImportResult, Problem, check_manifest, import_tenant
@@ -74,31 +71,19 @@ backup_drills = Table(
 )
 """Every drill: which backup, when, how long the restore took, and what it found."""
 
-MAGIC = b"KMB1"
 CHECKPOINTS = "audit-checkpoints.jsonl"
 """The municipality's signed audit checkpoints, packed beside its files."""
 FORMAT = "kumomura-backup/1"
-CHUNK = 1 << 20
 SUFFIX = ".kmb"
 
 
-class BadBackup(InvalidInput):
+class BadBackup(DamagedFile):
     """A backup that cannot be trusted: damaged, cut off, another tenant's, wrong key."""
 
 
 def key_for(key_dir: Path, lg_code: str, *, create: bool = False) -> bytes:
-    path = key_dir / f"{validate_lg_code(lg_code)}.key"
-    if not path.exists():
-        if not create:
-            raise NotFound(f"{lg_code} のバックアップ鍵がありません ({key_dir})", field="key")
-        key_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_bytes(32))
-    key = path.read_bytes()
-    if len(key) != 32:
-        raise BadBackup(f"{path.name} は鍵ではありません (32バイトではない)", field="key")
-    return key
+    """The municipality's backup key (``core.sealed``: the same key seals its uploads)."""
+    return municipality_key(key_dir, lg_code, create=create)
 
 
 @dataclass(frozen=True)
@@ -109,75 +94,12 @@ class BackupInfo:
     size: int
 
 
-def _aad(header: bytes, index: int, last: bool) -> bytes:
-    return header + struct.pack(">I?", index, last)
-
-
-def _encrypt(plain: BinaryIO, out: BinaryIO, key: bytes, header: dict[str, object]) -> None:
-    raw = json.dumps(header, sort_keys=True).encode()
-    out.write(MAGIC + struct.pack(">I", len(raw)) + raw)
-    prefix = secrets.token_bytes(8)
-    out.write(prefix)
-    aead = AESGCM(key)
-    index = 0
-    block = plain.read(CHUNK)
-    while True:
-        following = plain.read(CHUNK)
-        last = not following
-        sealed = aead.encrypt(prefix + struct.pack(">I", index), block,
-                              _aad(raw, index, last))
-        out.write(struct.pack(">I", len(sealed)) + sealed)
-        if last:
-            return
-        block, index = following, index + 1
-
-
 def read_header(path: Path) -> dict[str, object]:
     with path.open("rb") as handle:
-        return _header(handle)[0]
-
-
-def _header(handle: BinaryIO) -> tuple[dict[str, object], bytes]:
-    if handle.read(4) != MAGIC:
-        raise BadBackup("バックアップファイルではありません", field="file")
-    (size,) = struct.unpack(">I", handle.read(4))
-    raw = handle.read(size)
-    try:
-        header = json.loads(raw)
-    except ValueError:
-        raise BadBackup("バックアップの見出しが壊れています", field="file") from None
+        header, _ = sealed.read_header(handle, error=BadBackup)
     if header.get("format") != FORMAT:
         raise BadBackup(f"形式 {header.get('format')} は読めません", field="file")
-    return header, raw
-
-
-def _decrypt(path: Path, key: bytes) -> Iterator[bytes]:
-    """The plaintext chunks; any damage raises BadBackup (before the chunk is used)."""
-    with path.open("rb") as handle:
-        _, raw = _header(handle)
-        prefix = handle.read(8)
-        aead = AESGCM(key)
-        index, last = 0, False
-        while not last:
-            length = handle.read(4)
-            if len(length) < 4:
-                raise BadBackup("バックアップが途中で切れています", field="file")
-            (size,) = struct.unpack(">I", length)
-            sealed = handle.read(size)
-            nonce = prefix + struct.pack(">I", index)
-            try:
-                plain = aead.decrypt(nonce, sealed, _aad(raw, index, False))
-            except InvalidTag:
-                try:
-                    plain = aead.decrypt(nonce, sealed, _aad(raw, index, True))
-                    last = True
-                except InvalidTag:
-                    raise BadBackup("バックアップが壊れているか、鍵が違います (認証に失敗)",
-                                    field="file") from None
-            yield plain
-            index += 1
-        if handle.read(1):
-            raise BadBackup("バックアップの末尾に余分なデータがあります", field="file")
+    return header
 
 
 def run(db: Database, lg_code: str, target: Path | str, *, key_dir: Path,
@@ -213,7 +135,7 @@ def run(db: Database, lg_code: str, target: Path | str, *, key_dir: Path,
                 tar.add(path, arcname=path.name)
         partial = directory / (name + ".part")
         with packed.open("rb") as plain, partial.open("wb") as out:
-            _encrypt(plain, out, key, {"format": FORMAT, "lg_code": lg_code,
+            sealed.encrypt(plain, out, key, {"format": FORMAT, "lg_code": lg_code,
                                        "created_at": created.isoformat(), **(extra or {})})
             out.flush()
             os.fsync(out.fileno())
@@ -268,7 +190,7 @@ def listing(target: Path | str, lg_code: str | None = None) -> list[BackupInfo]:
 
 def unpack(path: Path, key: bytes, into: Path) -> None:
     buffer = io.BytesIO()
-    for chunk in _decrypt(path, key):
+    for chunk in sealed.decrypt(path, key, error=BadBackup):
         buffer.write(chunk)
     buffer.seek(0)
     try:
