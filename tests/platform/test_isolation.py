@@ -190,3 +190,37 @@ def test_the_audit_trail_is_never_cleared_once_written(pg_db: Database) -> None:
         audit.record(conn, audit.AuditContext(actor="test"), "test.entry")
     with pytest.raises(DBAPIError, match="never replaced"), pg_db.tenant_tx("062022") as conn:
         conn.exec_driver_sql(f"SELECT t_062022.{REPLACE_FUNCTION}(ARRAY['audit_log'], true)")
+
+
+def test_threads_first_using_a_municipality_share_one_engine(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second engine made by a thread that lost the race would never be disposed: its
+    connections would be dropped open (a ResourceWarning at some later moment)."""
+    import threading
+    import time
+
+    make_tenant(db, YONEZAWA)
+    db.forget_tenant("062022")
+    name = "_login_engine" if db.is_postgres else "_sqlite_engine"
+    make = getattr(db, name)
+
+    def slow(*args: object) -> object:  # widen the window a race needs
+        time.sleep(0.05)
+        return make(*args)
+
+    monkeypatch.setattr(db, name, slow)
+    start = threading.Barrier(8)
+    engines: list[object] = []
+
+    def first_use() -> None:
+        start.wait(10)
+        with db.tenant_tx("062022") as conn:
+            engines.append(conn.engine)
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert len(engines) == 8
+    assert len({id(e) for e in engines}) == 1

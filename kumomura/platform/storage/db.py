@@ -19,6 +19,7 @@ import hmac
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class Database:
     _owner_engine: Engine | None = field(init=False, default=None)
     _tenant_engines: dict[str, Engine] = field(init=False, default_factory=dict)
     _side_engines: dict[str, Engine] = field(init=False, default_factory=dict)
+    _engines_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.is_postgres:
@@ -196,11 +198,13 @@ class Database:
                                "(kumomura db upgrade などの運用コマンドで行います)")
         if not self.is_postgres:
             return self.engine
-        if self._owner_engine is None:
-            assert self.url is not None
-            self._owner_engine = create_engine(self.url, pool_size=2,
-                                               max_overflow=self.pool_size, pool_pre_ping=True)
-        return self._owner_engine
+        with self._engines_lock:
+            if self._owner_engine is None:
+                assert self.url is not None
+                self._owner_engine = create_engine(self.url, pool_size=2,
+                                                   max_overflow=self.pool_size,
+                                                   pool_pre_ping=True)
+            return self._owner_engine
 
     # -- engines ----------------------------------------------------------------------
     def _sqlite_engine(self, files: dict[str, Path]) -> Engine:
@@ -223,16 +227,20 @@ class Database:
 
     def _tenant_engine(self, lg_code: str) -> Engine:
         engine = self._tenant_engines.get(lg_code)
-        if engine is None and self.is_postgres:
-            engine = self._login_engine(self.tenant_role(lg_code), min(4, self.pool_size))
-            self._tenant_engines[lg_code] = engine
-        elif engine is None:
-            path = self.tenant_file(lg_code)
-            if not path.exists():
-                raise LookupError(f"tenant {lg_code} has no database file")
-            engine = self._sqlite_engine({tenant_schema(lg_code): path})
-            self._tenant_engines[lg_code] = engine
-        return engine
+        if engine is not None:
+            return engine
+        with self._engines_lock:  # two threads' first use: one engine, none left undisposed
+            engine = self._tenant_engines.get(lg_code)
+            if engine is None and self.is_postgres:
+                engine = self._login_engine(self.tenant_role(lg_code), min(4, self.pool_size))
+                self._tenant_engines[lg_code] = engine
+            elif engine is None:
+                path = self.tenant_file(lg_code)
+                if not path.exists():
+                    raise LookupError(f"tenant {lg_code} has no database file")
+                engine = self._sqlite_engine({tenant_schema(lg_code): path})
+                self._tenant_engines[lg_code] = engine
+            return engine
 
     # -- units of work ----------------------------------------------------------------
     @contextmanager
@@ -252,10 +260,14 @@ class Database:
         commits beside its own (a certificate number): from the request's pool they
         would wait for connections held by requests waiting for the same."""
         engine = self._side_engines.get(lg_code)
-        if engine is None:
-            engine = self._login_engine(self.tenant_role(lg_code), 1)
-            self._side_engines[lg_code] = engine
-        return engine
+        if engine is not None:
+            return engine
+        with self._engines_lock:
+            engine = self._side_engines.get(lg_code)
+            if engine is None:
+                engine = self._login_engine(self.tenant_role(lg_code), 1)
+                self._side_engines[lg_code] = engine
+            return engine
 
     @contextmanager
     def tenant_tx(self, lg_code: str) -> Iterator[Connection]:
@@ -288,8 +300,10 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def forget_tenant(self, lg_code: str) -> None:
-        for engines in (self._tenant_engines, self._side_engines):
-            engine = engines.pop(lg_code, None)
+        with self._engines_lock:
+            found = [engines.pop(lg_code, None)
+                     for engines in (self._tenant_engines, self._side_engines)]
+        for engine in found:
             if engine is not None:
                 engine.dispose()
 
