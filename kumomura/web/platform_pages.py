@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -28,6 +28,7 @@ from kumomura.platform.http.jobs import start_job
 from kumomura.platform.http.pages import PagePrincipal, field_errors, page_audit, render
 from kumomura.platform.identity.auth import Permission, Scope, require_platform, require_tenant
 from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.resilience import backup, restores
 from kumomura.platform.tenancy.tenants import business_name, list_tenants
 from kumomura.web.api_platform import job_reader, may_see_job, params_reader
 
@@ -166,6 +167,63 @@ def import_report(request: Request, lg_code: str, job_id: int, db: DbDep,
         rows = list(csv.reader(handle))
     return render(request, "import_report.html", lg_code=lg_code, job=job,
                   header=rows[0], rows=rows[1:])
+
+
+RESTORE_STATUSES = {"requested": "承認待ち", "approved": "承認済み", "done": "完了",
+                    "failed": "失敗"}
+
+
+@router.get("/t/{lg_code}/restores", response_class=HTMLResponse)
+def restores_page(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
+                  message: str | None = None, failed: bool = False) -> HTMLResponse:
+    """The municipality's backups and restore requests (情報主管課)."""
+    require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
+    target = get_settings().backup_target
+    return render(request, "restores.html", lg_code=lg_code, message=message, failed=failed,
+                  requests=restores.requests_of(db, lg_code), statuses=RESTORE_STATUSES,
+                  backups=backup.listing(target, lg_code) if target else [],
+                  no_backups="バックアップ先が設定されていません" if target is None
+                  else "この団体のバックアップはまだありません")
+
+
+def _back_to_restores(lg_code: str, message: str, *, failed: bool) -> RedirectResponse:
+    return RedirectResponse(f"/t/{lg_code}/restores?message={quote(message)}"
+                            f"{'&failed=true' if failed else ''}", status_code=303)
+
+
+@router.post("/t/{lg_code}/restores", response_model=None)
+def restores_ask(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
+                 backup_name: Annotated[str, Form(alias="backup", max_length=200)],
+                 reason: Annotated[str, Form(max_length=500)]) -> Response:
+    """The first person: a backup and the reason."""
+    require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
+    target = get_settings().backup_target
+    try:
+        if target is None:
+            raise InvalidInput("バックアップ先が設定されていません", field="backup")
+        request_id = restores.request_named(db, lg_code, target, backup_name, reason=reason,
+                                            ctx=page_audit(request, principal, "復元の要求"))
+    except KumomuraError as exc:
+        return _back_to_restores(lg_code, f"要求できません: {exc.message}", failed=True)
+    return _back_to_restores(lg_code, f"復元の要求 {request_id} を受け付けました。別の担当者が"
+                             "承認します", failed=False)
+
+
+@router.post("/t/{lg_code}/restores/{request_id}/approve", response_model=None)
+def restores_approve(request: Request, lg_code: str, request_id: Annotated[int, Path(
+                         ge=1, le=2**31 - 1)], db: DbDep, principal: PagePrincipal,
+                     background: BackgroundTasks) -> Response:
+    """The second person: approve and start the restore; its job page shows progress."""
+    require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
+    try:
+        restores.get(db, request_id, lg_code=lg_code)
+        restores.approve(db, request_id, ctx=page_audit(request, principal, "復元の承認"))
+    except KumomuraError as exc:
+        return _back_to_restores(lg_code, f"承認できません: {exc.message}", failed=True)
+    job_id = jobs.submit(db, lg_code, restores.RESTORE_JOB.name, {"request_id": request_id},
+                         actor=principal.username)
+    start_job(db, job_id, background)
+    return RedirectResponse(f"/t/{lg_code}/jobs/{job_id}", status_code=303)
 
 
 @router.get("/console", response_class=HTMLResponse)

@@ -3,17 +3,24 @@ beside the fields, and another municipality's staff kept out."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pyotp
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from kumomura.platform import audit
+from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.identity.auth import Scope, users_of
 from kumomura.platform.identity.tables import web_sessions
+from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.resilience import backup
 from kumomura.platform.storage.db import Database
+from kumomura.platform.tenancy.tenants import TenantState, get_tenant, set_state
 from tests.pages import PW, _login, _user
 
 
@@ -237,3 +244,40 @@ def test_replacing_a_second_factor_needs_the_current_one(client: TestClient,
                                          "totp": pyotp.TOTP(second).now()})
     assert locked.status_code == 401
     assert "ロックされています" in locked.text
+
+
+def test_a_restore_from_the_page_takes_two_of_the_municipalitys_staff(
+        client: TestClient, db: Database, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    target, keys = tmp_path / "second-site", tmp_path / "keys"
+    monkeypatch.setenv("KUMOMURA_BACKUP_TARGET", str(target))
+    monkeypatch.setenv("KUMOMURA_BACKUP_KEY_DIR", str(keys))
+    get_settings.cache_clear()
+    set_state(db, "062022", TenantState.LIVE, actor="test", reason="本稼働")
+    info = backup.run(db, "062022", target, key_dir=keys, ctx=audit.AuditContext(actor="t"))
+    _user(db, "it", ["municipal_it"])
+    _user(db, "it2", ["municipal_it"])
+    _login(client, "it")
+    page = client.get("/t/062022/restores").text
+    assert info.path.name in page
+    assert "要求はありません" in page
+    asked = client.post("/t/062022/restores", data={
+        "backup": info.path.name, "reason": "誤った一括異動の取消し"}, follow_redirects=True)
+    assert "別の担当者が承認します" in asked.text
+    assert "承認して復元" not in asked.text  # not for the one who asked
+    found = re.search(r"復元の要求 (\d+) を受け付けました", asked.text)
+    assert found is not None
+    request_id = int(found.group(1))
+    alone = client.post(f"/t/062022/restores/{request_id}/approve", follow_redirects=True)
+    assert "承認できません: 復元は要求した人とは別の人が承認します" in alone.text
+    client.post("/logout")
+    _login(client, "it2")
+    assert "承認して復元" in client.get("/t/062022/restores").text
+    started = client.post(f"/t/062022/restores/{request_id}/approve", follow_redirects=False)
+    assert started.status_code == 303
+    job_id = int(started.headers["location"].rsplit("/", 1)[1])
+    if db.is_postgres:  # what a worker does with the deferred chunk
+        jobs.run_in_process(db, job_id)
+    assert jobs.get_job(db, job_id).status == "done"
+    assert "完了" in client.get("/t/062022/restores").text
+    assert get_tenant(db, "062022").state == TenantState.LIVE

@@ -113,6 +113,7 @@ def _nav(db: Database, principal: Principal) -> list[tuple[str, str]]:
         items.append((f"/t/{lg}/params", "パラメータ"))
     if principal.can("platform", Permission.ADMIN):
         items.append((f"/t/{lg}/users", "利用者"))
+        items.append((f"/t/{lg}/restores", "復元"))
     return items
 
 
