@@ -117,3 +117,39 @@ def test_api_tokens(db: Database, yonezawa: Tenant) -> None:
     assert auth.revoke_tokens(db, "clerk1") == 1
     with pytest.raises(Unauthenticated):
         auth.principal_from_token(db, token)
+
+
+def test_a_totp_code_logs_in_once(db: Database, yonezawa: Tenant,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A code seen over a shoulder, or replayed by a proxy, within its 30 seconds (and
+    the minute of drift allowed around them) logs nobody in a second time."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    _clerk(db)
+    secret = pyotp.parse_uri(second_factor.enrol_unconfirmed(db, "clerk1")).secret
+    totp = pyotp.TOTP(secret)
+    now = datetime(2026, 12, 3, 3, 0, 10, tzinfo=UTC)
+    monkeypatch.setattr(auth, "utcnow", lambda: now)
+    code = totp.at(now)
+    assert auth.authenticate(db, "clerk1", PW, code).username == "clerk1"
+    for replay in (code, totp.at(now, counter_offset=-1)):  # again, or an older one
+        with pytest.raises(Unauthenticated):
+            auth.authenticate(db, "clerk1", PW, replay)
+    now += timedelta(seconds=30)
+    fresh = totp.at(now)
+    outcomes: list[bool] = []
+
+    def login() -> None:  # two at once with the same new code: one gets in
+        try:
+            auth.authenticate(db, "clerk1", PW, fresh)
+            outcomes.append(True)
+        except Unauthenticated:
+            outcomes.append(False)
+
+    both = [threading.Thread(target=login) for _ in range(2)]
+    for t in both:
+        t.start()
+    for t in both:
+        t.join(20)
+    assert sorted(outcomes) == [False, True]

@@ -43,9 +43,9 @@ ROUTES = (
 )
 
 
-BACKGROUND = frozenset({"event-dispatch", "api-call-counts"})
-"""The app's own background threads (event delivery, the call counter): their queries
-are not the request's."""
+BACKGROUND = frozenset({"event-dispatch", "api-call-counts", "audit-seal"})
+"""The app's own background threads (event delivery, the call counter, the audit
+sealer): their queries are not the request's."""
 
 
 class Counter:

@@ -9,6 +9,7 @@ municipality's record exists.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -356,6 +357,27 @@ def count_failure(conn: Connection, user_id: int, failed_logins: int) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
 
+def totp_step(secret: str, code: str, *, at: datetime | None = None) -> int | None:
+    """The time step (RFC 6238, 30 s) whose code ``code`` is, within one step of now
+    either way (clocks drift); None if it is none of them."""
+    totp = pyotp.TOTP(secret)
+    now = at or utcnow()
+    current = totp.timecode(now)
+    for offset in (0, -1, 1):
+        if hmac.compare_digest(totp.at(now, counter_offset=offset), code.strip()):
+            return current + offset
+    return None
+
+
+def _fresh_totp(secret: str, code: str | None, last_step: int | None) -> int | None:
+    """The step of a code not used before: a code that logged in once never again
+    (the last accepted step is kept per user)."""
+    step = totp_step(secret, code or "")
+    if step is None or (last_step is not None and step <= last_step):
+        return None
+    return step
+
+
 def authenticate(db: Database, username: str, password: str,
                  totp_code: str | None = None) -> Principal:
     """Check a login. Repeated failures lock the account for a while; the message never
@@ -373,8 +395,11 @@ def authenticate(db: Database, username: str, password: str,
                 "アカウントがロックされています。しばらくしてから再度お試しください")
         ok = password_matches(row["password_hash"], password)
         if ok and row["totp_secret"]:
-            ok = totp_code is not None and pyotp.TOTP(row["totp_secret"]).verify(
-                totp_code, valid_window=1)
+            step = _fresh_totp(row["totp_secret"], totp_code, row["totp_last_step"])
+            ok = step is not None
+            if ok:  # under the row's lock: a second login with the same code waits, fails
+                conn.execute(update(users).where(users.c.id == row["id"])
+                             .values(totp_last_step=step))
         if not ok:
             count_failure(conn, row["id"], row["failed_logins"])
     if not ok:

@@ -16,7 +16,12 @@ import segno
 from sqlalchemy import select, update
 
 from kumomura.platform.core.errors import FieldProblem, NotFound, invalid
-from kumomura.platform.identity.auth import count_failure, is_locked, password_matches
+from kumomura.platform.identity.auth import (
+    count_failure,
+    is_locked,
+    password_matches,
+    totp_step,
+)
 from kumomura.platform.identity.tables import users
 from kumomura.platform.storage.db import Database
 
@@ -69,9 +74,9 @@ def enrol(db: Database, username: str, secret: str, code: str, *,
         if not _verifies(secret, code):
             problems.append(FieldProblem("code", "確認コードが正しくありません。"
                                                  "アプリに表示された6桁の数字を入力してください"))
-        if not problems:
+        if not problems:  # the enrolment's code does not log in afterwards
             conn.execute(update(users).where(users.c.id == row["id"])
-                         .values(totp_secret=secret))
+                         .values(totp_secret=secret, totp_last_step=totp_step(secret, code)))
             return
     if wrong_password:  # in its own transaction: nothing else of the refusal is kept
         with db.platform_tx() as conn:
@@ -102,8 +107,7 @@ def valid_secret(secret: str | None) -> bool:
 
 def _verifies(secret: str, code: str) -> bool:
     """Whether ``code`` is the app's current code for ``secret``."""
-    return valid_secret(secret) and bool(pyotp.TOTP(secret).verify(code.strip(),
-                                                                   valid_window=1))
+    return valid_secret(secret) and totp_step(secret, code) is not None
 
 
 def has_totp(db: Database, username: str) -> bool:

@@ -4,7 +4,7 @@ each other)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Table, Text
 
 from kumomura.platform.core.timeutil import Timestamp
 from kumomura.platform.storage.db import platform_metadata
@@ -19,6 +19,7 @@ users = Table(
     Column("lg_code", String(6), ForeignKey("platform.tenants.lg_code")),
     Column("password_hash", Text, nullable=False),
     Column("totp_secret", Text),
+    Column("totp_last_step", BigInteger),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", Timestamp()),
     Column("active", Boolean, nullable=False, default=True),
