@@ -75,6 +75,44 @@ class RequestTiming:
         await self.app(scope, receive, send_with_headers)
 
 
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+               "frame-ancestors 'none'")
+"""Staff pages run no inline script and load nothing from elsewhere (inline style
+attributes stay: the console's timelines place their bars with them)."""
+OPEN_API_PAGES = ("/docs", "/redoc")
+"""FastAPI's API documentation pages, whose script comes from a CDN: no page policy."""
+
+
+class SecurityHeaders:
+    """Headers on every response: no sniffing, no framing, no referrer beyond the site;
+    nothing kept in a cache (pages and API answers carry personal data) except the static
+    files; and on staff pages a content policy without inline script."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "same-origin"
+                if not path.startswith("/static/"):
+                    headers["Cache-Control"] = "no-store"
+                if not path.startswith(OPEN_API_PAGES):
+                    headers["Content-Security-Policy"] = PAGE_POLICY
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class DegradedOnly:
     """縮退運用: reads, logins and certificate issues only; every other write is refused,
     so nothing is changed at the town hall that the cloud would not know of."""
@@ -193,6 +231,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     calls = CallCounter()
     app.state.calls = calls
     app.add_middleware(RequestTiming, calls=calls)
+    app.add_middleware(SecurityHeaders)
     if settings.degraded:
         app.add_middleware(DegradedOnly)
     app.state.degraded = settings.degraded

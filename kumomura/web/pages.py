@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kumomura.platform.core.errors import Unauthenticated
 from kumomura.platform.http.deps import DbDep
-from kumomura.platform.http.pages import COOKIE, PagePrincipal, render
+from kumomura.platform.http.pages import COOKIE, LOGIN_NOTICES, PagePrincipal, render
 from kumomura.platform.identity import auth, sessions
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/", message: str | None = None) -> HTMLResponse:
-    return render(request, "login.html", next=next, message=message, username="")
+def login_form(request: Request, next: str = "/", notice: str | None = None) -> HTMLResponse:
+    """The login form, with at most one of the fixed notices (never text from the URL)."""
+    return render(request, "login.html", next=_safe_next(next),
+                  message=LOGIN_NOTICES.get(notice or ""), username="")
 
 
 def _safe_next(target: str) -> str:
@@ -47,8 +48,7 @@ def logout(request: Request, db: DbDep) -> Response:
     token = request.cookies.get(COOKIE)
     if token:
         sessions.end(db, token)
-    response = RedirectResponse("/login?message=" + quote("ログアウトしました"),
-                                status_code=303)
+    response = RedirectResponse("/login?notice=logged_out", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 

@@ -35,7 +35,8 @@ def test_sessions_end_at_logout_and_when_idle(client: TestClient, db: Database) 
         conn.execute(update(web_sessions).values(last_seen_at=utcnow() - timedelta(hours=1)))
     idle = client.get("/", follow_redirects=False)
     assert idle.status_code == 303
-    assert "%E4%B8%80%E5%AE%9A%E6%99%82%E9%96%93" in idle.headers["location"]  # 一定時間
+    assert "notice=idle" in idle.headers["location"]
+    assert "一定時間操作がなかった" in client.get(idle.headers["location"]).text
 
 
 def test_lock_out_after_repeated_failures(client: TestClient) -> None:
@@ -287,3 +288,36 @@ def test_a_restore_from_the_page_takes_two_of_the_municipalitys_staff(
     assert jobs.get_job(db, job_id).status == "done"
     assert "完了" in client.get("/t/062022/restores").text
     assert get_tenant(db, "062022").state == TenantState.LIVE
+
+
+def test_security_headers_on_pages_the_api_and_static_files(client: TestClient) -> None:
+    login = client.get("/login")
+    policy = login.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    script = next(d for d in policy.split(";") if d.strip().startswith("script-src"))
+    assert "unsafe-inline" not in script
+    for response in (login, client.get("/api/v1/t/062022/residents")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["cache-control"] == "no-store"
+    assert "no-store" not in client.get("/static/app.css").headers.get("cache-control", "")
+
+
+def test_no_template_runs_inline_script() -> None:
+    """The pages' content policy refuses inline script: a template that has some would
+    silently stop working in the browser."""
+    import kumomura
+
+    inline = re.compile(r"<script(?![^>]*\ssrc=)|\son[a-z]+\s*=", re.IGNORECASE)
+    found = [f"{path.relative_to(Path(kumomura.__file__).parent)}:{n}"
+             for path in Path(kumomura.__file__).parent.rglob("*.html")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if inline.search(line)]
+    assert found == []
+
+
+def test_the_login_page_says_only_its_own_notices(client: TestClient) -> None:
+    for query in ("message=偽の警告:%20電話してください", "notice=<b>偽の警告</b>"):
+        page = client.get(f"/login?{query}").text
+        assert "偽の警告" not in page
+    assert "ログアウトしました" in client.get("/login?notice=logged_out").text

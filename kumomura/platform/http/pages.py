@@ -132,9 +132,24 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any,
         status_code=status_code)
 
 
+LOGIN_NOTICES = {
+    "login": "ログインしてください",
+    "idle": "一定時間操作がなかったため、ログアウトしました",
+    "suspended": "この利用者は停止されています",
+    "logged_out": "ログアウトしました",
+}
+"""What the login page may say above the form: a fixed set named in its URL, so that no
+link can make the page print someone else's words."""
+
+
+def notice_of(message: str) -> str:
+    """The key of a session's end message (``login`` for one not in the set)."""
+    return next((key for key, text in LOGIN_NOTICES.items() if text == message), "login")
+
+
 def login_redirect(request: Request, message: str) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    url = f"/login?next={quote(target)}&message={quote(message)}"
+    url = f"/login?next={quote(target)}&notice={notice_of(message)}"
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
