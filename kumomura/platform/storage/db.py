@@ -46,7 +46,8 @@ def tenant_schema(lg_code: str) -> str:
 
 
 def append_only_tables() -> list[str]:
-    """Tenant tables that the tenant role may insert into but never change or delete."""
+    """Tenant tables that the municipality's login may insert into but never change or
+    delete."""
     return [t.name for t in tenant_metadata.sorted_tables if t.info.get("append_only")]
 
 

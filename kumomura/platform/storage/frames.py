@@ -68,7 +68,8 @@ def write_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
 
 def continue_sequences(conn: Connection, table: Table) -> None:
     """After rows written with explicit ids, PostgreSQL's sequences continue after the
-    highest one (SQLite's AUTOINCREMENT already does). Needs the tenant's admin role."""
+    highest one (SQLite's AUTOINCREMENT already does). The municipality's login may:
+    it holds UPDATE on its schema's sequences."""
     if conn.dialect.name != "postgresql":
         return
     translate = conn.get_execution_options().get("schema_translate_map") or {}

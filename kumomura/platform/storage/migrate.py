@@ -7,8 +7,8 @@ labelled with its code; installing the module adds the folder to the tree's vers
 locations, and an upgrade brings every branch to its head. Revision scripts name no
 schema: a tenant migration runs with the connection pointed at the tenant (PostgreSQL
 ``search_path``; on SQLite the tenant file is the main database), in one transaction
-together with the tenant role's grants, so a migration that fails leaves the tenant
-exactly as it was.
+together with the municipality's login and its grants, so a migration that fails leaves
+the tenant exactly as it was.
 """
 
 from __future__ import annotations
