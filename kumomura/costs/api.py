@@ -14,7 +14,7 @@ from kumomura.costs import service
 from kumomura.costs.forms import report_pdf
 from kumomura.costs.rules import Member, Weights
 from kumomura.platform.core.errors import Forbidden
-from kumomura.platform.http.deps import DbDep, PrincipalDep
+from kumomura.platform.http.deps import DbDep, FiscalYear, PrincipalDep
 from kumomura.platform.identity.auth import COSTS_MODULE, Permission, Principal, Scope
 
 router = APIRouter(prefix="/api/v1/consortium/costs", tags=["costs"])
@@ -87,7 +87,7 @@ def set_weights(code: str, body: WeightsIn, db: DbDep, principal: PrincipalDep,
 
 
 @router.put("/standalone/{lg_code}/{fiscal_year}")
-def set_standalone(lg_code: str, fiscal_year: int, body: StandaloneIn, db: DbDep,
+def set_standalone(lg_code: str, fiscal_year: FiscalYear, body: StandaloneIn, db: DbDep,
                    principal: PrincipalDep) -> dict[str, Any]:
     gate(principal, Permission.ADMIN)
     service.set_standalone(db, lg_code, fiscal_year, body.amount, basis=body.basis,
@@ -96,7 +96,7 @@ def set_standalone(lg_code: str, fiscal_year: int, body: StandaloneIn, db: DbDep
 
 
 @router.get("/{fiscal_year}")
-def allocation(fiscal_year: int, db: DbDep, principal: PrincipalDep,
+def allocation(fiscal_year: FiscalYear, db: DbDep, principal: PrincipalDep,
                guarantee: Decimal | None = None) -> dict[str, Any]:
     """The year's split: per member the charge by item, the guarantee's adjustment,
     standalone cost, saving and rate; the totals; whether the guarantee can be met."""
@@ -115,7 +115,7 @@ def _decimals_as_text(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/{fiscal_year}/what-if")
-def what_if(fiscal_year: int, body: WhatIfIn, db: DbDep,
+def what_if(fiscal_year: FiscalYear, body: WhatIfIn, db: DbDep,
             principal: PrincipalDep) -> dict[str, Any]:
     """Each member's charge before and after the change (nothing is stored)."""
     gate(principal, Permission.VIEW)
@@ -123,7 +123,7 @@ def what_if(fiscal_year: int, body: WhatIfIn, db: DbDep,
 
 
 @router.get("/{fiscal_year}/report.csv")
-def report_csv(fiscal_year: int, db: DbDep, principal: PrincipalDep) -> Response:
+def report_csv(fiscal_year: FiscalYear, db: DbDep, principal: PrincipalDep) -> Response:
     gate(principal, Permission.VIEW)
     s = service.summary(service.run(service.inputs(db, fiscal_year)))
     disposition = f'attachment; filename="costs-{fiscal_year}.csv"'
@@ -132,7 +132,7 @@ def report_csv(fiscal_year: int, db: DbDep, principal: PrincipalDep) -> Response
 
 
 @router.get("/{fiscal_year}/report.pdf")
-def report_pdf_(fiscal_year: int, db: DbDep, principal: PrincipalDep,
+def report_pdf_(fiscal_year: FiscalYear, db: DbDep, principal: PrincipalDep,
                 consortium: str = "置賜自治体クラウド") -> Response:
     gate(principal, Permission.VIEW)
     s = service.summary(service.run(service.inputs(db, fiscal_year)))

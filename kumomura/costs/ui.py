@@ -14,7 +14,7 @@ from kumomura.costs.forms import report_pdf
 from kumomura.platform import params
 from kumomura.platform.core.businesses import BUSINESSES
 from kumomura.platform.core.errors import KumomuraError, NotFound
-from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.deps import DbDep, FiscalYear
 from kumomura.platform.http.pages import PagePrincipal, render
 from kumomura.platform.identity.auth import Permission
 
@@ -39,7 +39,7 @@ def console_costs(request: Request, db: DbDep, principal: PagePrincipal,
 
 
 @ui.get("/{year}/report.{kind}", response_model=None)
-def console_costs_report(request: Request, year: int, kind: str, db: DbDep,
+def console_costs_report(request: Request, year: FiscalYear, kind: str, db: DbDep,
                          principal: PagePrincipal) -> Response:
     """The published table as CSV or PDF, for the secretariat's browser."""
     gate(principal, Permission.VIEW)

@@ -19,7 +19,7 @@ from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.platform import audit
 from kumomura.platform.core.errors import NotFound
-from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep
+from kumomura.platform.http.deps import AuditDep, DbDep, FiscalYear, PrincipalDep, RowId
 from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import Permission, require_tenant
 from kumomura.platform.jobs import queue as jobs
@@ -59,7 +59,7 @@ def record_return(lg_code: str, body: IncomeReturnIn, db: DbDep, principal: Prin
 
 
 @router.get("/returns/{atena_no}/{income_year}")
-def get_return(lg_code: str, atena_no: str, income_year: int, db: DbDep,
+def get_return(lg_code: str, atena_no: str, income_year: FiscalYear, db: DbDep,
                principal: PrincipalDep, ctx: AuditDep) -> dict[str, Any]:
     require_tenant(principal, lg_code, MODULE, Permission.VIEW)
     with db.tenant_tx(lg_code) as conn:
@@ -67,7 +67,7 @@ def get_return(lg_code: str, atena_no: str, income_year: int, db: DbDep,
 
 
 @router.post("/assessments/{fiscal_year}/run", status_code=202)
-def run_assessment(lg_code: str, fiscal_year: int, body: RunIn, db: DbDep,
+def run_assessment(lg_code: str, fiscal_year: FiscalYear, body: RunIn, db: DbDep,
                    principal: PrincipalDep, ctx: AuditDep,
                    background: BackgroundTasks) -> dict[str, Any]:
     """Start the annual assessment (当初課税) of a fiscal year; follow it at .../jobs/{id}."""
@@ -82,7 +82,7 @@ def run_assessment(lg_code: str, fiscal_year: int, body: RunIn, db: DbDep,
 
 
 @router.get("/jobs/{job_id}/problems")
-def problems(lg_code: str, job_id: int, db: DbDep,
+def problems(lg_code: str, job_id: RowId, db: DbDep,
              principal: PrincipalDep) -> list[dict[str, Any]]:
     """The returns an assessment job could not assess, with the reason."""
     require_tenant(principal, lg_code, MODULE, Permission.VIEW)
@@ -92,7 +92,7 @@ def problems(lg_code: str, job_id: int, db: DbDep,
 
 
 @router.get("/assessments/{fiscal_year}/{atena_no}")
-def assessment(lg_code: str, fiscal_year: int, atena_no: str, db: DbDep,
+def assessment(lg_code: str, fiscal_year: FiscalYear, atena_no: str, db: DbDep,
                principal: PrincipalDep, ctx: AuditDep, history: bool = False) -> Any:
     """The assessment in force; with ``history=true`` every version, oldest first."""
     require_tenant(principal, lg_code, MODULE, Permission.VIEW)
@@ -103,7 +103,7 @@ def assessment(lg_code: str, fiscal_year: int, atena_no: str, db: DbDep,
 
 
 @router.post("/assessments/{fiscal_year}/{atena_no}/correction")
-def correct(lg_code: str, fiscal_year: int, atena_no: str, body: CorrectionIn, db: DbDep,
+def correct(lg_code: str, fiscal_year: FiscalYear, atena_no: str, body: CorrectionIn, db: DbDep,
             principal: PrincipalDep, ctx: AuditDep) -> dict[str, Any]:
     """更正: recompute from the return as it now stands; the old version stays."""
     require_tenant(principal, lg_code, MODULE, Permission.ADMIN)
@@ -112,7 +112,7 @@ def correct(lg_code: str, fiscal_year: int, atena_no: str, body: CorrectionIn, d
 
 
 @router.post("/notices/{fiscal_year}/run", status_code=202)
-def run_notices(lg_code: str, fiscal_year: int, body: NoticesIn, db: DbDep,
+def run_notices(lg_code: str, fiscal_year: FiscalYear, body: NoticesIn, db: DbDep,
                 principal: PrincipalDep, ctx: AuditDep,
                 background: BackgroundTasks) -> dict[str, Any]:
     """Start the bulk notices of a fiscal year; the files are listed at
@@ -136,7 +136,7 @@ def _run_dir(db: Any, lg_code: str, job_id: int) -> Path:
 
 
 @router.get("/notices/jobs/{job_id}/files")
-def notice_files(lg_code: str, job_id: int, db: DbDep,
+def notice_files(lg_code: str, job_id: RowId, db: DbDep,
                  principal: PrincipalDep) -> list[str]:
     """The run's PDF files and index.csv (what is written so far)."""
     require_tenant(principal, lg_code, MODULE, Permission.ISSUE)
@@ -145,7 +145,7 @@ def notice_files(lg_code: str, job_id: int, db: DbDep,
 
 
 @router.get("/notices/jobs/{job_id}/files/{name}", response_class=FileResponse)
-def notice_file(lg_code: str, job_id: int, name: str, db: DbDep,
+def notice_file(lg_code: str, job_id: RowId, name: str, db: DbDep,
                 principal: PrincipalDep, ctx: AuditDep) -> FileResponse:
     """One file of the run (audited: the files hold personal data)."""
     require_tenant(principal, lg_code, MODULE, Permission.ISSUE)

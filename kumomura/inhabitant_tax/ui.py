@@ -15,7 +15,7 @@ from kumomura.inhabitant_tax import batch, income_data, notices, service
 from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.platform.core.errors import KumomuraError, NotFound
-from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.deps import DbDep, RowId
 from kumomura.platform.http.jobs import start_job
 from kumomura.platform.http.pages import (
     PagePrincipal,
@@ -82,7 +82,7 @@ def _notice_dir(db: Any, lg_code: str, job_id: int) -> Any:
 
 
 @ui.get("/notices/{job_id}", response_class=HTMLResponse)
-def notice_files(request: Request, lg_code: str, job_id: int, db: DbDep,
+def notice_files(request: Request, lg_code: str, job_id: RowId, db: DbDep,
                  principal: PagePrincipal) -> HTMLResponse:
     _gate(principal, lg_code, Permission.ISSUE)
     directory = _notice_dir(db, lg_code, job_id)
@@ -92,7 +92,7 @@ def notice_files(request: Request, lg_code: str, job_id: int, db: DbDep,
 
 
 @ui.get("/notices/{job_id}/{name}", response_class=FileResponse)
-def notice_file(request: Request, lg_code: str, job_id: int, name: str, db: DbDep,
+def notice_file(request: Request, lg_code: str, job_id: RowId, name: str, db: DbDep,
                 principal: PagePrincipal) -> FileResponse:
     _gate(principal, lg_code, Permission.ISSUE)
     path = _notice_dir(db, lg_code, job_id) / name
@@ -103,7 +103,7 @@ def notice_file(request: Request, lg_code: str, job_id: int, name: str, db: DbDe
 
 
 @ui.get("/jobs/{job_id}/problems", response_class=HTMLResponse)
-def problems(request: Request, lg_code: str, job_id: int, db: DbDep,
+def problems(request: Request, lg_code: str, job_id: RowId, db: DbDep,
              principal: PagePrincipal) -> HTMLResponse:
     _gate(principal, lg_code, Permission.VIEW)
     jobs.get_job(db, job_id, lg_code=lg_code)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection
 
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep
+from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep, RowId
 from kumomura.platform.identity.auth import Permission, Principal, require_tenant
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.profile import office_of
@@ -99,7 +99,7 @@ def household(lg_code: str, household_no: str, db: DbDep, principal: PrincipalDe
 
 
 @router.get("/changes/{change_id}")
-def change(lg_code: str, change_id: int, db: DbDep, principal: PrincipalDep,
+def change(lg_code: str, change_id: RowId, db: DbDep, principal: PrincipalDep,
            ctx: AuditDep) -> dict[str, Any]:
     _gate(principal, lg_code, Permission.VIEW)
     return _in_tenant(db, lg_code, lambda c: service.change(c, change_id, ctx=ctx))
@@ -209,14 +209,14 @@ def protection_add(lg_code: str, body: ProtectionOrderIn, db: DbDep, principal: 
 
 
 @router.post("/protection-orders/{order_id}/extend")
-def protection_extend(lg_code: str, order_id: int, db: DbDep, principal: PrincipalDep,
+def protection_extend(lg_code: str, order_id: RowId, db: DbDep, principal: PrincipalDep,
                       ctx: AuditDep) -> dict[str, Any]:
     _gate(principal, lg_code, Permission.ADMIN)
     return _in_tenant(db, lg_code, lambda c: service.extend_protection(c, ctx, order_id))
 
 
 @router.post("/protection-orders/{order_id}/lift")
-def protection_lift(lg_code: str, order_id: int, db: DbDep, principal: PrincipalDep,
+def protection_lift(lg_code: str, order_id: RowId, db: DbDep, principal: PrincipalDep,
                     ctx: AuditDep, on: date | None = None) -> dict[str, Any]:
     _gate(principal, lg_code, Permission.ADMIN)
     day = on or date.today()

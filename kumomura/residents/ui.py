@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from kumomura.platform import installation
 from kumomura.platform.core.errors import KumomuraError, NotFound
 from kumomura.platform.core.japanese import era_date
-from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.deps import DbDep, RowId
 from kumomura.platform.http.pages import (
     PagePrincipal,
     blank_to_none,
@@ -183,7 +183,7 @@ async def protection_add(request: Request, lg_code: str, atena_no: str, db: DbDe
 
 
 @ui.post("/{atena_no}/protection/{order_id}/{action}", response_model=None)
-async def protection_change(request: Request, lg_code: str, atena_no: str, order_id: int,
+async def protection_change(request: Request, lg_code: str, atena_no: str, order_id: RowId,
                             action: str, db: DbDep, principal: PagePrincipal) -> Response:
     """延長 (from a month before the end) or 解除 of one of the person's orders."""
     _gate(principal, lg_code, Permission.ADMIN)
@@ -276,7 +276,7 @@ async def correction(request: Request, lg_code: str, atena_no: str, db: DbDep,
 
 
 @ui.get("/{atena_no}/cancel/{change_id}", response_class=HTMLResponse)
-def cancellation_form(request: Request, lg_code: str, atena_no: str, change_id: int,
+def cancellation_form(request: Request, lg_code: str, atena_no: str, change_id: RowId,
                       db: DbDep, principal: PagePrincipal) -> HTMLResponse:
     """異動の取消し: the change to undo, shown before the administrator confirms."""
     _gate(principal, lg_code, Permission.ADMIN)
@@ -296,7 +296,7 @@ def _cancellation_page(request: Request, lg_code: str, atena_no: str, change_id:
 
 
 @ui.post("/{atena_no}/cancel/{change_id}", response_model=None)
-async def cancellation(request: Request, lg_code: str, atena_no: str, change_id: int,
+async def cancellation(request: Request, lg_code: str, atena_no: str, change_id: RowId,
                        db: DbDep, principal: PagePrincipal) -> Response:
     _gate(principal, lg_code, Permission.ADMIN)
     form = await form_fields(request)

@@ -17,7 +17,7 @@ from kumomura.platform.exchange.imports import (
     save_upload,
     upload_key,
 )
-from kumomura.platform.http.deps import DbDep, PrincipalDep
+from kumomura.platform.http.deps import DbDep, PrincipalDep, RowId
 from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import Permission, require_tenant
 from kumomura.platform.jobs import queue as jobs
@@ -50,7 +50,7 @@ def upload(lg_code: str, db: DbDep, principal: PrincipalDep,
 
 
 @router.get("/{job_id}/report", response_class=FileResponse)
-def report(lg_code: str, job_id: int, db: DbDep, principal: PrincipalDep) -> FileResponse:
+def report(lg_code: str, job_id: RowId, db: DbDep, principal: PrincipalDep) -> FileResponse:
     """The import report (CSV: 区分, ファイル, 行, 項目, 理由)."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     job = jobs.get_job(db, job_id, lg_code=lg_code)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from kumomura.platform import audit, events, params
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import NotFound
-from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep
+from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep, RowId
 from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import (
     LINKAGE_MODULE,
@@ -163,7 +163,7 @@ def jobs_index(lg_code: str, db: DbDep, principal: PrincipalDep) -> list[dict[st
 
 
 @router.get("/t/{lg_code}/jobs/{job_id}", tags=["jobs"])
-def jobs_detail(lg_code: str, job_id: int, db: DbDep,
+def jobs_detail(lg_code: str, job_id: RowId, db: DbDep,
                 principal: PrincipalDep) -> dict[str, Any]:
     job_reader(db, principal, lg_code)
     job = jobs.get_job(db, job_id, lg_code=lg_code)

@@ -8,20 +8,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks
-from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import InvalidInput
-from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep
+from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep, RowId
 from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import Permission, require_tenant
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.resilience import backup, restores
 
 router = APIRouter(prefix="/api/v1/t/{lg_code}", tags=["backup"])
-RequestId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 class RestoreAsk(BaseModel):
@@ -72,7 +70,7 @@ def ask(lg_code: str, body: RestoreAsk, db: DbDep, principal: PrincipalDep,
 
 
 @router.post("/restores/{request_id}/approve", status_code=202)
-def approve(lg_code: str, request_id: RequestId, db: DbDep, principal: PrincipalDep,
+def approve(lg_code: str, request_id: RowId, db: DbDep, principal: PrincipalDep,
             ctx: AuditDep, background: BackgroundTasks) -> dict[str, Any]:
     """Approve someone else's request (written to the log) and start the restore job;
     follow it at .../jobs/{id}."""

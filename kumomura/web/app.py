@@ -160,6 +160,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        out_of_range = [e for e in exc.errors() if e["loc"][0] == "path"
+                        and e["type"] in ("less_than_equal", "greater_than_equal")]
+        if out_of_range and len(out_of_range) == len(exc.errors()):  # names nothing
+            field = str(out_of_range[0]["loc"][-1])
+            return problem(request, 404, "Not found", f"{field} {out_of_range[0]['input']} "
+                           "はありません", field=field)
         errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": japanese(e)}
                   for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

@@ -23,7 +23,7 @@ from kumomura.platform.exchange.imports import (
     save_upload,
     upload_key,
 )
-from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.deps import DbDep, RowId
 from kumomura.platform.http.jobs import start_job
 from kumomura.platform.http.pages import PagePrincipal, field_errors, page_audit, render
 from kumomura.platform.identity.auth import Permission, Scope, require_platform, require_tenant
@@ -54,7 +54,7 @@ def jobs_page(request: Request, lg_code: str, db: DbDep,
 
 
 @router.get("/t/{lg_code}/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, lg_code: str, job_id: int, db: DbDep,
+def job_page(request: Request, lg_code: str, job_id: RowId, db: DbDep,
              principal: PagePrincipal) -> HTMLResponse:
     job = _job(db, principal, lg_code, job_id)
     return render(request, "job.html", lg_code=lg_code, title=jobs.kind_of(job.kind).title,
@@ -68,7 +68,7 @@ def _progress(db: Any, job: jobs.Job) -> dict[str, Any]:
 
 
 @router.get("/t/{lg_code}/jobs/{job_id}/progress", response_class=HTMLResponse)
-def job_progress(request: Request, lg_code: str, job_id: int, db: DbDep,
+def job_progress(request: Request, lg_code: str, job_id: RowId, db: DbDep,
                  principal: PagePrincipal) -> HTMLResponse:
     """The progress block; htmx polls it every second until the job has finished."""
     job = _job(db, principal, lg_code, job_id)
@@ -159,7 +159,7 @@ async def imports_upload(request: Request, lg_code: str, db: DbDep, principal: P
 
 
 @router.get("/t/{lg_code}/imports/{job_id}/report", response_class=HTMLResponse)
-def import_report(request: Request, lg_code: str, job_id: int, db: DbDep,
+def import_report(request: Request, lg_code: str, job_id: RowId, db: DbDep,
                   principal: PagePrincipal) -> HTMLResponse:
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     job = jobs.get_job(db, job_id, lg_code=lg_code)

@@ -198,7 +198,7 @@ def test_a_live_restore_over_http_takes_two_of_its_own_staff(
     for outsider in (operator,):
         assert staff.post(f"{base}/restores/{request_id}/approve",
                           headers=outsider).status_code == 403
-    assert staff.post(f"{base}/restores/3000000000/approve", headers=it2).status_code == 422
+    assert staff.post(f"{base}/restores/3000000000/approve", headers=it2).status_code == 404
     assert _count(live, resident_versions) == 6  # nothing replaced by one person
     job = staff.post(f"{base}/restores/{request_id}/approve", headers=it2)
     assert job.status_code == 202, job.text

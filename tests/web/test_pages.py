@@ -321,3 +321,27 @@ def test_the_login_page_says_only_its_own_notices(client: TestClient) -> None:
         page = client.get(f"/login?{query}").text
         assert "偽の警告" not in page
     assert "ログアウトしました" in client.get("/login?notice=logged_out").text
+
+
+def test_numbers_beyond_a_column_name_nothing(client: TestClient, db: Database) -> None:
+    """Path numbers past what PostgreSQL's integer holds were a 500 (the database
+    refused the query); now they are what they are: nothing, 404."""
+    from kumomura.platform.identity import auth
+
+    _user(db, "all", ["registry_editor", "tax_officer", "municipal_it"])
+    bearer = {"Authorization": f"Bearer {auth.issue_token(db, 'all', 'test')}"}
+    big = "3000000000"
+    api = "/api/v1/t/062022"
+    for method, path in (
+            ("GET", f"{api}/jobs/{big}"), ("GET", f"{api}/residents/changes/{big}"),
+            ("POST", f"{api}/residents/protection-orders/1099511627776/extend"),
+            ("GET", f"{api}/inhabitant-tax/assessments/{big}/000000000000019"),
+            ("GET", f"{api}/inhabitant-tax/jobs/{big}/problems"),
+            ("GET", f"{api}/imports/{big}/report"), ("POST", f"{api}/restores/{big}/approve")):
+        r = client.request(method, path, headers=bearer)
+        assert r.status_code == 404, (path, r.status_code, r.text)
+    _login(client, "all")
+    for path in (f"/t/062022/jobs/{big}", f"/t/062022/tax/notices/{big}",
+                 f"/t/062022/imports/{big}/report"):
+        assert client.get(path).status_code == 404, path
+    assert client.get(f"{api}/jobs/0", headers=bearer).status_code == 404

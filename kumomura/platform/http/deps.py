@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from kumomura.platform.audit import AuditContext
@@ -76,3 +76,14 @@ def _purpose(request: Request) -> str | None:
 DbDep = Annotated[Database, Depends(get_db)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 AuditDep = Annotated[AuditContext, Depends(audit_context)]
+
+
+INT4_MAX = 2**31 - 1
+"""The largest number an ``Integer`` column holds on PostgreSQL."""
+
+RowId = Annotated[int, Path(ge=1, le=INT4_MAX)]
+"""A job, change, order or request number in a path: one beyond what a column holds
+names nothing, and is answered 404 like any number that names nothing."""
+
+FiscalYear = Annotated[int, Path(ge=1989, le=2200)]
+"""A fiscal year in a path (平成元年 on): any other names nothing (404)."""
