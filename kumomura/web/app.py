@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -111,6 +113,82 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+NUL_BODY_LIMIT = 16 << 20
+"""JSON and form bodies up to this size are read for NUL characters first (uploads are
+multipart and checked file by file by the import)."""
+
+
+def _nul_in(value: Any, where: str) -> str | None:
+    """The place of the first string holding a NUL in a JSON value, if any."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_in(key, where) or _nul_in(item, f"{where}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_in(item, f"{where}.{i}")
+            if found:
+                return found
+    return None
+
+
+class RefuseNul:
+    """A NUL character in a query, form or JSON string is refused with a 422 naming
+    the field: no text column takes one (PostgreSQL refuses it: it was a 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = next((f"query.{key}" for key, value in parse_qsl(
+            scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            if "\x00" in key or "\x00" in value), None)
+        headers = Headers(scope=scope)
+        kind = headers.get("content-type", "").split(";")[0].strip()
+        size = int(headers.get("content-length") or 0)
+        if found is None and kind in ("application/json", "application/x-www-form-urlencoded") \
+                and 0 < size <= NUL_BODY_LIMIT:
+            body, messages = b"", []
+            while True:
+                message = await receive()
+                messages.append(message)
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            found = self._in_body(kind, body)
+            replay = iter(messages)
+
+            async def receive_again() -> Message:
+                return next(replay, {"type": "http.disconnect"})
+
+            receive = receive_again
+        if found is not None:
+            response = JSONResponse(status_code=422, media_type=PROBLEM, content={
+                "type": "about:blank", "title": "Invalid input", "status": 422,
+                "detail": f"{found}: NUL 文字は使えません", "instance": scope["path"],
+                "field": found, "errors": [{"field": found, "message": "NUL 文字は使えません"}]})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _in_body(kind: str, body: bytes) -> str | None:
+        if kind == "application/x-www-form-urlencoded":
+            return next((f"body.{key}" for key, value in parse_qsl(
+                body.decode("utf-8", "replace"), keep_blank_values=True)
+                if "\x00" in key or "\x00" in value), None)
+        try:
+            return _nul_in(json.loads(body), "body")
+        except ValueError:  # not JSON: the route's own validation says so
+            return None
 
 
 class DegradedOnly:
@@ -237,6 +315,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     calls = CallCounter()
     app.state.calls = calls
     app.add_middleware(RequestTiming, calls=calls)
+    app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
     if settings.degraded:
         app.add_middleware(DegradedOnly)

@@ -345,3 +345,27 @@ def test_numbers_beyond_a_column_name_nothing(client: TestClient, db: Database) 
                  f"/t/062022/imports/{big}/report"):
         assert client.get(path).status_code == 404, path
     assert client.get(f"{api}/jobs/0", headers=bearer).status_code == 404
+
+
+def test_a_nul_character_is_refused_naming_its_field(client: TestClient, db: Database) -> None:
+    """No text column takes a NUL (PostgreSQL refused the query: a 500)."""
+    from kumomura.platform.identity import auth
+
+    from kumomura.residents import changes
+    from tests.residents.factories import CTX, family
+
+    with db.tenant_tx("062022") as conn:
+        atena_no = changes.move_in(conn, CTX, family()).atena_nos[0]
+    _user(db, "editor", ["registry_editor"])
+    bearer = {"Authorization": f"Bearer {auth.issue_token(db, 'editor', 'test')}"}
+    api = "/api/v1/t/062022/residents"
+    r = client.post(f"{api}/protection-orders", headers=bearer, json={
+        "atena_no": atena_no, "starts_on": "2026-07-01", "reason": "申\u0000出"})
+    assert (r.status_code, r.json()["field"]) == (422, "body.reason")
+    _login(client, "editor")
+    page = client.post(f"/t/062022/residents/{atena_no}/protection",
+                       data={"reason": "a\x00b"})
+    assert page.status_code == 422
+    r = client.get(f"/api/v1/t/062022/jobs?kind=a%00b", headers=bearer)
+    assert (r.status_code, r.json()["field"]) == (422, "query.kind")
+    assert client.get(f"{api}?kana=%E3%83%A4", headers=bearer).status_code == 200
