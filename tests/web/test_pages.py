@@ -350,7 +350,6 @@ def test_numbers_beyond_a_column_name_nothing(client: TestClient, db: Database) 
 def test_a_nul_character_is_refused_naming_its_field(client: TestClient, db: Database) -> None:
     """No text column takes a NUL (PostgreSQL refused the query: a 500)."""
     from kumomura.platform.identity import auth
-
     from kumomura.residents import changes
     from tests.residents.factories import CTX, family
 
@@ -366,6 +365,6 @@ def test_a_nul_character_is_refused_naming_its_field(client: TestClient, db: Dat
     page = client.post(f"/t/062022/residents/{atena_no}/protection",
                        data={"reason": "a\x00b"})
     assert page.status_code == 422
-    r = client.get(f"/api/v1/t/062022/jobs?kind=a%00b", headers=bearer)
+    r = client.get("/api/v1/t/062022/jobs?kind=a%00b", headers=bearer)
     assert (r.status_code, r.json()["field"]) == (422, "query.kind")
     assert client.get(f"{api}?kana=%E3%83%A4", headers=bearer).status_code == 200
