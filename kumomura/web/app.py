@@ -224,13 +224,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _login(request: Request, exc: LoginRequired) -> Response:
         return login_redirect(request, exc.message)
 
+    titles = {404: "見つかりません", 403: "権限がありません", 405: "この操作はできません",
+              409: "処理できません", 422: "入力を確認してください"}
+
+    def page_error(request: Request, status: int, message: str) -> Response:
+        """Staff see a Japanese page with the request id, never a raw problem document."""
+        return render(request, "error.html", status_code=status,
+                      title=titles.get(status, "エラー"),
+                      message=f"{message} (request_id {request.state.request_id})")
+
     @app.exception_handler(KumomuraError)
     async def _domain(request: Request, exc: KumomuraError) -> Response:
         if _is_page(request):
-            titles = {404: "見つかりません", 403: "権限がありません", 409: "処理できません",
-                      422: "入力を確認してください"}
-            return render(request, "error.html", status_code=exc.status,
-                          title=titles.get(exc.status, "エラー"), message=exc.message)
+            return page_error(request, exc.status, exc.message)
         extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
         if exc.problems:
             extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
@@ -242,15 +248,22 @@ def _install_error_handlers(app: FastAPI) -> None:
                         and e["type"] in ("less_than_equal", "greater_than_equal")]
         if out_of_range and len(out_of_range) == len(exc.errors()):  # names nothing
             field = str(out_of_range[0]["loc"][-1])
-            return problem(request, 404, "Not found", f"{field} {out_of_range[0]['input']} "
-                           "はありません", field=field)
+            missing = f"{field} {out_of_range[0]['input']} はありません"
+            if _is_page(request):
+                return page_error(request, 404, missing)
+            return problem(request, 404, "Not found", missing, field=field)
         errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": japanese(e)}
                   for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        if _is_page(request):
+            return page_error(request, 422, detail)
         return problem(request, 422, "Invalid input", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_page(request):
+            return page_error(request, exc.status_code, "このページはありません"
+                              if exc.status_code == 404 else str(exc.detail))
         return problem(request, exc.status_code, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)

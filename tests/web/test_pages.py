@@ -368,3 +368,16 @@ def test_a_nul_character_is_refused_naming_its_field(client: TestClient, db: Dat
     r = client.get("/api/v1/t/062022/jobs?kind=a%00b", headers=bearer)
     assert (r.status_code, r.json()["field"]) == (422, "query.kind")
     assert client.get(f"{api}?kana=%E3%83%A4", headers=bearer).status_code == 200
+
+
+def test_staff_get_a_japanese_error_page_the_api_a_problem(client: TestClient,
+                                                           db: Database) -> None:
+    _login(client)
+    for path in ("/t/062022/no-such-page", "/t/062022/jobs/3000000000"):
+        page = client.get(path)
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert "見つかりません" in page.text
+        assert page.headers["x-request-id"] in page.text
+    api = client.get("/api/v1/no-such-route")
+    assert (api.status_code, api.headers["content-type"]) == (404, "application/problem+json")
