@@ -54,18 +54,19 @@ SEAL_BATCH = 5000
 
 GENESIS = "0" * 64
 
+def _entry() -> list[Column[Any]]:
+    """What an entry says, the same in both tables (fresh columns for each)."""
+    return [Column("at", Timestamp(), nullable=False), Column("actor", Text, nullable=False),
+            Column("action", Text, nullable=False), Column("atena_no", String(16)),
+            Column("request_id", Text), Column("client_addr", Text), Column("purpose", Text),
+            Column("detail", JSON)]
+
+
 audit_log = Table(
     AUDIT_CHAIN,
     tenant_metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("at", Timestamp(), nullable=False),
-    Column("actor", Text, nullable=False),
-    Column("action", Text, nullable=False),
-    Column("atena_no", String(16)),
-    Column("request_id", Text),
-    Column("client_addr", Text),
-    Column("purpose", Text),
-    Column("detail", JSON),
+    *_entry(),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     info={"append_only": True, "kept": True},
@@ -79,14 +80,7 @@ audit_pending = Table(
     AUDIT_PENDING,
     tenant_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", Timestamp(), nullable=False),
-    Column("actor", Text, nullable=False),
-    Column("action", Text, nullable=False),
-    Column("atena_no", String(16)),
-    Column("request_id", Text),
-    Column("client_addr", Text),
-    Column("purpose", Text),
-    Column("detail", JSON),
+    *_entry(),
     info={"append_only": True, "kept": True},
 )
 """Entries written and not yet sealed into the chain (usually for under a second)."""

@@ -11,8 +11,6 @@ from fastapi import APIRouter, BackgroundTasks
 from pydantic import BaseModel, ConfigDict, Field
 
 from kumomura.platform.core.businesses import PLATFORM_MODULE
-from kumomura.platform.core.config import get_settings
-from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.http.deps import AuditDep, DbDep, PrincipalDep, RowId
 from kumomura.platform.http.jobs import job_json, start_job
 from kumomura.platform.identity.auth import Permission, require_tenant
@@ -31,14 +29,6 @@ class RestoreAsk(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
-def _target() -> str:
-    target = get_settings().backup_target
-    if target is None:
-        raise InvalidInput("バックアップ先が設定されていません (KUMOMURA_BACKUP_TARGET)",
-                           field="backup")
-    return target
-
-
 def _request_json(found: restores.RestoreRequest) -> dict[str, Any]:
     return {"id": found.id, "backup": found.backup_name, "reason": found.reason,
             "requested_by": found.requested_by, "approved_by": found.approved_by,
@@ -50,7 +40,7 @@ def list_backups(lg_code: str, principal: PrincipalDep) -> list[dict[str, Any]]:
     """The municipality's backups at the second site, oldest first."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.VIEW)
     return [{"backup": info.path.name, "created_at": info.created_at, "size": info.size}
-            for info in backup.listing(_target(), lg_code)]
+            for info in backup.listing(restores.backup_target(), lg_code)]
 
 
 @router.get("/restores")
@@ -64,8 +54,8 @@ def ask(lg_code: str, body: RestoreAsk, db: DbDep, principal: PrincipalDep,
         ctx: AuditDep) -> dict[str, Any]:
     """Ask for a restore (written to the municipality's log); someone else approves."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
-    request_id = restores.request_named(db, lg_code, _target(), body.backup,
-                                        reason=body.reason, ctx=ctx)
+    request_id = restores.request_named(db, lg_code, body.backup, reason=body.reason,
+                                        ctx=ctx)
     return _request_json(restores.get(db, request_id, lg_code=lg_code))
 
 
@@ -75,9 +65,6 @@ def approve(lg_code: str, request_id: RowId, db: DbDep, principal: PrincipalDep,
     """Approve someone else's request (written to the log) and start the restore job;
     follow it at .../jobs/{id}."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
-    restores.get(db, request_id, lg_code=lg_code)  # another municipality's: not found
-    restores.approve(db, request_id, ctx=ctx)
-    job_id = jobs.submit(db, lg_code, restores.RESTORE_JOB.name, {"request_id": request_id},
-                         actor=principal.username)
+    job_id = restores.approve_to_job(db, lg_code, request_id, ctx=ctx)
     start_job(db, job_id, background)
     return job_json(jobs.get_job(db, job_id))

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Form, Path, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -197,11 +197,8 @@ def restores_ask(request: Request, lg_code: str, db: DbDep, principal: PagePrinc
                  reason: Annotated[str, Form(max_length=500)]) -> Response:
     """The first person: a backup and the reason."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
-    target = get_settings().backup_target
     try:
-        if target is None:
-            raise InvalidInput("バックアップ先が設定されていません", field="backup")
-        request_id = restores.request_named(db, lg_code, target, backup_name, reason=reason,
+        request_id = restores.request_named(db, lg_code, backup_name, reason=reason,
                                             ctx=page_audit(request, principal, "復元の要求"))
     except KumomuraError as exc:
         return _back_to_restores(lg_code, f"要求できません: {exc.message}", failed=True)
@@ -210,18 +207,15 @@ def restores_ask(request: Request, lg_code: str, db: DbDep, principal: PagePrinc
 
 
 @router.post("/t/{lg_code}/restores/{request_id}/approve", response_model=None)
-def restores_approve(request: Request, lg_code: str, request_id: Annotated[int, Path(
-                         ge=1, le=2**31 - 1)], db: DbDep, principal: PagePrincipal,
-                     background: BackgroundTasks) -> Response:
+def restores_approve(request: Request, lg_code: str, request_id: RowId, db: DbDep,
+                     principal: PagePrincipal, background: BackgroundTasks) -> Response:
     """The second person: approve and start the restore; its job page shows progress."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     try:
-        restores.get(db, request_id, lg_code=lg_code)
-        restores.approve(db, request_id, ctx=page_audit(request, principal, "復元の承認"))
+        job_id = restores.approve_to_job(db, lg_code, request_id,
+                                         ctx=page_audit(request, principal, "復元の承認"))
     except KumomuraError as exc:
         return _back_to_restores(lg_code, f"承認できません: {exc.message}", failed=True)
-    job_id = jobs.submit(db, lg_code, restores.RESTORE_JOB.name, {"request_id": request_id},
-                         actor=principal.username)
     start_job(db, job_id, background)
     return RedirectResponse(f"/t/{lg_code}/jobs/{job_id}", status_code=303)
 

@@ -120,11 +120,23 @@ def request(db: Database, lg_code: str, backup_file: Path, *, reason: str,
     return request_id
 
 
-def request_named(db: Database, lg_code: str, target: Path | str, name: str, *,
-                  reason: str, ctx: AuditContext) -> int:
-    """Ask for a restore from one of the municipality's backups at ``target``, named as
-    the listing names it (a file name, never a path: nothing else can be pointed at).
-    A backup at a second cluster is fetched into the deployment's own area first."""
+def backup_target() -> str:
+    """Where the deployment's backups are (``KUMOMURA_BACKUP_TARGET``); refused by name
+    when unset."""
+    target = get_settings().backup_target
+    if target is None:
+        raise InvalidInput("バックアップ先が設定されていません (KUMOMURA_BACKUP_TARGET)",
+                           field="backup")
+    return target
+
+
+def request_named(db: Database, lg_code: str, name: str, *, reason: str,
+                  ctx: AuditContext) -> int:
+    """Ask for a restore from one of the municipality's backups at the backup target,
+    named as the listing names it (a file name, never a path: nothing else can be
+    pointed at). A backup at a second cluster is fetched into the deployment's own area
+    first."""
+    target = backup_target()
     found = next((info for info in listing(target, lg_code) if info.path.name == name), None)
     if found is None:
         raise NotFound(f"{lg_code} のバックアップ {name} はありません", field="backup")
@@ -134,6 +146,16 @@ def request_named(db: Database, lg_code: str, target: Path | str, name: str, *,
         into.mkdir(parents=True, exist_ok=True)
         path = backup_remote.fetch(str(target), name, into)
     return request(db, lg_code, path, reason=reason, ctx=ctx)
+
+
+def approve_to_job(db: Database, lg_code: str, request_id: int, *,
+                   ctx: AuditContext) -> int:
+    """Approve one of the municipality's requests (another's is not found) and submit
+    the job that carries it out; the job's number (the caller starts it)."""
+    get(db, request_id, lg_code=lg_code)
+    approve(db, request_id, ctx=ctx)
+    return jobs.submit(db, lg_code, RESTORE_JOB.name, {"request_id": request_id},
+                       actor=ctx.actor)
 
 
 def approve(db: Database, request_id: int, *, ctx: AuditContext) -> RestoreRequest:
