@@ -75,7 +75,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 def _empty_postgres(db: Database) -> None:
-    for code in tenant_codes(db):
+    """Every municipality's schema gone (also one a test made without its tenants row),
+    and the control plane's tables empty."""
+    with db.owner_tx() as conn:
+        schemas = conn.exec_driver_sql("SELECT nspname FROM pg_namespace "
+                                       "WHERE nspname ~ '^t_[0-9]{6}$'").scalars().all()
+    for code in set(tenant_codes(db)) | {s.removeprefix("t_") for s in schemas}:
         drop_tenant_storage(db, code)
     kept = {"roles", "role_permissions"}  # built in, seeded by the upgrade
     tables = [t.name for t in platform_metadata.sorted_tables if t.name not in kept]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,6 +28,28 @@ def _user(db: Database, name: str, roles: list[str], code: str | None = "062022"
                      lg_code=code, role_names=roles)
 
 
+class StaffBrowser(TestClient):
+    """A client that behaves as the staff's browser does: over HTTPS (the session cookie
+    is Secure), and each page form posted carries the browser's CSRF token, here in its
+    header (the real forms' hidden field is what the browser tests submit)."""
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        super().__init__(app, base_url="https://testserver", **kwargs)
+
+    def request(self, method: str, url: Any, **kwargs: Any) -> Any:
+        if method.upper() not in ("GET", "HEAD") and not str(url).startswith(
+                ("/api/", "https://testserver/api/")):
+            kwargs["headers"] = {"X-CSRF-Token": self.csrf_token(),
+                                 **(kwargs.get("headers") or {})}
+        return super().request(method, url, **kwargs)
+
+    def csrf_token(self) -> str:
+        """The browser's token (its first page gave it one)."""
+        if self.cookies.get("kumomura_csrf") is None:
+            super().request("GET", "/login")
+        return str(self.cookies.get("kumomura_csrf"))
+
+
 @pytest.fixture
 def client(db: Database, yonezawa: Tenant) -> Iterator[TestClient]:
     make_tenant(db, NAGAI)
@@ -35,7 +58,7 @@ def client(db: Database, yonezawa: Tenant) -> Iterator[TestClient]:
         for name, value in (("mayor_title", "米沢市長"), ("mayor_name", "上杉 鷹雄")):
             params.set_value(conn, "residents", name, value, effective_from=date(2026, 4, 1),
                              ctx=AuditContext(actor="test"), reason="設定")
-    with TestClient(create_app(db=db)) as c:
+    with StaffBrowser(create_app(db=db)) as c:
         yield c
 
 

@@ -14,7 +14,7 @@ from kumomura.costs.forms import report_pdf
 from kumomura.platform import params
 from kumomura.platform.core.businesses import BUSINESSES
 from kumomura.platform.core.errors import KumomuraError, NotFound
-from kumomura.platform.http.deps import DbDep, FiscalYear
+from kumomura.platform.http.deps import DbDep, FiscalYear, YearQuery
 from kumomura.platform.http.pages import PagePrincipal, render
 from kumomura.platform.identity.auth import Permission
 
@@ -23,7 +23,7 @@ ui = APIRouter(prefix="/console/costs", include_in_schema=False)
 
 @ui.get("", response_class=HTMLResponse)
 def console_costs(request: Request, db: DbDep, principal: PagePrincipal,
-                  year: int | None = None) -> HTMLResponse:
+                  year: YearQuery | None = None) -> HTMLResponse:
     """割り勘: each member's cost before and after, the saving, and bars to compare."""
     gate(principal, Permission.VIEW)
     year = year or params.fiscal_year(date.today())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -15,7 +14,7 @@ from kumomura.inhabitant_tax import batch, income_data, notices, service
 from kumomura.inhabitant_tax.models import Case, IncomeReturnIn
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.platform.core.errors import KumomuraError, NotFound
-from kumomura.platform.http.deps import DbDep, RowId
+from kumomura.platform.http.deps import DbDep, RowId, YearQuery
 from kumomura.platform.http.jobs import start_job
 from kumomura.platform.http.pages import (
     PagePrincipal,
@@ -23,6 +22,7 @@ from kumomura.platform.http.pages import (
     field_errors,
     form_fields,
     page_audit,
+    redirect_with_notice,
     render,
 )
 from kumomura.platform.identity.auth import Permission, Principal, require_tenant
@@ -43,7 +43,7 @@ def _this_year() -> int:
 
 @ui.get("", response_class=HTMLResponse)
 def overview(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
-             year: int | None = None) -> HTMLResponse:
+             year: YearQuery | None = None) -> HTMLResponse:
     _gate(principal, lg_code, Permission.VIEW)
     year = year or _this_year()
     with db.tenant_tx(lg_code) as conn:
@@ -174,8 +174,7 @@ async def simulate(request: Request, lg_code: str, db: DbDep,
 
 @ui.get("/{atena_no}", response_class=HTMLResponse)
 def person(request: Request, lg_code: str, atena_no: str, db: DbDep,
-           principal: PagePrincipal, year: int | None = None,
-           message: str | None = None) -> HTMLResponse:
+           principal: PagePrincipal, year: YearQuery | None = None) -> HTMLResponse:
     _gate(principal, lg_code, Permission.VIEW)
     year = year or _this_year()
     ctx = page_audit(request, principal, "個人住民税の照会")
@@ -192,7 +191,7 @@ def person(request: Request, lg_code: str, atena_no: str, db: DbDep,
     return render(request, "tax/person.html", lg_code=lg_code, who=who, year=year,
                   income=income, versions=versions,
                   current=next((v for v in versions if v["current"]), None),
-                  message=message, can_admin=principal.can(MODULE, Permission.ADMIN),
+                  can_admin=principal.can(MODULE, Permission.ADMIN),
                   can_issue=principal.can(MODULE, Permission.ISSUE))
 
 
@@ -276,7 +275,7 @@ def _return_errors(exc: Exception) -> dict[str, str]:
 
 @ui.get("/{atena_no}/return", response_class=HTMLResponse)
 def return_form(request: Request, lg_code: str, atena_no: str, db: DbDep,
-                principal: PagePrincipal, year: int | None = None) -> HTMLResponse:
+                principal: PagePrincipal, year: YearQuery | None = None) -> HTMLResponse:
     """申告の受付: the person's income data for the year before a fiscal year."""
     _gate(principal, lg_code, Permission.EDIT)
     year = year or _this_year()
@@ -304,9 +303,8 @@ async def record_return(request: Request, lg_code: str, atena_no: str, db: DbDep
             who = residents.addressee(conn, ctx, atena_no)
         return render(request, "tax/return.html", status_code=422, lg_code=lg_code,
                       who=who, year=year, v=v, errors=_return_errors(exc))
-    message = quote(f"{year - 1}年分の課税資料を受け付けました")
-    return RedirectResponse(f"/t/{lg_code}/tax/{atena_no}?year={year}&message={message}",
-                            status_code=303)
+    return redirect_with_notice(f"/t/{lg_code}/tax/{atena_no}?year={year}",
+                                f"{year - 1}年分の課税資料を受け付けました")
 
 
 @ui.post("/{atena_no}/correction", response_model=None)
@@ -329,13 +327,12 @@ def correction(request: Request, lg_code: str, atena_no: str, db: DbDep,
                        f"{result['total_before']:,}円 → {result['total_after']:,}円)")
     except KumomuraError as exc:
         message = f"更正できません: {exc.message}"
-    return RedirectResponse(f"/t/{lg_code}/tax/{atena_no}?year={year}&message={quote(message)}",
-                            status_code=303)
+    return redirect_with_notice(f"/t/{lg_code}/tax/{atena_no}?year={year}", message)
 
 
 @ui.get("/{atena_no}/notice.pdf", response_model=None)
 def notice(request: Request, lg_code: str, atena_no: str, db: DbDep,
-           principal: PagePrincipal, year: int) -> Response:
+           principal: PagePrincipal, year: YearQuery) -> Response:
     """The person's 納税通知書 (再発行), shown in the browser."""
     _gate(principal, lg_code, Permission.ISSUE)
     pdf = notices.single(db, lg_code, page_audit(request, principal, "納税通知書の再発行"),

@@ -12,6 +12,8 @@ from kumomura.platform.exchange.platform_layouts import NOT_EXPORTED, PLATFORM_L
 from kumomura.platform.identity.auth import AUTH_PARAMS
 from kumomura.platform.identity.tables import (
     api_tokens,
+    auth_events,
+    login_throttle,
     role_permissions,
     roles,
     user_roles,
@@ -38,7 +40,7 @@ PLATFORM = BusinessModule(
         # in the control plane
         tenants, tenant_businesses, tenant_state_changes, users, roles, role_permissions,
         user_roles, api_tokens, web_sessions, jobs, job_log, api_calls_daily, backup_drills,
-        restore_requests,
+        restore_requests, login_throttle, auth_events,
     ),
     params=AUTH_PARAMS,
     layouts=PLATFORM_LAYOUTS,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,7 +24,9 @@ from kumomura.platform.http.pages import (
     field_errors,
     form_fields,
     page_audit,
+    redirect_with_notice,
     render,
+    text_fields,
 )
 from kumomura.platform.identity.auth import Permission, Principal, require_tenant
 from kumomura.platform.tenancy.profile import office_of
@@ -132,9 +133,9 @@ async def move_in(request: Request, lg_code: str, db: DbDep,
 
 @ui.get("/{atena_no}", response_class=HTMLResponse)
 def record_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
-                principal: PagePrincipal, message: str | None = None) -> HTMLResponse:
+                principal: PagePrincipal) -> HTMLResponse:
     _gate(principal, lg_code, Permission.VIEW)
-    return _record(request, lg_code, atena_no, db, principal, message=message)
+    return _record(request, lg_code, atena_no, db, principal)
 
 
 def _record(request: Request, lg_code: str, atena_no: str, db: DbDep,
@@ -213,8 +214,7 @@ def _message(exc: Exception) -> str:
 
 
 def _to_record(lg_code: str, atena_no: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"/t/{lg_code}/residents/{atena_no}?message={quote(message)}",
-                            status_code=303)
+    return redirect_with_notice(f"/t/{lg_code}/residents/{atena_no}", message)
 
 
 CORRECTION_FIELDS = (("name", "氏名", "text"), ("kana", "フリガナ", "text"),
@@ -429,7 +429,7 @@ async def certificate(request: Request, lg_code: str, atena_no: str, db: DbDep,
     """The certificate as a PDF, shown in the browser (the clerk previews, then prints)."""
     _gate(principal, lg_code, Permission.ISSUE)
     async with request.form() as form:
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        values = text_fields(form)
         items = [str(i) for i in form.getlist("items")]
     with db.tenant_tx(lg_code) as conn:
         person = service.current(conn, atena_no)

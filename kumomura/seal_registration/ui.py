@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,7 +24,9 @@ from kumomura.platform.http.pages import (
     field_errors,
     form_fields,
     page_audit,
+    redirect_with_notice,
     render,
+    text_fields,
 )
 from kumomura.platform.identity.auth import Permission, require_tenant
 from kumomura.platform.tenancy.profile import office_of
@@ -64,9 +65,9 @@ def _page(request: Request, principal: PagePrincipal, db: DbDep, lg_code: str,
 
 @ui.get("/{atena_no}", response_class=HTMLResponse)
 def person_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
-                principal: PagePrincipal, message: str | None = None) -> HTMLResponse:
+                principal: PagePrincipal) -> HTMLResponse:
     require_tenant(principal, lg_code, MODULE, Permission.VIEW)
-    return _page(request, principal, db, lg_code, atena_no, message=message)
+    return _page(request, principal, db, lg_code, atena_no)
 
 
 @ui.get("/{atena_no}/{registration_no}/impression.png", response_class=Response)
@@ -80,8 +81,7 @@ def impression(request: Request, lg_code: str, atena_no: str, registration_no: s
 
 
 def _back(lg_code: str, atena_no: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"/t/{lg_code}/seals/{atena_no}?message={quote(message)}",
-                            status_code=303)
+    return redirect_with_notice(f"/t/{lg_code}/seals/{atena_no}", message)
 
 
 async def _impression(upload: Any) -> str | None:
@@ -98,7 +98,7 @@ async def register(request: Request, lg_code: str, atena_no: str, db: DbDep,
     """印鑑登録 at the counter (the seal's text, and its impression scanned as PNG)."""
     require_tenant(principal, lg_code, MODULE, Permission.EDIT)
     async with request.form() as form:  # closes the uploaded file's spool
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        values = text_fields(form)
         impression = await _impression(form.get("impression"))
     try:
         req = SealRegistrationIn.model_validate(blank_to_none(values) | {

@@ -1,15 +1,15 @@
 """Account pages: a staff member's own second factor (``/account``), and the municipal
-IT lead's users of the municipality (``/t/{lg}/users``): add one, reset a password,
-suspend or resume, enrol a second factor.
+IT lead's users of the municipality (``/t/{lg}/users``): add one, change another's
+roles, reset a password or a second factor, suspend or resume, let a user made to wait
+try again.
 
 The new secret travels in the form it is shown in; only a code the app computed from it
-(and, for one's own account, the password) makes it the user's second factor.
+and the owner's password make it the user's second factor: the IT lead never holds one.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,9 +23,11 @@ from kumomura.platform.http.pages import (
     field_errors,
     form_fields,
     page_audit,
+    redirect_with_notice,
     render,
+    text_fields,
 )
-from kumomura.platform.identity import second_factor
+from kumomura.platform.identity import auth, second_factor, trail
 from kumomura.platform.identity.auth import (
     BUILTIN_ROLES,
     Permission,
@@ -38,6 +40,7 @@ from kumomura.platform.identity.auth import (
     set_roles,
     users_of,
 )
+from kumomura.platform.identity.throttle import Attempt
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,10 +59,9 @@ def _totp_page(request: Request, *, username: str, action: str, back: str, own: 
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account(request: Request, principal: PagePrincipal, db: DbDep,
-            message: str | None = None) -> HTMLResponse:
+def account(request: Request, principal: PagePrincipal, db: DbDep) -> HTMLResponse:
     """Who is logged in, with which roles, and whether a second factor is set."""
-    return render(request, "account.html", message=message,
+    return render(request, "account.html",
                   has_totp=second_factor.has_totp(db, principal.username))
 
 
@@ -73,17 +75,19 @@ def own_totp_form(request: Request, principal: PagePrincipal) -> HTMLResponse:
 async def own_totp(request: Request, principal: PagePrincipal, db: DbDep) -> Response:
     """The staff member's own enrolment, confirmed with their password and a code."""
     form = await form_fields(request)
+    attempt = Attempt(principal.username, request.client.host if request.client else None,
+                      request.state.request_id)
     try:
         second_factor.enrol(db, principal.username, form.get("secret", ""),
                             form.get("code", ""), password=form.get("password", ""),
-                            current_code=form.get("current_code"))
+                            current_code=form.get("current_code"), attempt=attempt)
     except KumomuraError as exc:
         return _totp_page(request, username=principal.username, action="/account/totp",
                           back="/account", own=True, secret=form.get("secret"),
                           errors=field_errors(exc), status=422)
-    return RedirectResponse("/account?message=" + quote("二要素認証を設定しました。次回の"
-                                                        "ログインから確認コードが必要です"),
-                            status_code=303)
+    trail.record(db, attempt, "totp_enrolled", lg_code=principal.lg_code, at="account")
+    return redirect_with_notice("/account", "二要素認証を設定しました。次回のログインから"
+                                            "確認コードが必要です")
 
 
 def _it_lead(principal: Principal, lg_code: str) -> None:
@@ -116,15 +120,15 @@ def _users_page(request: Request, db: DbDep, lg_code: str, *, message: str | Non
 
 
 @router.get("/t/{lg_code}/users", response_class=HTMLResponse)
-def municipality_users(request: Request, lg_code: str, principal: PagePrincipal, db: DbDep,
-                       message: str | None = None) -> HTMLResponse:
+def municipality_users(request: Request, lg_code: str, principal: PagePrincipal,
+                       db: DbDep) -> HTMLResponse:
     """The municipality's users for its IT lead: roles, state, second factor."""
     _it_lead(principal, lg_code)
-    return _users_page(request, db, lg_code, message=message)
+    return _users_page(request, db, lg_code)
 
 
 def _to_users(lg_code: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"/t/{lg_code}/users?message={quote(message)}", status_code=303)
+    return redirect_with_notice(f"/t/{lg_code}/users", message)
 
 
 @router.post("/t/{lg_code}/users", response_model=None)
@@ -133,7 +137,7 @@ async def add_user(request: Request, lg_code: str, principal: PagePrincipal,
     """A new user of this municipality with the roles ticked and a first password."""
     _it_lead(principal, lg_code)
     async with request.form() as form:
-        v = {k: x for k, x in form.items() if isinstance(x, str)}
+        v = text_fields(form)
         chosen = [str(r) for r in form.getlist("roles")]
     try:
         create_user(db, username=v.get("username", "").strip(), password=v.get("password", ""),
@@ -168,16 +172,12 @@ async def reset_password(request: Request, lg_code: str, username: str,
 @router.post("/t/{lg_code}/users/{username}/roles", response_model=None)
 async def change_roles(request: Request, lg_code: str, username: str,
                        principal: PagePrincipal, db: DbDep) -> Response:
-    """The roles ticked replace the user's; the IT lead keeps their own IT role (so that
-    someone can still manage the municipality's users)."""
+    """The roles ticked replace another user's (nobody changes their own)."""
     _it_lead(principal, lg_code)
     async with request.form() as form:
         chosen = [str(r) for r in form.getlist("roles")]
-    if username == principal.username and "municipal_it" not in chosen:
-        return _users_page(request, db, lg_code, status=422, errors={
-            f"roles-{username}": "自分の情報主管課の役割は外せません"})
     try:
-        set_roles(db, username, chosen, lg_code=lg_code)
+        set_roles(db, username, chosen, lg_code=lg_code, by=principal.username)
     except KumomuraError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -201,33 +201,22 @@ async def suspend_or_resume(request: Request, lg_code: str, username: str,
     return _to_users(lg_code, f"{username} を{'再開' if active else '停止'}しました")
 
 
-@router.get("/t/{lg_code}/users/{username}/totp", response_class=HTMLResponse)
-def user_totp_form(request: Request, lg_code: str, username: str, principal: PagePrincipal,
-                   db: DbDep) -> HTMLResponse:
-    """Enrol a user of this municipality (the user scans the code on their phone)."""
+@router.post("/t/{lg_code}/users/{username}/totp/reset", response_model=None)
+def reset_totp(request: Request, lg_code: str, username: str, principal: PagePrincipal,
+               db: DbDep) -> Response:
+    """Forget a user's second factor (a lost phone); the user enrols a new one."""
     _it_lead(principal, lg_code)
-    if username not in {u["username"] for u in users_of(db, lg_code)}:
-        raise NotFound(f"利用者 {username} はいません", field="username")
-    return _totp_page(request, username=username, action=f"/t/{lg_code}/users/{username}/totp",
-                      back=f"/t/{lg_code}/users", own=False)
+    second_factor.reset(db, username, lg_code=lg_code)
+    _audit(request, principal, db, lg_code, "totp_reset", username)
+    return _to_users(lg_code, f"{username} の二要素認証をリセットしました。本人が次のログインで"
+                              "登録し直します")
 
 
-@router.post("/t/{lg_code}/users/{username}/totp", response_model=None)
-async def user_totp(request: Request, lg_code: str, username: str, principal: PagePrincipal,
-                    db: DbDep) -> Response:
+@router.post("/t/{lg_code}/users/{username}/wait", response_model=None)
+def lift_wait(request: Request, lg_code: str, username: str, principal: PagePrincipal,
+              db: DbDep) -> Response:
+    """Let a user whose failed logins make them wait try again at once."""
     _it_lead(principal, lg_code)
-    form = await form_fields(request)
-    try:
-        second_factor.enrol(db, username, form.get("secret", ""), form.get("code", ""),
-                            lg_code=lg_code)
-    except KumomuraError as exc:
-        errors: dict[str, Any] = field_errors(exc)
-        if "username" in errors:
-            raise
-        return _totp_page(request, username=username,
-                          action=f"/t/{lg_code}/users/{username}/totp",
-                          back=f"/t/{lg_code}/users", own=False, secret=form.get("secret"),
-                          errors=errors, status=422)
-    _audit(request, principal, db, lg_code, "totp_enrolled", username)
-    return RedirectResponse(f"/t/{lg_code}/users?message="
-                            + quote(f"{username} の二要素認証を設定しました"), status_code=303)
+    auth.lift_wait(db, username, lg_code=lg_code)
+    _audit(request, principal, db, lg_code, "login_wait_lifted", username)
+    return _to_users(lg_code, f"{username} はすぐにログインを試せます")

@@ -130,7 +130,7 @@ def params_diff(db: DbDep, principal: PrincipalDep, on: date | None = None,
 
 @router.get("/t/{lg_code}/events", tags=["linkage"])
 def events_feed(lg_code: str, db: DbDep, principal: PrincipalDep,
-                after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)
+                after: int = Query(0, ge=0, le=2**63 - 1), limit: int = Query(100, ge=1, le=1000)
                 ) -> dict[str, Any]:
     """Change events after an id, oldest first; poll with ``after`` = the last id seen."""
     _member(db, principal, lg_code, LINKAGE_MODULE, Permission.VIEW)

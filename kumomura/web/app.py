@@ -27,6 +27,7 @@ from kumomura.platform import audit, events
 from kumomura.platform.core.config import Settings, get_settings
 from kumomura.platform.core.errors import KumomuraError
 from kumomura.platform.core.messages import japanese
+from kumomura.platform.http.csrf import CsrfGuard
 from kumomura.platform.http.deps import PrincipalCache
 from kumomura.platform.storage.db import Database, open_database
 from kumomura.platform.tenancy.tenants import tenant_codes
@@ -211,6 +212,16 @@ class DegradedOnly:
         await self.app(scope, receive, send)
 
 
+async def _refuse_forgery(scope: Scope, receive: Receive, send: Send, message: str) -> None:
+    """A state-changing page request without the browser's token: a Japanese page, 403."""
+    from kumomura.platform.http.pages import render
+
+    request = Request(scope, receive)
+    response = render(request, "error.html", status_code=403, title="受け付けできません",
+                      message=f"{message} (request_id {request.state.request_id})")
+    await response(scope, receive, send)
+
+
 def _is_page(request: Request) -> bool:
     """Staff pages answer in HTML; the API (and its docs) in JSON."""
     path = request.url.path
@@ -327,6 +338,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     calls = CallCounter()
     app.state.calls = calls
+    app.add_middleware(CsrfGuard, refuse=_refuse_forgery, secure=settings.cookie_secure,
+                       exempt_prefixes=("/api/",))
     app.add_middleware(RequestTiming, calls=calls)
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,7 +24,13 @@ from kumomura.platform.exchange.imports import (
 )
 from kumomura.platform.http.deps import DbDep, RowId
 from kumomura.platform.http.jobs import start_job
-from kumomura.platform.http.pages import PagePrincipal, field_errors, page_audit, render
+from kumomura.platform.http.pages import (
+    PagePrincipal,
+    field_errors,
+    page_audit,
+    redirect_with_notice,
+    render,
+)
 from kumomura.platform.identity.auth import Permission, Scope, require_platform, require_tenant
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.resilience import backup, restores
@@ -76,8 +81,8 @@ def job_progress(request: Request, lg_code: str, job_id: RowId, db: DbDep,
 
 
 @router.get("/t/{lg_code}/params", response_class=HTMLResponse)
-def params_page(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
-                message: str | None = None) -> HTMLResponse:
+def params_page(request: Request, lg_code: str, db: DbDep,
+                principal: PagePrincipal) -> HTMLResponse:
     params_reader(db, principal, lg_code)
     today = date.today()
     modules = []
@@ -94,7 +99,7 @@ def params_page(request: Request, lg_code: str, db: DbDep, principal: PagePrinci
     can_edit = principal.scope == Scope.TENANT and principal.can(PLATFORM_MODULE,
                                                                   Permission.ADMIN)
     return render(request, "params.html", lg_code=lg_code, modules=modules,
-                  can_edit=can_edit, message=message, errors={}, v={})
+                  can_edit=can_edit, errors={}, v={})
 
 
 def _title(module: str) -> str:
@@ -129,7 +134,7 @@ def params_change(request: Request, lg_code: str, db: DbDep, principal: PagePrin
         message = "変更できません: " + "; ".join(field_errors(exc).values())
     else:
         message = f"{module}.{name} を変更しました"
-    return RedirectResponse(f"/t/{lg_code}/params?message={quote(message)}", status_code=303)
+    return redirect_with_notice(f"/t/{lg_code}/params", message)
 
 
 
@@ -174,12 +179,12 @@ RESTORE_STATUSES = {"requested": "承認待ち", "approved": "承認済み", "do
 
 
 @router.get("/t/{lg_code}/restores", response_class=HTMLResponse)
-def restores_page(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
-                  message: str | None = None, failed: bool = False) -> HTMLResponse:
+def restores_page(request: Request, lg_code: str, db: DbDep,
+                  principal: PagePrincipal) -> HTMLResponse:
     """The municipality's backups and restore requests (情報主管課)."""
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
     target = get_settings().backup_target
-    return render(request, "restores.html", lg_code=lg_code, message=message, failed=failed,
+    return render(request, "restores.html", lg_code=lg_code,
                   requests=restores.requests_of(db, lg_code), statuses=RESTORE_STATUSES,
                   backups=backup.listing(target, lg_code) if target else [],
                   no_backups="バックアップ先が設定されていません" if target is None
@@ -187,8 +192,7 @@ def restores_page(request: Request, lg_code: str, db: DbDep, principal: PagePrin
 
 
 def _back_to_restores(lg_code: str, message: str, *, failed: bool) -> RedirectResponse:
-    return RedirectResponse(f"/t/{lg_code}/restores?message={quote(message)}"
-                            f"{'&failed=true' if failed else ''}", status_code=303)
+    return redirect_with_notice(f"/t/{lg_code}/restores", message, failed=failed)
 
 
 @router.post("/t/{lg_code}/restores", response_model=None)

@@ -21,7 +21,7 @@ from kumomura.residents import changes as ch
 from kumomura.residents import offline
 from kumomura.residents.tables import certificate_issues
 from kumomura.web.app import create_app
-from tests.pages import MOVE_IN
+from tests.pages import MOVE_IN, StaffBrowser
 from tests.residents.factories import CTX, family
 
 CODE = "062022"
@@ -44,7 +44,7 @@ def town_hall(db: Database, yonezawa: Tenant, tmp_path: Path,
     get_settings.cache_clear()
     app = create_app(settings=Settings(database_url=None, data_dir=tmp_path / "town-hall",
                                        degraded=True), db=local)
-    with TestClient(app) as client:
+    with StaffBrowser(app) as client:
         r = client.post("/login", data={"username": "counter", "password": password},
                         follow_redirects=False)
         assert r.status_code == 303

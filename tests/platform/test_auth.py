@@ -1,11 +1,13 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pyotp
 import pytest
+from sqlalchemy import select, update
 
-from kumomura.platform import params
+from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import (
     Conflict,
     Forbidden,
@@ -13,8 +15,10 @@ from kumomura.platform.core.errors import (
     NotFound,
     Unauthenticated,
 )
-from kumomura.platform.identity import auth, second_factor
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.identity import auth, second_factor, throttle, trail
 from kumomura.platform.identity.auth import Permission, Scope
+from kumomura.platform.identity.tables import login_throttle
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
 
@@ -76,15 +80,124 @@ def test_duplicate_user(db: Database, yonezawa: Tenant) -> None:
         _clerk(db)
 
 
-def test_repeated_failures_lock_the_account(db: Database, yonezawa: Tenant) -> None:
+def _failures(db: Database) -> dict[str, int]:
+    with db.platform_tx() as conn:
+        return dict(conn.execute(select(login_throttle.c.key, login_throttle.c.failures)).all())
+
+
+def _time_passes(db: Database, seconds: int = 3600) -> None:
+    """The wait runs out: its end moved an hour into the past (or, with a negative
+    ``seconds``, still running after this slow machine's next step)."""
+    with db.platform_tx() as conn:
+        conn.execute(update(login_throttle).where(login_throttle.c.blocked_until.is_not(None))
+                     .values(blocked_until=utcnow() - timedelta(seconds=seconds)))
+
+
+def _waits(db: Database, key: str) -> bool:
+    """Whether the key was given a wait (however short, and whether or not it ran out)."""
+    with db.platform_tx() as conn:
+        return conn.execute(select(login_throttle.c.blocked_until).where(
+            login_throttle.c.key == key)).scalar() is not None
+
+
+def test_failures_beyond_the_free_ones_make_the_name_wait_never_lock_it(
+        db: Database, yonezawa: Tenant) -> None:
     _clerk(db)
-    for _ in range(5):
-        with pytest.raises(Unauthenticated, match="正しくありません"):
+    free = get_settings().login_free_failures
+    for _ in range(free):
+        with pytest.raises(Unauthenticated):
             auth.authenticate(db, "clerk1", "wrong password!")
-    with pytest.raises(Unauthenticated, match="ロック"):
+    assert auth.authenticate(db, "clerk1", PW).username == "clerk1"  # still free: in
+    assert _failures(db) == {}  # a success forgets the name's failures
+    for _ in range(free + 1):
+        with pytest.raises(Unauthenticated):
+            auth.authenticate(db, "clerk1", "wrong password!")
+    _time_passes(db, -3600)
+    with pytest.raises(Unauthenticated) as refused:  # waiting: even the right password
         auth.authenticate(db, "clerk1", PW)
-    with pytest.raises(Unauthenticated, match="正しくありません"):
-        auth.authenticate(db, "nobody", PW)
+    assert refused.value.message == auth.LOGIN_FAILED
+    assert _failures(db) == {"account:clerk1": free + 1}  # the refusal did not count
+    _time_passes(db)
+    assert auth.authenticate(db, "clerk1", PW).username == "clerk1"
+    actions = [e["action"] for e in audit.entries(db, "062022")]
+    assert actions.count("auth.login_failed") == 2 * free + 1
+    assert actions.count("auth.login_throttled") == 1
+    assert actions.count("auth.login") == 2
+
+
+def test_the_wait_doubles_from_a_second_to_the_maximum() -> None:
+    free = get_settings().login_free_failures
+    waits = [throttle.delay(free + k, free) for k in range(0, 14)]
+    assert waits[0] is None
+    assert [w.total_seconds() for w in waits[1:5] if w] == [1, 2, 4, 8]
+    assert waits[-1] == timedelta(seconds=get_settings().login_max_delay_seconds)
+
+
+def test_an_unknown_or_suspended_name_fails_like_a_wrong_password(
+        db: Database, yonezawa: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same words, and the same work (one password hash checked), whether the name
+    exists, is suspended, is made to wait or merely typed the wrong password."""
+    _clerk(db)
+    _clerk(db, "clerk2")
+    auth.set_active(db, "clerk2", False)
+    checks: list[str] = []
+    real = auth.password_matches
+
+    def counted(password_hash: str, password: str) -> bool:
+        checks.append(password)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(auth, "password_matches", counted)
+    answers = []
+    for name, password in (("clerk1", "wrong password!"), ("nobody", PW), ("clerk2", PW)):
+        checks.clear()
+        with pytest.raises(Unauthenticated) as failed:
+            auth.authenticate(db, name, password)
+        answers.append(failed.value.message)
+        assert checks == [password], name
+    assert set(answers) == {auth.LOGIN_FAILED}
+    free = get_settings().login_free_failures
+    for name in ("clerk1", "nobody"):  # the unknown name is made to wait alike
+        for _ in range(free):
+            with pytest.raises(Unauthenticated):
+                auth.authenticate(db, name, "wrong password!")
+        assert _waits(db, f"account:{name}"), name
+    _time_passes(db, -3600)
+    checks.clear()
+    with pytest.raises(Unauthenticated, match=auth.LOGIN_FAILED):
+        auth.authenticate(db, "clerk1", PW)
+    assert len(checks) == 1  # waiting costs the same check (against no one's hash)
+    names = {e["username"] for e in trail.platform_events(db)}
+    assert names == {"nobody"}  # the municipality's staff are in its own trail
+
+
+def test_one_address_trying_many_names_waits(db: Database, yonezawa: Tenant,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUMOMURA_LOGIN_FREE_FAILURES", "1")
+    get_settings.cache_clear()
+    for i in range(throttle.ADDRESS_FACTOR + 1):
+        with pytest.raises(Unauthenticated):
+            auth.authenticate(db, f"guess{i}", "password",
+                              attempt=throttle.Attempt(f"guess{i}", "192.0.2.7"))
+    assert _waits(db, "address:192.0.2.7")
+    _time_passes(db, -3600)
+    with db.platform_tx() as conn:
+        assert throttle.blocked(conn, throttle.Attempt("someone", "192.0.2.7"))
+        assert not throttle.blocked(conn, throttle.Attempt("someone", "192.0.2.8"))
+
+
+def test_the_it_lead_lifts_a_wait_of_the_municipalitys_users_only(
+        db: Database, yonezawa: Tenant) -> None:
+    _clerk(db)
+    for _ in range(get_settings().login_free_failures + 1):
+        with pytest.raises(Unauthenticated):
+            auth.authenticate(db, "clerk1", "wrong password!")
+    _time_passes(db, -3600)
+    assert [u["waiting"] for u in auth.users_of(db, "062022")] == [True]
+    with pytest.raises(NotFound):
+        auth.lift_wait(db, "clerk1", lg_code="062090")
+    assert auth.lift_wait(db, "clerk1", lg_code="062022")
+    assert auth.authenticate(db, "clerk1", PW).username == "clerk1"
 
 
 def test_totp_second_factor(db: Database, yonezawa: Tenant) -> None:

@@ -5,6 +5,8 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
+from kumomura.platform.identity import trail
+from kumomura.platform.identity.throttle import Attempt
 from kumomura.platform.storage.db import (
     Database,
     OwnerNotHere,
@@ -163,6 +165,13 @@ def test_a_serving_process_never_has_the_owners_rights(pg_db: Database) -> None:
             assert conn.exec_driver_sql("SELECT session_user").scalar() == pg_db.control_role
         with pytest.raises(OwnerNotHere):
             serving.tenant_admin_tx("062022").__enter__()
+        trail.record(serving, Attempt("nobody", "192.0.2.1"), "login_failed", lg_code=None)
+        for sql in ("UPDATE platform.auth_events SET username = 'someone'",
+                    "DELETE FROM platform.auth_events", "TRUNCATE platform.auth_events"):
+            with pytest.raises(ProgrammingError, match="permission denied"), \
+                    serving.platform_tx() as conn:
+                conn.exec_driver_sql(sql)  # the control login cannot rewrite the sign-ins
+        assert [e["username"] for e in trail.platform_events(serving)] == ["nobody"]
     finally:
         serving.dispose()
 

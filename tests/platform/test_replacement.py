@@ -29,6 +29,7 @@ from kumomura.residents.models import ProtectionOrderIn
 from kumomura.residents.service import add_protection
 from kumomura.residents.tables import protection_orders, resident_versions
 from kumomura.web.app import create_app
+from tests.pages import StaffBrowser
 from tests.residents.factories import CTX, family
 
 CODE = "062022"
@@ -89,7 +90,7 @@ def staff(live: Database) -> Iterator[TestClient]:
                                      ("it", ["municipal_it"], Scope.TENANT, CODE)):
         auth.create_user(live, username=name, password=PW, display_name=name, scope=scope,
                          lg_code=code, role_names=roles)
-    with TestClient(create_app(db=live)) as client:
+    with StaffBrowser(create_app(db=live)) as client:
         yield client
 
 

@@ -29,6 +29,7 @@ def test_excess_grants_are_named(pg_db: Database, capsys: pytest.CaptureFixture[
         conn.exec_driver_sql(f'GRANT "{yonezawa}" TO "{pg_db.control_role}"')
         conn.exec_driver_sql(f'GRANT SELECT ON "{own}".atena TO "{pg_db.control_role}"')
         conn.exec_driver_sql("GRANT SELECT ON pg_catalog.pg_stat_user_tables TO PUBLIC")
+        conn.exec_driver_sql(f'GRANT DELETE ON platform.auth_events TO "{pg_db.control_role}"')
     found = {(e.lg_code, e.what, e.on) for e in roles.check(pg_db, ["062022", "062090"])}
     assert found >= {
         ("062022", "USAGE", f"schema {other}"), ("062022", "SELECT", f"{other}.atena"),
@@ -36,6 +37,7 @@ def test_excess_grants_are_named(pg_db: Database, capsys: pytest.CaptureFixture[
         ("062022", "member of", nagai), ("062022", "rolcreaterole", "role"),
         ("062022", "has member", pg_db.control_role),
         (roles.CONTROL, "member of", yonezawa), (roles.CONTROL, "SELECT", f"{own}.atena"),
+        (roles.CONTROL, "DELETE", "platform.auth_events"),
         ("*", "SELECT", "pg_catalog.pg_stat_user_tables")}
     assert ("062090", "has member", yonezawa) in found  # 米沢市 could SET ROLE to 長井市
     assert {code for code, what, _ in found if code == "062090"} == {"062090"}

@@ -25,6 +25,7 @@ from kumomura.residents import changes as ch
 from kumomura.residents.models import Birth
 from kumomura.web.app import create_app
 from tests.conftest import NAGAI, make_tenant
+from tests.pages import StaffBrowser
 from tests.residents.factories import family, person
 from tests.test_cli import run
 
@@ -104,7 +105,7 @@ def test_an_amount_not_set_is_a_dead_letter_replayed_once_set(
 def clerk(db: Database, yonezawa: Tenant) -> Iterator[TestClient]:
     auth.create_user(db, username="clerk", password=PW, display_name="窓口",
                      scope=Scope.TENANT, lg_code="062022", role_names=["counter_clerk"])
-    with TestClient(create_app(db=db)) as client:
+    with StaffBrowser(create_app(db=db)) as client:
         r = client.post("/login", data={"username": "clerk", "password": PW, "next": "/"},
                         follow_redirects=False)
         assert r.status_code == 303

@@ -20,7 +20,7 @@ def test_login_search_move_in_record_and_certificate(client: TestClient) -> None
     assert r.headers["location"].startswith("/login?next=/t/062022/residents")
     bad = client.post("/login", data={"username": "clerk", "password": "nope"})
     assert bad.status_code == 401
-    assert "ユーザー名またはパスワードが正しくありません" in bad.text
+    assert "ログインできませんでした" in bad.text
     _login(client)
     home = client.get("/")
     assert "米沢市" in home.text

@@ -25,6 +25,7 @@ from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
 from kumomura.web.app import create_app
+from tests.pages import StaffBrowser
 from tests.residents.factories import family
 
 BUDGETS = Path(__file__).parent / "query_counts.json"
@@ -66,7 +67,7 @@ def clients(db: Database, yonezawa: Tenant) -> Iterator[tuple[TestClient, dict[s
         auth.create_user(db, username=name, password=PW, display_name=name,
                          scope=Scope.TENANT, lg_code="062022", role_names=roles)
     token = {"Authorization": f"Bearer {auth.issue_token(db, 'link', 'test')}"}
-    with TestClient(create_app(db=db)) as client:
+    with StaffBrowser(create_app(db=db)) as client:
         assert client.post("/login", data={"username": "clerk", "password": PW},
                            follow_redirects=False).status_code == 303
         yield client, token, atena_no

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from kumomura.platform import installation
 from kumomura.platform.core.errors import InvalidInput, KumomuraError
 from kumomura.platform.http.deps import DbDep
-from kumomura.platform.http.pages import PagePrincipal, field_errors, page_audit, render
+from kumomura.platform.http.pages import (
+    PagePrincipal,
+    field_errors,
+    page_audit,
+    redirect_with_notice,
+    render,
+)
 from kumomura.platform.identity.auth import Permission, Principal, require_tenant
 from kumomura_birth_gift import service
 from kumomura_birth_gift.params import OPTION
@@ -36,10 +41,10 @@ def _page(request: Request, lg_code: str, db: DbDep, principal: Principal, *,
 
 
 @ui.get("", response_class=HTMLResponse)
-def gifts_page(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
-               message: str | None = None) -> HTMLResponse:
+def gifts_page(request: Request, lg_code: str, db: DbDep,
+               principal: PagePrincipal) -> HTMLResponse:
     require_tenant(principal, lg_code, PERMISSION_MODULE, Permission.VIEW)
-    return _page(request, lg_code, db, principal, message=message)
+    return _page(request, lg_code, db, principal)
 
 
 @ui.post("/{atena_no}/pay", response_model=None)
@@ -55,5 +60,4 @@ def pay(request: Request, lg_code: str, atena_no: str, db: DbDep, principal: Pag
             service.pay(conn, page_audit(request, principal, "出生祝金の支給"), atena_no, day)
     except KumomuraError as exc:
         return _page(request, lg_code, db, principal, errors=field_errors(exc), status=422)
-    return RedirectResponse(f"/t/{lg_code}/birth-gifts?message={quote('支給を記録しました')}",
-                            status_code=303)
+    return redirect_with_notice(f"/t/{lg_code}/birth-gifts", "支給を記録しました")

@@ -32,8 +32,15 @@ class Settings(BaseSettings):
         "has checked (revocation takes effect in other processes within this time)")
     migrate_workers: int = Field(default=4, ge=1, le=64, description="parallel tenant migrations")
     event_max_attempts: int = Field(default=5, ge=1, description="deliveries before dead letter")
-    login_max_failures: int = Field(default=5, ge=1)
-    login_lock_minutes: int = Field(default=15, ge=1)
+    login_free_failures: int = Field(
+        default=5, ge=1, le=100, description="failed logins of one name before each next "
+        "attempt has to wait (ten times as many from one client address)")
+    login_max_delay_seconds: int = Field(
+        default=900, ge=1, le=86400, description="the longest wait between attempts; the "
+        "wait doubles from 1 s with each failure beyond the free ones")
+    cookie_secure: bool = Field(
+        default=True, description="the session cookie only over HTTPS (browsers treat "
+        "http://127.0.0.1 and localhost as secure too); off only behind nothing at all")
     degraded: bool = Field(
         default=False, description="縮退運用: a town hall's local, read-only counter service "
         "from its municipal package; certificates get their own numbering (D...)")

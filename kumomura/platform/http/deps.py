@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from kumomura.platform.audit import AuditContext
@@ -87,3 +87,6 @@ names nothing, and is answered 404 like any number that names nothing."""
 
 FiscalYear = Annotated[int, Path(ge=1989, le=2200)]
 """A fiscal year in a path (平成元年 on): any other names nothing (404)."""
+
+YearQuery = Annotated[int, Query(ge=1989, le=2200)]
+"""A fiscal year asked for in a query: any other is refused (422, naming ``year``)."""

@@ -12,20 +12,24 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from kumomura.platform import installation
 from kumomura.platform.audit import AuditContext
+from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import KumomuraError, Unauthenticated
 from kumomura.platform.core.japanese import era_date
 from kumomura.platform.core.messages import problems
+from kumomura.platform.http import csrf
 from kumomura.platform.http.deps import DbDep
 from kumomura.platform.identity import sessions
 from kumomura.platform.identity.auth import Permission, Principal, Scope
@@ -53,7 +57,15 @@ def _environment(extra: list[Path]) -> Environment:
     env = Environment(loader=loader, autoescape=select_autoescape(["html"]))
     env.filters["era"] = _era
     env.filters["yen"] = _yen
+    env.globals["csrf_field"] = _csrf_field
     return env
+
+
+@pass_context
+def _csrf_field(context: Any) -> Markup:
+    """The form's first field: the browser's token (``platform.http.csrf``)."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+        context.get("csrf_token", ""))
 
 
 _TEMPLATES: list[Jinja2Templates] = []
@@ -117,8 +129,25 @@ def _nav(db: Database, principal: Principal) -> list[tuple[str, str]]:
     return items
 
 
+NOTICE_COOKIE = "kumomura_notice"
+
+
+def redirect_with_notice(url: str, message: str, *, failed: bool = False,
+                         ) -> RedirectResponse:
+    """Go to ``url`` and say ``message`` there once. The words travel in a short-lived
+    cookie that only this site sets, never in the address, where a link could put
+    anyone's words on a staff page."""
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(NOTICE_COOKIE, ("!" if failed else "") + quote(message[:500]),
+                        max_age=60, httponly=True, samesite="strict", path="/",
+                        secure=get_settings().cookie_secure)
+    return response
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any,
            ) -> HTMLResponse:
+    """A page of the shell with its menu; the notice of the redirect that led here,
+    unless the route says something itself."""
     principal: Principal | None = getattr(request.state, "principal", None)
     db: Database = request.app.state.db
     municipality = None
@@ -126,10 +155,18 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any,
         municipality = get_tenant(db, principal.lg_code).name
     if not _TEMPLATES:
         use_templates([])
-    return _TEMPLATES[0].TemplateResponse(request, name, {
+    notice = request.cookies.get(NOTICE_COOKIE)
+    if notice and context.get("message") is None:
+        context["message"] = unquote(notice.removeprefix("!"))
+        context["failed"] = notice.startswith("!")
+    response = _TEMPLATES[0].TemplateResponse(request, name, {
         "principal": principal, "nav": _nav(db, principal) if principal else [],
-        "municipality": municipality, "today": date.today(), **context},
+        "municipality": municipality, "today": date.today(),
+        "csrf_token": getattr(request.state, "csrf_token", ""), **context},
         status_code=status_code)
+    if notice:
+        response.delete_cookie(NOTICE_COOKIE, path="/")
+    return response
 
 
 LOGIN_NOTICES = {
@@ -137,6 +174,7 @@ LOGIN_NOTICES = {
     "idle": "一定時間操作がなかったため、ログアウトしました",
     "suspended": "この利用者は停止されています",
     "logged_out": "ログアウトしました",
+    "enrolled": "二要素認証を登録しました。認証アプリの次の確認コードでログインしてください",
 }
 """What the login page may say above the form: a fixed set named in its URL, so that no
 link can make the page print someone else's words."""
@@ -171,11 +209,16 @@ def field_errors(exc: Exception) -> dict[str, str]:
     return messages
 
 
+def text_fields(form: FormData) -> dict[str, str]:
+    """A posted form's text fields, without the CSRF token (checked before the route)."""
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != csrf.FIELD}
+
+
 async def form_fields(request: Request) -> dict[str, str]:
     """A posted form's text fields; a file sent where none is expected is closed unread
     (the form is closed on the way out)."""
     async with request.form() as form:
-        return {k: v for k, v in form.items() if isinstance(v, str)}
+        return text_fields(form)
 
 
 def blank_to_none(values: dict[str, Any]) -> dict[str, Any]:

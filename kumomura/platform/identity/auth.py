@@ -31,7 +31,6 @@ from sqlalchemy import (
 
 from kumomura.platform import params
 from kumomura.platform.core.businesses import BUSINESSES, PLATFORM_MODULE
-from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import (
     Conflict,
     FieldProblem,
@@ -42,6 +41,7 @@ from kumomura.platform.core.errors import (
     invalid,
 )
 from kumomura.platform.core.timeutil import as_utc, utcnow
+from kumomura.platform.identity import throttle, trail
 from kumomura.platform.identity.tables import (
     api_tokens,
     role_permissions,
@@ -221,7 +221,7 @@ def create_user(db: Database, *, username: str, password: str, display_name: str
                                    "付けられません)", field="role")
         user_id = conn.execute(insert(users).values(
             username=username, display_name=display_name, scope=scope, lg_code=lg_code,
-            password_hash=_hasher.hash(password), failed_logins=0, active=True,
+            password_hash=_hasher.hash(password), active=True,
             created_at=utcnow()).returning(users.c.id)).scalar_one()
         for role in role_names:
             conn.execute(insert(user_roles).values(user_id=user_id, role=role))
@@ -230,22 +230,23 @@ def create_user(db: Database, *, username: str, password: str, display_name: str
 
 def set_password(db: Database, username: str, password: str, *,
                  lg_code: str | None = None) -> None:
-    """A new password (and the lock and failure count cleared); with ``lg_code``, only
-    for a user of that municipality."""
+    """A new password: the user's sessions end, their API tokens are revoked and their
+    failed logins forgotten; with ``lg_code``, only for a user of that municipality."""
     _validate_password(password)
     with db.platform_tx() as conn:
         query = update(users).where(users.c.username == username)
         if lg_code is not None:
             query = query.where(users.c.lg_code == lg_code)
-        found = conn.execute(query.values(password_hash=_hasher.hash(password),
-                                          failed_logins=0, locked_until=None)).rowcount
+        found = conn.execute(query.values(password_hash=_hasher.hash(password))).rowcount
         if found:
-            _end_sessions(conn, username)
+            end_sessions(conn, username)
+            _revoke_tokens(conn, username)
+            throttle.clear(conn, username)
     if not found:
         raise NotFound(f"利用者 {username} はいません", field="username")
 
 
-def _end_sessions(conn: Connection, username: str) -> None:
+def end_sessions(conn: Connection, username: str) -> None:
     """End the user's open browser sessions (a new password, a suspension)."""
     user_id = select(users.c.id).where(users.c.username == username).scalar_subquery()
     conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
@@ -253,25 +254,49 @@ def _end_sessions(conn: Connection, username: str) -> None:
                  .values(ended_at=utcnow()))
 
 
+def _revoke_tokens(conn: Connection, username: str) -> int:
+    """Revoke the user's live API tokens (a new password, a suspension)."""
+    user_id = select(users.c.id).where(users.c.username == username).scalar_subquery()
+    return int(conn.execute(update(api_tokens).where(
+        api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())).rowcount)
+
+
 def users_of(db: Database, lg_code: str) -> list[dict[str, Any]]:
     """The municipality's users as its IT lead sees them (never the secrets)."""
     with db.platform_tx() as conn:
         rows = conn.execute(select(
             users.c.id, users.c.username, users.c.display_name, users.c.active,
-            users.c.locked_until, users.c.totp_secret.is_not(None).label("has_totp"))
+            users.c.totp_secret.is_not(None).label("has_totp"))
             .where(users.c.lg_code == lg_code).order_by(users.c.username)).mappings().all()
         held = conn.execute(select(user_roles.c.user_id, user_roles.c.role).where(
             user_roles.c.user_id.in_([r["id"] for r in rows]))).all()
+        waiting = throttle.waiting(conn, [r["username"] for r in rows])
     roles: dict[int, list[str]] = {}
     for user_id, role in held:
         roles.setdefault(user_id, []).append(role)
-    return [dict(r) | {"roles": sorted(roles.get(r["id"], []))} for r in rows]
+    return [dict(r) | {"roles": sorted(roles.get(r["id"], [])),
+                       "waiting": r["username"] in waiting} for r in rows]
+
+
+def lift_wait(db: Database, username: str, *, lg_code: str) -> bool:
+    """The IT lead lets a user of the municipality try again at once (their failed
+    logins forgotten); whether there were any."""
+    with db.platform_tx() as conn:
+        if conn.execute(select(users.c.id).where(users.c.username == username,
+                                                 users.c.lg_code == lg_code)).first() is None:
+            raise NotFound(f"利用者 {username} はいません", field="username")
+        return throttle.clear(conn, username)
 
 
 def set_roles(db: Database, username: str, role_names: list[str], *,
-              lg_code: str | None = None) -> None:
+              lg_code: str | None = None, by: str | None = None) -> None:
     """Replace a user's roles (each of the user's scope), all or nothing; they hold from
-    the user's next request. With ``lg_code``, only a user of that municipality."""
+    the user's next request. With ``lg_code``, only a user of that municipality. Nobody
+    changes their own roles (``by``): another administrator does it, and it is seen."""
+    if by is not None and by == username:
+        raise Forbidden("自分の役割は変更できません。ほかの情報主管課の職員に依頼してください",
+                        field="role")
     if not role_names:
         raise InvalidInput("役割を1つ以上選んでください", field="role")
     with db.platform_tx() as conn:
@@ -294,17 +319,17 @@ def set_roles(db: Database, username: str, role_names: list[str], *,
 
 def set_active(db: Database, username: str, active: bool, *,
                lg_code: str | None = None) -> None:
-    """Suspend or resume a user (a suspended one cannot log in; sessions and tokens stop
-    at their next use); with ``lg_code``, only a user of that municipality."""
+    """Suspend or resume a user (a suspended one cannot log in; sessions end and API
+    tokens are revoked); with ``lg_code``, only a user of that municipality."""
     with db.platform_tx() as conn:
         query = update(users).where(users.c.username == username)
         if lg_code is not None:
             query = query.where(users.c.lg_code == lg_code)
-        if not conn.execute(query.values(active=active, failed_logins=0,
-                                         locked_until=None)).rowcount:
+        if not conn.execute(query.values(active=active)).rowcount:
             raise NotFound(f"利用者 {username} はいません", field="username")
         if not active:
-            _end_sessions(conn, username)
+            end_sessions(conn, username)
+            _revoke_tokens(conn, username)
 
 
 def _principal(conn: Connection, user_id: int) -> Principal:
@@ -342,21 +367,6 @@ def password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def is_locked(locked_until: datetime | None) -> bool:
-    return locked_until is not None and as_utc(locked_until) > utcnow()
-
-
-def count_failure(conn: Connection, user_id: int, failed_logins: int) -> None:
-    """One more failed login (or password check): enough of them lock the account."""
-    settings = get_settings()
-    failures = failed_logins + 1
-    values: dict[str, object] = {"failed_logins": failures}
-    if failures >= settings.login_max_failures:
-        values = {"failed_logins": 0,
-                  "locked_until": utcnow() + timedelta(minutes=settings.login_lock_minutes)}
-    conn.execute(update(users).where(users.c.id == user_id).values(**values))
-
-
 def totp_step(secret: str, code: str, *, at: datetime | None = None) -> int | None:
     """The time step (RFC 6238, 30 s) whose code ``code`` is, within one step of now
     either way (clocks drift); None if it is none of them."""
@@ -378,39 +388,69 @@ def _fresh_totp(secret: str, code: str | None, last_step: int | None) -> int | N
     return step
 
 
+LOGIN_FAILED = ("ログインできませんでした。利用者名・パスワード・確認コードを確かめてください。"
+                "続けて失敗すると、次に試せるまでの時間が少しずつ長くなります")
+"""The one answer to every failed login: wrong password or code, unknown or suspended
+name, or an attempt that has to wait."""
+
+
+class EnrolmentRequired(Unauthenticated):
+    """Right password, but the municipality requires a second factor the user has not
+    set (new, or reset by the IT lead): the user enrols it now, themselves."""
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def _spend_like_a_check(password: str) -> None:
+    """Verify against a hash nobody has: the same cost as checking a real password."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(_hasher.hash(secrets.token_urlsafe(16)))
+    password_matches(_DUMMY_HASH[0], password)
+
+
 def authenticate(db: Database, username: str, password: str,
-                 totp_code: str | None = None) -> Principal:
-    """Check a login. Repeated failures lock the account for a while; the message never
-    says whether the user exists."""
-    failure = Unauthenticated("ユーザー名またはパスワードが正しくありません")
-    now = utcnow()
+                 totp_code: str | None = None, *,
+                 attempt: throttle.Attempt | None = None) -> Principal:
+    """Check a login and record it in the trail. Every failure gets the same answer in
+    the same time, whether the name exists, is suspended or has to wait
+    (``throttle``)."""
+    attempt = attempt or throttle.Attempt(username)
     with db.platform_tx() as conn:
+        waits = throttle.blocked(conn, attempt)
         row = conn.execute(select(users).where(users.c.username == username)
                            .with_for_update()).mappings().first()
-        if row is None or not row["active"]:
-            _hasher.hash(password)  # same cost either way
-            raise failure
-        if is_locked(row["locked_until"]):
-            raise Unauthenticated(
-                "アカウントがロックされています。しばらくしてから再度お試しください")
-        ok = password_matches(row["password_hash"], password)
-        if ok and row["totp_secret"]:
+        reason = ("throttled" if waits else "unknown" if row is None
+                  else "suspended" if not row["active"] else None)
+        if reason is not None or row is None:
+            _spend_like_a_check(password)
+        elif not password_matches(row["password_hash"], password):
+            reason = "password"
+        elif row["totp_secret"]:
             step = _fresh_totp(row["totp_secret"], totp_code, row["totp_last_step"])
-            ok = step is not None
-            if ok:  # under the row's lock: a second login with the same code waits, fails
+            if step is None:
+                reason = "second_factor"
+            else:  # under the row's lock: a second login with the same code waits, fails
                 conn.execute(update(users).where(users.c.id == row["id"])
                              .values(totp_last_step=step))
-        if not ok:
-            count_failure(conn, row["id"], row["failed_logins"])
-    if not ok:
-        raise failure
+        if reason is None:
+            throttle.clear(conn, username)
+        elif reason != "throttled":
+            waits = throttle.fail(conn, attempt)
+    lg_code = None if row is None else row["lg_code"]
+    if reason is not None:
+        trail.record(db, attempt, "login_throttled" if reason == "throttled" else
+                     "login_failed", lg_code=lg_code, reason=reason, waits=waits)
+        raise Unauthenticated(LOGIN_FAILED)
+    assert row is not None
     with db.platform_tx() as conn:
-        conn.execute(update(users).where(users.c.id == row["id"])
-                     .values(failed_logins=0, locked_until=None))
         principal = _principal(conn, row["id"])
-    if not row["totp_secret"] and mfa_required(db, principal, now.date()):
-        raise Unauthenticated("この団体では二要素認証の登録が必要です。情報主管課に登録を"
-                              "依頼してください (利用者の画面から設定できます)")
+    if not row["totp_secret"] and mfa_required(db, principal, utcnow().date()):
+        trail.record(db, attempt, "login_needs_enrolment", lg_code=lg_code)
+        raise EnrolmentRequired("この団体では二要素認証が必要です。認証アプリで下のコードを"
+                                "読み取り、登録してください")
+    trail.record(db, attempt, "login", lg_code=lg_code,
+                 second_factor=bool(row["totp_secret"]))
     return principal
 
 
@@ -456,10 +496,6 @@ def principal_from_token(db: Database, token: str) -> Principal:
 
 def revoke_tokens(db: Database, username: str) -> int:
     with db.platform_tx() as conn:
-        user_id = conn.execute(select(users.c.id).where(users.c.username == username)
-                               ).scalar_one_or_none()
-        if user_id is None:
+        if conn.execute(select(users.c.id).where(users.c.username == username)).first() is None:
             raise NotFound(f"user {username} does not exist", field="username")
-        return int(conn.execute(update(api_tokens).where(
-            api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=utcnow())).rowcount)
+        return _revoke_tokens(conn, username)

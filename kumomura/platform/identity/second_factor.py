@@ -1,5 +1,5 @@
-"""Enrolling the TOTP second factor: by the staff member on their own page (with their
-password), or by the municipality's IT lead for a user of that municipality.
+"""Enrolling the TOTP second factor, always by its owner with their password: on their
+own page, or at login where the municipality requires one. The IT lead only resets it.
 
 A new secret is shown once (as a QR code and as text) and only kept when a code from
 the authenticator app proves it was scanned: a mistyped enrolment never locks anyone out.
@@ -16,12 +16,8 @@ import segno
 from sqlalchemy import select, update
 
 from kumomura.platform.core.errors import FieldProblem, NotFound, invalid
-from kumomura.platform.identity.auth import (
-    count_failure,
-    is_locked,
-    password_matches,
-    totp_step,
-)
+from kumomura.platform.identity import throttle
+from kumomura.platform.identity.auth import end_sessions, password_matches, totp_step
 from kumomura.platform.identity.tables import users
 from kumomura.platform.storage.db import Database
 
@@ -46,25 +42,25 @@ def qr_svg(uri: str) -> str:
 
 def enrol(db: Database, username: str, secret: str, code: str, *,
           password: str | None = None, current_code: str | None = None,
-          lg_code: str | None = None) -> None:
+          lg_code: str | None = None, attempt: throttle.Attempt | None = None) -> None:
     """Keep ``secret`` as the user's second factor once ``code`` proves it works.
 
     Self-service (``password`` given): the password, and the current app's code when a
-    second factor is set already; a wrong password counts towards the lock-out, as at
-    login. With ``lg_code``: only a user of that municipality (its IT lead). Refused
-    fields are named; nothing else changes then."""
+    second factor is set already; a wrong password counts as a failed login (and a name
+    made to wait is refused, as at login). With ``lg_code``: only a user of that
+    municipality. Refused fields are named; nothing else changes then."""
     problems: list[FieldProblem] = []
+    attempt = attempt or throttle.Attempt(username)
     with db.platform_tx() as conn:
         row = conn.execute(select(users.c.id, users.c.password_hash, users.c.lg_code,
-                                  users.c.totp_secret, users.c.locked_until,
-                                  users.c.failed_logins)
+                                  users.c.totp_secret)
                            .where(users.c.username == username)
                            .with_for_update()).mappings().first()
         if row is None or (lg_code is not None and row["lg_code"] != lg_code):
             raise NotFound(f"利用者 {username} はいません", field="username")
+        waits = password is not None and throttle.blocked(conn, attempt)
         wrong_password = password is not None and (
-            is_locked(row["locked_until"])
-            or not password_matches(row["password_hash"], password))
+            waits or not password_matches(row["password_hash"], password))
         if wrong_password:
             problems.append(FieldProblem("password", "パスワードが正しくありません"))
         if password is not None and row["totp_secret"] and not _verifies(
@@ -78,10 +74,23 @@ def enrol(db: Database, username: str, secret: str, code: str, *,
             conn.execute(update(users).where(users.c.id == row["id"])
                          .values(totp_secret=secret, totp_last_step=totp_step(secret, code)))
             return
-    if wrong_password:  # in its own transaction: nothing else of the refusal is kept
+    if wrong_password and not waits:  # in its own transaction, as at login
         with db.platform_tx() as conn:
-            count_failure(conn, row["id"], row["failed_logins"])
+            throttle.fail(conn, attempt)
     raise invalid(problems)
+
+
+def reset(db: Database, username: str, *, lg_code: str) -> None:
+    """Forget a user's second factor (a lost phone): the user enrols a new one
+    themselves, with their password, at the next login where the municipality requires
+    it, or on their own page. Their open sessions end."""
+    with db.platform_tx() as conn:
+        found = conn.execute(update(users).where(users.c.username == username,
+                                                 users.c.lg_code == lg_code)
+                             .values(totp_secret=None)).rowcount
+        if not found:
+            raise NotFound(f"利用者 {username} はいません", field="username")
+        end_sessions(conn, username)
 
 
 def enrol_unconfirmed(db: Database, username: str) -> str:

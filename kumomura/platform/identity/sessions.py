@@ -70,8 +70,13 @@ def principal_of(db: Database, token: str) -> auth.Principal:
     return auth.principal_for(db, username)
 
 
-def end(db: Database, token: str) -> None:
+def end(db: Database, token: str) -> auth.Principal | None:
+    """End a live session (logout); whose it was, or None if none was live."""
     with db.platform_tx() as conn:
-        conn.execute(update(web_sessions).where(
+        user_id = conn.execute(update(web_sessions).where(
             web_sessions.c.token_hash == auth.token_hash(token),
-            web_sessions.c.ended_at.is_(None)).values(ended_at=utcnow()))
+            web_sessions.c.ended_at.is_(None)).values(ended_at=utcnow())
+            .returning(web_sessions.c.user_id)).scalar_one_or_none()
+        username = None if user_id is None else conn.execute(
+            select(users.c.username).where(users.c.id == user_id)).scalar_one()
+    return None if username is None else auth.principal_for(db, username)

@@ -1,10 +1,20 @@
-"""The control plane's tables of identity: users, roles and what they grant, API tokens
-and browser sessions (one place, so that logins and sessions read them without importing
-each other)."""
+"""The control plane's tables of identity: users, roles and what they grant, API tokens,
+browser sessions, login throttles and the sign-in trail (one place, so that logins and
+sessions read them without importing each other)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 
 from kumomura.platform.core.timeutil import Timestamp
 from kumomura.platform.storage.db import platform_metadata
@@ -20,8 +30,6 @@ users = Table(
     Column("password_hash", Text, nullable=False),
     Column("totp_secret", Text),
     Column("totp_last_step", BigInteger),
-    Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", Timestamp()),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", Timestamp(), nullable=False),
 )
@@ -71,3 +79,29 @@ web_sessions = Table(
     Column("idle_minutes", Integer, nullable=False),
     Column("ended_at", Timestamp()),
 )
+
+login_throttle = Table(
+    "login_throttle",
+    platform_metadata,
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", Timestamp(), nullable=False, index=True),
+    Column("blocked_until", Timestamp()),
+)
+"""Failed logins per account name and per client address (``account:<name>``,
+``address:<ip>``), whether or not the account exists."""
+
+auth_events = Table(
+    "auth_events",
+    platform_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Timestamp(), nullable=False, index=True),
+    Column("username", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("client_addr", Text),
+    Column("request_id", Text),
+    Column("detail", JSON),
+    info={"append_only": True},
+)
+"""Sign-in events of names that are no municipality's staff (unknown names, the
+secretariat, the operator); a municipality's staff's go in its own audit trail."""

@@ -45,10 +45,11 @@ def tenant_schema(lg_code: str) -> str:
     return f"t_{validate_lg_code(lg_code)}"
 
 
-def append_only_tables() -> list[str]:
-    """Tenant tables that the municipality's login may insert into but never change or
-    delete."""
-    return [t.name for t in tenant_metadata.sorted_tables if t.info.get("append_only")]
+def append_only_tables(metadata: MetaData | None = None) -> list[str]:
+    """Tables (the tenant's, or those of ``metadata``) that the serving login may insert
+    into but never change or delete."""
+    return [t.name for t in (metadata or tenant_metadata).sorted_tables
+            if t.info.get("append_only")]
 
 
 def kept_tables() -> list[str]:

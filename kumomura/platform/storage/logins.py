@@ -22,6 +22,7 @@ from kumomura.platform.storage.db import (
     Database,
     append_only_tables,
     kept_tables,
+    platform_metadata,
 )
 
 QUEUE_SCHEMA = "procrastinate"
@@ -151,8 +152,9 @@ def _grant_execute(conn: Connection, function: str, role: str) -> None:
 
 
 def grant_control(conn: Connection, db: Database) -> None:
-    """The control plane's login: the platform's tables (not its version table) and the
-    job queue; the server's relation statistics, for the operator's metrics."""
+    """The control plane's login: the platform's tables (not its version table; the
+    sign-in trail append-only) and the job queue; the server's relation statistics, for
+    the operator's metrics."""
     role = db.control_role
     ensure_login(conn, db, role)
     for schema in (PLATFORM_SCHEMA, QUEUE_SCHEMA):
@@ -167,6 +169,9 @@ def grant_control(conn: Connection, db: Database) -> None:
                              f'TO "{role}"')
     if conn.exec_driver_sql("SELECT to_regclass('platform.alembic_version')").scalar():
         conn.exec_driver_sql(f'REVOKE ALL ON platform.alembic_version FROM "{role}"')
+    for table in append_only_tables(platform_metadata):
+        conn.exec_driver_sql(f'REVOKE UPDATE, DELETE, TRUNCATE ON "{PLATFORM_SCHEMA}".'
+                             f'"{table}" FROM "{role}"')
     hide_statistics(conn, role)
 
 

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from kumomura.platform.storage.db import PLATFORM_SCHEMA, Database, append_only_tables
+from kumomura.platform.storage.db import (
+    PLATFORM_SCHEMA,
+    Database,
+    append_only_tables,
+    platform_metadata,
+)
 from kumomura.platform.storage.logins import (
     HIDDEN_PG_CLASS_COLUMNS,
     QUEUE_SCHEMA,
@@ -91,6 +96,7 @@ def _schemas(conn: Connection, logins: dict[str, _Login], schemas: list[str]) ->
 
 def _tables(conn: Connection, logins: dict[str, _Login]) -> list[Excess]:
     append_only = set(append_only_tables())
+    platform_append_only = set(append_only_tables(platform_metadata))
     rows = conn.exec_driver_sql(
         "SELECT grantee, table_schema, table_name, privilege_type "
         "FROM information_schema.role_table_grants WHERE grantee = ANY(%(r)s) "
@@ -100,7 +106,8 @@ def _tables(conn: Connection, logins: dict[str, _Login]) -> list[Excess]:
         login = logins[role]
         if schema not in login.schemas or table == "alembic_version":
             allowed: frozenset[str] = frozenset()
-        elif table in append_only and login.label != CONTROL:
+        elif (table in append_only and login.label != CONTROL) or (
+                schema == PLATFORM_SCHEMA and table in platform_append_only):
             allowed = APPEND_ONLY_PRIVILEGES
         else:
             allowed = OWN_TABLE_PRIVILEGES

@@ -1,0 +1,149 @@
+"""Staff access attacked as an attacker would: forged form posts, cookies over plain
+HTTP, words put in a page by a link, a login that tells which names exist, a second
+factor someone else holds; and the trail every sign-in leaves."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from kumomura.platform import audit, params
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.core.businesses import PLATFORM_MODULE
+from kumomura.platform.core.config import get_settings
+from kumomura.platform.identity import auth
+from kumomura.platform.identity.tables import users
+from kumomura.platform.storage.db import Database
+from tests.pages import PW, StaffBrowser, _login, _user
+
+LOGIN = {"username": "clerk", "password": PW, "next": "/"}
+
+
+def _raw(client: TestClient) -> TestClient:
+    """A browser on another site: the same app, no token of this one."""
+    return TestClient(client.app, base_url="https://testserver")
+
+
+def _token(client: TestClient) -> str:
+    page = client.get("/login").text
+    return page.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def test_a_form_posted_from_another_site_is_refused(client: StaffBrowser) -> None:
+    other = _raw(client)
+    forged = other.post("/login", data=LOGIN, follow_redirects=False)
+    assert forged.status_code == 403
+    assert "確認用の情報が一致しません" in forged.text  # a Japanese page, not a problem+json
+    assert forged.headers["content-type"].startswith("text/html")
+    token = _token(other)  # the hidden field of the page's own form, as a browser sends it
+    assert other.post("/login", data={"csrf_token": token, **LOGIN},
+                      follow_redirects=False).status_code == 303
+    assert other.post("/login", data={"csrf_token": token, **LOGIN},
+                      headers={"Origin": "https://evil.example"}).status_code == 403
+    assert other.post("/t/062022/residents/move-in", data={"csrf_token": "x" * 43}
+                      ).status_code == 403  # someone else's token
+    assert other.post("/logout", data={"csrf_token": token, "next": "/"},
+                      headers={"Referer": "https://testserver/"}, follow_redirects=False
+                      ).status_code == 303
+
+
+def test_an_upload_carries_the_token_in_its_first_part(client: StaffBrowser,
+                                                       db: Database) -> None:
+    _user(db, "it", ["municipal_it"])
+    other = _raw(client)
+    token = _token(other)
+    assert other.post("/login", data={"csrf_token": token, "username": "it",
+                                      "password": PW}, follow_redirects=False
+                      ).status_code == 303
+    files = {"file": ("residents.csv", b"atena_no\n", "text/csv")}
+    without = other.post("/t/062022/imports", data={"layout": "residents"}, files=files)
+    assert without.status_code == 403
+    taken = other.post("/t/062022/imports", files=files,
+                       data={"csrf_token": token, "layout": "residents"})
+    assert taken.status_code != 403
+
+
+def test_the_api_takes_its_bearer_token_without_a_form_token(client: StaffBrowser,
+                                                             db: Database) -> None:
+    _user(db, "it", ["municipal_it"])
+    token = auth.issue_token(db, "it", "連携")
+    api = TestClient(client.app, base_url="https://testserver")
+    answer = api.post("/api/v1/t/062022/restores", json={},
+                      headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code not in (401, 403)  # refused for its input, not as forged
+
+
+@pytest.mark.parametrize("secure", [True, False])
+def test_the_session_cookie_is_secure_unless_the_deployment_says(
+        client: StaffBrowser, monkeypatch: pytest.MonkeyPatch, secure: bool) -> None:
+    monkeypatch.setenv("KUMOMURA_COOKIE_SECURE", "true" if secure else "false")
+    get_settings.cache_clear()
+    answer = client.post("/login", data=LOGIN, follow_redirects=False)
+    cookie = next(v for k, v in answer.headers.multi_items()
+                  if k == "set-cookie" and v.startswith("kumomura_session="))
+    assert ("Secure" in cookie) is secure
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+
+
+def test_no_link_puts_its_words_on_a_staff_page(client: StaffBrowser) -> None:
+    words = "至急 03-0000-0000 へ電話してください"
+    assert words not in client.get("/login", params={"message": words, "notice": words}).text
+    _login(client)
+    assert words not in client.get("/account", params={"message": words}).text
+    assert "ログインしてください" in client.get("/login?notice=login").text  # the fixed set
+
+
+def test_a_municipality_requiring_a_second_factor_has_its_owner_enrol_it(
+        client: StaffBrowser, db: Database) -> None:
+    """Right password, no second factor yet: the clerk enrols one at login with the
+    password again; the enrolment's code does not log in, the next one does."""
+    with db.tenant_tx("062022") as conn:
+        params.set_value(conn, PLATFORM_MODULE, "mfa_required_for_personal_data", True,
+                         effective_from=date(2024, 4, 1), ctx=AuditContext(actor="it"))
+    page = client.post("/login", data=LOGIN)
+    assert page.status_code == 200
+    assert "二要素認証が必要です" in page.text
+    assert "<svg" in page.text
+    secret = page.text.split('name="secret" value="')[1].split('"')[0]
+    wrong = client.post("/login/totp", data={"username": "clerk", "password": "not it",
+                                             "secret": secret,
+                                             "code": pyotp.TOTP(secret).now()})
+    assert wrong.status_code == 401
+    assert auth.LOGIN_FAILED in wrong.text
+    nobody = client.post("/login/totp", data={"username": "nobody", "password": PW,
+                                              "secret": secret,
+                                              "code": pyotp.TOTP(secret).now()})
+    assert nobody.status_code == 401  # a name that is nobody's: the login's one answer
+    assert auth.LOGIN_FAILED in nobody.text
+    code = pyotp.TOTP(secret).now()
+    done = client.post("/login/totp", follow_redirects=False, data={
+        "username": "clerk", "password": PW, "secret": secret, "code": code, "next": "/"})
+    assert done.status_code == 303
+    assert "二要素認証を登録しました" in client.get(done.headers["location"]).text
+    with db.platform_tx() as conn:
+        assert conn.execute(select(users.c.totp_secret).where(
+            users.c.username == "clerk")).scalar() == secret
+    assert client.post("/login", data={**LOGIN, "totp": code}).status_code == 401
+    actions = [e["action"] for e in audit.entries(db, "062022")]
+    assert "auth.login_needs_enrolment" in actions
+    assert "auth.totp_enrolled" in actions
+
+
+def test_every_sign_in_leaves_its_trail_in_the_municipalitys_audit(
+        client: StaffBrowser, db: Database) -> None:
+    client.post("/login", data={**LOGIN, "password": "wrong password"})
+    _login(client)
+    client.post("/logout")
+    entries = [e for e in reversed(audit.entries(db, "062022"))  # oldest first
+               if e["action"].startswith("auth.")]
+    assert [e["action"] for e in entries] == ["auth.login_failed", "auth.login",
+                                              "auth.logout"]
+    assert all(e["client_addr"] and e["request_id"] for e in entries)
+    assert entries[0]["detail"]["reason"] == "password"
+    assert PW not in str(entries)
+    assert "wrong password" not in str(entries)
