@@ -42,7 +42,7 @@ from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.japanese import prefix_bounds
 from kumomura.platform.deployment import upgrade_platform
-from kumomura.platform.identity import auth
+from kumomura.platform.identity import auth, tokens
 from kumomura.platform.identity.auth import Scope
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.storage.db import Database
@@ -186,7 +186,7 @@ def setup(db: Database, people: int) -> str:
     auth.create_user(db, username="bench_clerk", password="bench-password-1",
                      display_name="bench", scope=Scope.TENANT, lg_code=CODE,
                      role_names=["counter_clerk"])
-    return auth.issue_token(db, "bench_clerk", "bench", days=1)
+    return tokens.issue(db, "bench_clerk", "bench", days=1)
 
 
 def load(db: Database, people: int) -> float:

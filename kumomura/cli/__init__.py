@@ -493,13 +493,38 @@ def users_totp(username: Annotated[str, typer.Argument()]) -> None:
 
 
 @users_app.command("token")
-def users_token(username: Annotated[str, typer.Argument()],
-                name: Annotated[str, typer.Option(help="what the token is for")],
-                days: int = 365) -> None:
-    """Issue an API token (shown once)."""
+def users_token(
+    username: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option(help="what the token is for")],
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="module:permission, e.g. residents:view (repeatable); default: "
+        "what the user may do now")] = None,
+    days: Annotated[int, typer.Option(min=1, max=365)] = 90,
+    code: Annotated[str | None, typer.Option(
+        help="the user's second-factor code, where the municipality requires one for "
+        "personal data")] = None,
+) -> None:
+    """Issue an API token for another system (shown once)."""
+    from kumomura.platform.identity import tokens
+
     with _db() as db:
-        token = auth_service.issue_token(db, username, name, days=days)
+        token = tokens.issue(db, username, name, days=days, totp_code=code,
+                             scopes=None if not scope else tokens.parse_scopes(scope))
     console.print(token)
+
+
+@users_app.command("tokens")
+def users_tokens(tenant: Annotated[str, typer.Option("--tenant", "-t")],
+                 fmt: FormatOpt = Format.TABLE) -> None:
+    """The municipality's API tokens: whose, what for, scopes, expiry, revocation."""
+    from kumomura.platform.identity import tokens
+
+    with _db() as db:
+        rows = [r | {"scopes": " ".join(r["scopes"] or [])}
+                for r in tokens.of_municipality(db, tenant)]
+    print_rows(rows, [Column("id", "id"), Column("username", "user"), Column("name", "name"),
+                      Column("scopes", "scopes"), Column("expires_at", "expires"),
+                      Column("revoked_at", "revoked")], fmt)
 
 
 # -- plugins -------------------------------------------------------------------------
@@ -557,9 +582,12 @@ def demo(
 
     with _db() as db:
         logins = build_demo(db, progress=_progress(), scale=scale)
-        token = auth_service.issue_token(db, "secretariat", "demo", days=1)
-        clerk = auth_service.issue_token(db, "clerk_062022", "demo", days=1)
-        officer = auth_service.issue_token(db, "tax_062022", "demo", days=1)
+        from kumomura.platform.identity import tokens
+
+        token = tokens.issue(db, "secretariat", "demo", days=1)
+        clerk = tokens.issue(db, "clerk_062022", "demo", days=1,
+                             scopes=tokens.parse_scopes(["residents:view"]))
+        officer = tokens.issue(db, "tax_062022", "demo", days=1)
     console.print("\n[bold]demo logins[/bold] (password: [green]kumomura-demo[/green])")
     for line in logins:
         console.print(f"  {line}")

@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kumomura.platform import audit
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import KumomuraError, NotFound
-from kumomura.platform.http.deps import DbDep
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.http.deps import DbDep, RowId
 from kumomura.platform.http.pages import (
     PagePrincipal,
     field_errors,
@@ -27,7 +28,7 @@ from kumomura.platform.http.pages import (
     render,
     text_fields,
 )
-from kumomura.platform.identity import auth, second_factor, trail
+from kumomura.platform.identity import auth, second_factor, tokens, trail
 from kumomura.platform.identity.auth import (
     BUILTIN_ROLES,
     Permission,
@@ -220,3 +221,23 @@ def lift_wait(request: Request, lg_code: str, username: str, principal: PagePrin
     auth.lift_wait(db, username, lg_code=lg_code)
     _audit(request, principal, db, lg_code, "login_wait_lifted", username)
     return _to_users(lg_code, f"{username} はすぐにログインを試せます")
+
+
+@router.get("/t/{lg_code}/tokens", response_class=HTMLResponse)
+def municipality_tokens(request: Request, lg_code: str, principal: PagePrincipal,
+                        db: DbDep) -> HTMLResponse:
+    """The API tokens of the municipality's users: whose, what for, what they may do."""
+    _it_lead(principal, lg_code)
+    return render(request, "tokens.html", lg_code=lg_code,
+                  rows=tokens.of_municipality(db, lg_code), now=utcnow())
+
+
+@router.post("/t/{lg_code}/tokens/{token_id}/revoke", response_model=None)
+def revoke_token(request: Request, lg_code: str, token_id: RowId, principal: PagePrincipal,
+                 db: DbDep) -> Response:
+    _it_lead(principal, lg_code)
+    tokens.revoke(db, token_id, lg_code=lg_code, by=principal.username,
+                  attempt=Attempt(principal.username,
+                                  request.client.host if request.client else None,
+                                  request.state.request_id))
+    return redirect_with_notice(f"/t/{lg_code}/tokens", f"トークン {token_id} を失効させました")

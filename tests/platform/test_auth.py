@@ -15,10 +15,10 @@ from kumomura.platform.core.errors import (
     NotFound,
     Unauthenticated,
 )
-from kumomura.platform.core.timeutil import utcnow
-from kumomura.platform.identity import auth, second_factor, throttle, trail
+from kumomura.platform.core.timeutil import as_utc, utcnow
+from kumomura.platform.identity import auth, second_factor, throttle, tokens, trail
 from kumomura.platform.identity.auth import Permission, Scope
-from kumomura.platform.identity.tables import login_throttle
+from kumomura.platform.identity.tables import api_tokens, login_throttle
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
 
@@ -223,13 +223,94 @@ def test_tenant_parameter_can_require_mfa(db: Database, yonezawa: Tenant) -> Non
 
 def test_api_tokens(db: Database, yonezawa: Tenant) -> None:
     _clerk(db)
-    token = auth.issue_token(db, "clerk1", "住基連携")
-    assert auth.principal_from_token(db, token).lg_code == "062022"
+    token = tokens.issue(db, "clerk1", "住基連携")
+    assert tokens.principal_from(db, token).lg_code == "062022"
     with pytest.raises(Unauthenticated):
-        auth.principal_from_token(db, token + "x")
-    assert auth.revoke_tokens(db, "clerk1") == 1
+        tokens.principal_from(db, token + "x")
+    assert tokens.revoke_all(db, "clerk1") == 1
     with pytest.raises(Unauthenticated):
-        auth.principal_from_token(db, token)
+        tokens.principal_from(db, token)
+
+
+def _expiry(db: Database, token: str) -> timedelta:
+    with db.platform_tx() as conn:
+        row = conn.execute(select(api_tokens.c.created_at, api_tokens.c.expires_at).where(
+            api_tokens.c.token_hash == auth.token_hash(token))).one()
+    return as_utc(row.expires_at) - as_utc(row.created_at)
+
+
+def test_a_token_does_only_what_it_names_and_its_user_still_may(
+        db: Database, yonezawa: Tenant) -> None:
+    _clerk(db)
+    token = tokens.issue(db, "clerk1", "照会", scopes=tokens.parse_scopes(["residents:view"]))
+    held = tokens.principal_from(db, token)
+    assert held.can("residents", Permission.VIEW)
+    assert not held.can("residents", Permission.EDIT)  # the clerk may; the token may not
+    assert not held.can("seal_registration", Permission.VIEW)
+    assert _expiry(db, token) == timedelta(days=90)
+    for beyond in (["inhabitant_tax:view"], ["residents:admin"]):
+        with pytest.raises(InvalidInput, match="役割にない権限") as refused:
+            tokens.issue(db, "clerk1", "x", scopes=tokens.parse_scopes(beyond))
+        assert refused.value.field == "scopes"
+    with pytest.raises(InvalidInput) as bad:
+        tokens.parse_scopes(["residents"])
+    assert bad.value.field == "scopes"
+    with pytest.raises(InvalidInput) as long:
+        tokens.issue(db, "clerk1", "x", days=366)
+    assert long.value.field == "days"
+    auth.set_roles(db, "clerk1", ["tax_officer"])  # residents:view only, of the registry
+    assert tokens.principal_from(db, token).can("residents", Permission.VIEW)
+    wider = tokens.issue(db, "clerk1", "全部")  # what the user may do now, fixed at that
+    auth.set_roles(db, "clerk1", ["counter_clerk", "tax_officer"])
+    assert not tokens.principal_from(db, wider).can("residents", Permission.EDIT)
+    auth.set_roles(db, "clerk1", ["linkage_client"])
+    assert not tokens.principal_from(db, token).grants  # the role went: so did the scope
+
+
+def test_a_new_password_or_a_suspension_revokes_the_users_tokens(
+        db: Database, yonezawa: Tenant) -> None:
+    _clerk(db)
+    first = tokens.issue(db, "clerk1", "連携")
+    auth.set_password(db, "clerk1", "another long passphrase")
+    with pytest.raises(Unauthenticated):
+        tokens.principal_from(db, first)
+    second = tokens.issue(db, "clerk1", "連携")
+    auth.set_active(db, "clerk1", False)
+    auth.set_active(db, "clerk1", True)
+    with pytest.raises(Unauthenticated):
+        tokens.principal_from(db, second)
+
+
+def test_a_personal_data_token_needs_the_second_factor_the_member_requires(
+        db: Database, yonezawa: Tenant) -> None:
+    _clerk(db)
+    _clerk(db, "it1")
+    auth.set_roles(db, "it1", ["municipal_it"])
+    with db.tenant_tx("062022") as conn:
+        params.set_value(conn, PLATFORM_MODULE, "mfa_required_for_personal_data", True,
+                         effective_from=date(2024, 4, 1), ctx=AuditContext(actor="it"))
+    with pytest.raises(InvalidInput) as refused:
+        tokens.issue(db, "clerk1", "照会")
+    assert refused.value.field == "totp_code"
+    secret = pyotp.parse_uri(second_factor.enrol_unconfirmed(db, "clerk1")).secret
+    with pytest.raises(InvalidInput):
+        tokens.issue(db, "clerk1", "照会", totp_code="000000" if pyotp.TOTP(secret).now()
+                     != "000000" else "111111")
+    code = pyotp.TOTP(secret).now()
+    assert tokens.issue(db, "clerk1", "照会", totp_code=code)
+    with pytest.raises(InvalidInput):  # the code was used
+        tokens.issue(db, "clerk1", "照会", totp_code=code)
+    assert tokens.issue(db, "it1", "設定")  # no personal data: no second factor needed
+    listed = tokens.of_municipality(db, "062022")
+    assert [t["username"] for t in listed] == ["it1", "clerk1"]
+    assert "token_hash" not in listed[0]
+    with pytest.raises(NotFound):
+        tokens.revoke(db, listed[0]["id"], lg_code="062090", by="nagai_it")
+    tokens.revoke(db, listed[0]["id"], lg_code="062022", by="it1")
+    assert tokens.of_municipality(db, "062022")[0]["revoked_by"] == "it1"
+    actions = [e["action"] for e in audit.entries(db, "062022")]
+    assert actions.count("auth.token_issued") == 2
+    assert "auth.token_revoked" in actions
 
 
 def test_a_totp_code_logs_in_once(db: Database, yonezawa: Tenant,

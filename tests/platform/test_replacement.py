@@ -19,7 +19,7 @@ from kumomura.platform.audit import AuditContext, audit_log
 from kumomura.platform.core.errors import Conflict
 from kumomura.platform.exchange.exports import export_tenant
 from kumomura.platform.exchange.imports import import_tenant
-from kumomura.platform.identity import auth
+from kumomura.platform.identity import auth, tokens
 from kumomura.platform.identity.auth import Scope
 from kumomura.platform.resilience import backup, restores
 from kumomura.platform.storage.db import Database
@@ -95,7 +95,7 @@ def staff(live: Database) -> Iterator[TestClient]:
 
 
 def _bearer(db: Database, name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {auth.issue_token(db, name, 'test')}"}
+    return {"Authorization": f"Bearer {tokens.issue(db, name, 'test')}"}
 
 
 def test_the_operator_and_the_secretariat_change_no_municipality(live: Database,

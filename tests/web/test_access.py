@@ -15,10 +15,11 @@ from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.config import get_settings
-from kumomura.platform.identity import auth
+from kumomura.platform.identity import auth, tokens
 from kumomura.platform.identity.tables import users
 from kumomura.platform.storage.db import Database
 from tests.pages import PW, StaffBrowser, _login, _user
+from tests.residents.test_api import MOVE_IN as API_MOVE_IN
 
 LOGIN = {"username": "clerk", "password": PW, "next": "/"}
 
@@ -70,7 +71,7 @@ def test_an_upload_carries_the_token_in_its_first_part(client: StaffBrowser,
 def test_the_api_takes_its_bearer_token_without_a_form_token(client: StaffBrowser,
                                                              db: Database) -> None:
     _user(db, "it", ["municipal_it"])
-    token = auth.issue_token(db, "it", "連携")
+    token = tokens.issue(db, "it", "連携")
     api = TestClient(client.app, base_url="https://testserver")
     answer = api.post("/api/v1/t/062022/restores", json={},
                       headers={"Authorization": f"Bearer {token}"})
@@ -147,3 +148,32 @@ def test_every_sign_in_leaves_its_trail_in_the_municipalitys_audit(
     assert entries[0]["detail"]["reason"] == "password"
     assert PW not in str(entries)
     assert "wrong password" not in str(entries)
+
+
+def test_the_it_lead_lists_and_revokes_the_municipalitys_tokens(client: StaffBrowser,
+                                                                db: Database) -> None:
+    _user(db, "it", ["municipal_it"])
+    _user(db, "nagai_it", ["municipal_it"], code="062090")
+    token = tokens.issue(db, "clerk", "住基照会", scopes=tokens.parse_scopes(["residents:view"]))
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/t/062022/residents", params={"kana": "ﾔﾏ"},
+                      headers=bearer).status_code == 200
+    assert client.post("/api/v1/t/062022/residents/changes/move-in", json=API_MOVE_IN,
+                       headers=bearer).status_code == 403  # the clerk may; the token not
+    _login(client, "nagai_it")
+    assert client.get("/t/062022/tokens").status_code == 404
+    token_id = tokens.of_municipality(db, "062022")[0]["id"]
+    assert client.post(f"/t/062022/tokens/{token_id}/revoke").status_code == 404
+    assert client.post(f"/t/062090/tokens/{token_id}/revoke").status_code == 404
+    client.post("/logout")
+    _login(client, "it")
+    listing = client.get("/t/062022/tokens").text
+    assert "住基照会" in listing
+    assert "residents:view" in listing
+    assert token not in listing
+    done = client.post(f"/t/062022/tokens/{token_id}/revoke", follow_redirects=False)
+    assert done.status_code == 303
+    assert "失効させました" in client.get(done.headers["location"]).text
+    client.app.state.principals.entries.clear()  # the process's few seconds of trust
+    assert client.get("/api/v1/t/062022/residents", params={"kana": "ﾔﾏ"},
+                      headers=bearer).status_code == 401

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kumomura.platform import events
-from kumomura.platform.identity import auth
+from kumomura.platform.identity import auth, tokens
 from kumomura.platform.identity.auth import Scope
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
@@ -21,7 +21,7 @@ def _token(db: Database, username: str, roles: list[str], code: str | None = "06
            scope: Scope = Scope.TENANT) -> dict[str, str]:
     auth.create_user(db, username=username, password=PW, display_name=username, scope=scope,
                      lg_code=code, role_names=roles)
-    return {"Authorization": f"Bearer {auth.issue_token(db, username, 'test')}"}
+    return {"Authorization": f"Bearer {tokens.issue(db, username, 'test')}"}
 
 
 @pytest.fixture

@@ -321,10 +321,10 @@ def test_the_login_page_says_only_its_own_notices(client: TestClient) -> None:
 def test_numbers_beyond_a_column_name_nothing(client: TestClient, db: Database) -> None:
     """Path numbers past what PostgreSQL's integer holds were a 500 (the database
     refused the query); now they are what they are: nothing, 404."""
-    from kumomura.platform.identity import auth
+    from kumomura.platform.identity import tokens
 
     _user(db, "all", ["registry_editor", "tax_officer", "municipal_it"])
-    bearer = {"Authorization": f"Bearer {auth.issue_token(db, 'all', 'test')}"}
+    bearer = {"Authorization": f"Bearer {tokens.issue(db, 'all', 'test')}"}
     big = "3000000000"
     api = "/api/v1/t/062022"
     for method, path in (
@@ -344,14 +344,14 @@ def test_numbers_beyond_a_column_name_nothing(client: TestClient, db: Database) 
 
 def test_a_nul_character_is_refused_naming_its_field(client: TestClient, db: Database) -> None:
     """No text column takes a NUL (PostgreSQL refused the query: a 500)."""
-    from kumomura.platform.identity import auth
+    from kumomura.platform.identity import tokens
     from kumomura.residents import changes
     from tests.residents.factories import CTX, family
 
     with db.tenant_tx("062022") as conn:
         atena_no = changes.move_in(conn, CTX, family()).atena_nos[0]
     _user(db, "editor", ["registry_editor"])
-    bearer = {"Authorization": f"Bearer {auth.issue_token(db, 'editor', 'test')}"}
+    bearer = {"Authorization": f"Bearer {tokens.issue(db, 'editor', 'test')}"}
     api = "/api/v1/t/062022/residents"
     r = client.post(f"{api}/protection-orders", headers=bearer, json={
         "atena_no": atena_no, "starts_on": "2026-07-01", "reason": "申\u0000出"})

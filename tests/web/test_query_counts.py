@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.identity import auth
+from kumomura.platform.identity import auth, tokens
 from kumomura.platform.identity.auth import Scope
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
@@ -66,7 +66,7 @@ def clients(db: Database, yonezawa: Tenant) -> Iterator[tuple[TestClient, dict[s
                         ("link", ["registry_editor", "linkage_client"])):
         auth.create_user(db, username=name, password=PW, display_name=name,
                          scope=Scope.TENANT, lg_code="062022", role_names=roles)
-    token = {"Authorization": f"Bearer {auth.issue_token(db, 'link', 'test')}"}
+    token = {"Authorization": f"Bearer {tokens.issue(db, 'link', 'test')}"}
     with StaffBrowser(create_app(db=db)) as client:
         assert client.post("/login", data={"username": "clerk", "password": PW},
                            follow_redirects=False).status_code == 303

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import Unauthenticated
-from kumomura.platform.identity.auth import Principal, principal_from_token, token_hash
+from kumomura.platform.identity import tokens
+from kumomura.platform.identity.auth import Principal, token_hash
 from kumomura.platform.storage.db import Database
 
 
@@ -53,7 +54,7 @@ async def get_principal(request: Request,
     cache: PrincipalCache = request.app.state.principals
     principal = cache.get(token)
     if principal is None:
-        principal = await run_in_threadpool(principal_from_token, db, token)
+        principal = await run_in_threadpool(tokens.principal_from, db, token)
         cache.put(token, principal)
     request.state.principal = principal
     return principal

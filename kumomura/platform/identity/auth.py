@@ -13,7 +13,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -40,7 +40,7 @@ from kumomura.platform.core.errors import (
     Unauthenticated,
     invalid,
 )
-from kumomura.platform.core.timeutil import as_utc, utcnow
+from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.identity import throttle, trail
 from kumomura.platform.identity.tables import (
     api_tokens,
@@ -240,7 +240,7 @@ def set_password(db: Database, username: str, password: str, *,
         found = conn.execute(query.values(password_hash=_hasher.hash(password))).rowcount
         if found:
             end_sessions(conn, username)
-            _revoke_tokens(conn, username)
+            revoke_tokens_of(conn, username)
             throttle.clear(conn, username)
     if not found:
         raise NotFound(f"利用者 {username} はいません", field="username")
@@ -254,7 +254,7 @@ def end_sessions(conn: Connection, username: str) -> None:
                  .values(ended_at=utcnow()))
 
 
-def _revoke_tokens(conn: Connection, username: str) -> int:
+def revoke_tokens_of(conn: Connection, username: str) -> int:
     """Revoke the user's live API tokens (a new password, a suspension)."""
     user_id = select(users.c.id).where(users.c.username == username).scalar_subquery()
     return int(conn.execute(update(api_tokens).where(
@@ -329,7 +329,7 @@ def set_active(db: Database, username: str, active: bool, *,
             raise NotFound(f"利用者 {username} はいません", field="username")
         if not active:
             end_sessions(conn, username)
-            _revoke_tokens(conn, username)
+            revoke_tokens_of(conn, username)
 
 
 def _principal(conn: Connection, user_id: int) -> Principal:
@@ -379,7 +379,7 @@ def totp_step(secret: str, code: str, *, at: datetime | None = None) -> int | No
     return None
 
 
-def _fresh_totp(secret: str, code: str | None, last_step: int | None) -> int | None:
+def fresh_totp_step(secret: str, code: str | None, last_step: int | None) -> int | None:
     """The step of a code not used before: a code that logged in once never again
     (the last accepted step is kept per user)."""
     step = totp_step(secret, code or "")
@@ -427,7 +427,7 @@ def authenticate(db: Database, username: str, password: str,
         elif not password_matches(row["password_hash"], password):
             reason = "password"
         elif row["totp_secret"]:
-            step = _fresh_totp(row["totp_secret"], totp_code, row["totp_last_step"])
+            step = fresh_totp_step(row["totp_secret"], totp_code, row["totp_last_step"])
             if step is None:
                 reason = "second_factor"
             else:  # under the row's lock: a second login with the same code waits, fails
@@ -456,46 +456,3 @@ def authenticate(db: Database, username: str, password: str,
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(db: Database, username: str, name: str, *, days: int | None = 365) -> str:
-    """An API token for another system; only its hash is stored, so show it once."""
-    token = "kmr_" + secrets.token_urlsafe(32)
-    with db.platform_tx() as conn:
-        user_id = conn.execute(select(users.c.id).where(users.c.username == username)
-                               ).scalar_one_or_none()
-        if user_id is None:
-            raise NotFound(f"user {username} does not exist", field="username")
-        conn.execute(insert(api_tokens).values(
-            user_id=user_id, name=name, token_hash=token_hash(token), created_at=utcnow(),
-            expires_at=None if days is None else utcnow() + timedelta(days=days)))
-    return token
-
-
-def principal_from_token(db: Database, token: str) -> Principal:
-    """The caller behind an API token, with its grants, in one query (every request)."""
-    with db.engine.connect() as conn:
-        rows = conn.execute(
-            select(api_tokens.c.expires_at, api_tokens.c.revoked_at, users.c.id,
-                   users.c.username, users.c.scope, users.c.lg_code, users.c.active,
-                   role_permissions.c.module, role_permissions.c.permission)
-            .join(users, users.c.id == api_tokens.c.user_id)
-            .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
-            .outerjoin(role_permissions, role_permissions.c.role == user_roles.c.role)
-            .where(api_tokens.c.token_hash == token_hash(token))).all()
-    first = rows[0] if rows else None
-    if first is None or first.revoked_at is not None or not first.active or (
-        first.expires_at is not None and as_utc(first.expires_at) <= utcnow()
-    ):
-        raise Unauthenticated("invalid or expired API token")
-    return Principal(user_id=first.id, username=first.username, scope=Scope(first.scope),
-                     lg_code=first.lg_code,
-                     grants=frozenset((r.module, Permission(r.permission)) for r in rows
-                                      if r.module is not None))
-
-
-def revoke_tokens(db: Database, username: str) -> int:
-    with db.platform_tx() as conn:
-        if conn.execute(select(users.c.id).where(users.c.username == username)).first() is None:
-            raise NotFound(f"user {username} does not exist", field="username")
-        return _revoke_tokens(conn, username)

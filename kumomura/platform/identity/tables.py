@@ -67,7 +67,12 @@ api_tokens = Table(
     Column("created_at", Timestamp(), nullable=False),
     Column("expires_at", Timestamp()),
     Column("revoked_at", Timestamp()),
+    Column("scopes", JSON),
+    Column("issued_by", String(64)),
+    Column("revoked_by", String(64)),
 )
+"""Tokens for other systems: ``scopes`` lists what the token may do ("module:permission",
+never more than its user may), whoever issued and revoked it."""
 
 web_sessions = Table(
     "web_sessions",
