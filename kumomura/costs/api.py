@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, Field
@@ -27,12 +27,12 @@ def gate(principal: Principal, permission: Permission) -> None:
 
 
 class WeightsIn(BaseModel):
-    equal: Decimal = Field(ge=0, le=1)
-    population: Decimal = Field(ge=0, le=1)
-    usage: Decimal = Field(Decimal(0), ge=0, le=1)
-    metric: str | None = None
-    from_year: int
-    reason: str | None = None
+    equal: Decimal = Field(ge=0, le=1, max_digits=12, decimal_places=10)
+    population: Decimal = Field(ge=0, le=1, max_digits=12, decimal_places=10)
+    usage: Decimal = Field(Decimal(0), ge=0, le=1, max_digits=12, decimal_places=10)
+    metric: str | None = Field(None, max_length=64)
+    from_year: int = Field(ge=1989, le=2200)
+    reason: str | None = Field(None, max_length=500)
 
     def weights(self) -> Weights:
         return Weights(Fraction(self.equal), Fraction(self.population), Fraction(self.usage),
@@ -41,20 +41,21 @@ class WeightsIn(BaseModel):
 
 class StandaloneIn(BaseModel):
     amount: int = Field(gt=0)
-    basis: str = "発注前年間経費"
+    basis: str = Field("発注前年間経費", max_length=200)
 
 
 class NewMember(BaseModel):
     lg_code: str = Field(pattern=r"^\d{6}$")
-    name: str
-    population: int = Field(gt=0)
+    name: str = Field(min_length=1, max_length=100)
+    population: int = Field(gt=0, le=100_000_000)
     go_live: date
     standalone: int | None = Field(None, gt=0)
 
 
 class WhatIfIn(BaseModel):
     add: list[NewMember] = Field(default_factory=list)
-    remove: list[str] = Field(default_factory=list)
+    remove: list[Annotated[str, Field(pattern=r"^\d{6}$")]] = Field(default_factory=list,
+                                                                    max_length=2000)
     weights: dict[str, WeightsIn] = Field(default_factory=dict)
     amounts: dict[str, int] = Field(default_factory=dict)
 

@@ -82,13 +82,13 @@ def run_assessment(lg_code: str, fiscal_year: FiscalYear, body: RunIn, db: DbDep
 
 
 @router.get("/jobs/{job_id}/problems")
-def problems(lg_code: str, job_id: RowId, db: DbDep,
-             principal: PrincipalDep) -> list[dict[str, Any]]:
+def problems(lg_code: str, job_id: RowId, db: DbDep, principal: PrincipalDep,
+             ctx: AuditDep) -> list[dict[str, Any]]:
     """The returns an assessment job could not assess, with the reason."""
     require_tenant(principal, lg_code, MODULE, Permission.VIEW)
     jobs.get_job(db, job_id, lg_code=lg_code)
     with db.tenant_tx(lg_code) as conn:
-        return batch.problem_rows(conn, job_id)
+        return batch.problem_rows(conn, job_id, ctx)
 
 
 @router.get("/assessments/{fiscal_year}/{atena_no}")
@@ -153,8 +153,6 @@ def notice_file(lg_code: str, job_id: RowId, name: str, db: DbDep,
     path = directory / Path(name).name
     if path.name != name or path.suffix not in (".pdf", ".csv") or not path.is_file():
         raise NotFound(f"{name} is not a file of job {job_id}", field="name")
-    with db.tenant_tx(lg_code) as conn:
-        audit.record(conn, ctx, "inhabitant_tax.notice_file_read",
-                     detail={"job_id": job_id, "file": name})
+    notices.audit_file_read(db, lg_code, ctx, job_id, path)
     media = "application/pdf" if path.suffix == ".pdf" else "text/csv; charset=utf-8"
     return FileResponse(path, media_type=media, filename=name)

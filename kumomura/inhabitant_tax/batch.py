@@ -29,7 +29,8 @@ from kumomura.inhabitant_tax.tables import (
     income_returns,
     tax_departures,
 )
-from kumomura.platform import events
+from kumomura.platform import audit, events
+from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.jobs import queue as jobs
@@ -120,8 +121,15 @@ def start(db: Database, lg_code: str, fiscal_year: int, *, actor: str,
                                                     "chunk_size": chunk_size}, actor=actor)
 
 
-def problem_rows(conn: Connection, job_id: int) -> list[dict[str, Any]]:
+def problem_rows(conn: Connection, job_id: int,
+                 ctx: AuditContext | None = None) -> list[dict[str, Any]]:
+    """The returns a job could not assess, with the reason; shown to someone (``ctx``),
+    the look is audited (a count of them alone is not)."""
     p = assessment_problems.c
-    return [dict(row) for row in conn.execute(
+    rows = [dict(row) for row in conn.execute(
         select(p.atena_no, p.return_id, p.reason).where(p.job_id == job_id)
         .order_by(p.return_id)).mappings()]
+    if ctx is not None:
+        audit.record(conn, ctx, "inhabitant_tax.problems_viewed",
+                     detail={"job_id": job_id, "atena_nos": [r["atena_no"] for r in rows]})
+    return rows

@@ -32,6 +32,7 @@ from kumomura.inhabitant_tax.forms import (
 )
 from kumomura.inhabitant_tax.params import MODULE
 from kumomura.inhabitant_tax.tables import assessments, income_returns
+from kumomura.platform import audit
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.core.timeutil import utcnow
@@ -214,6 +215,29 @@ def _assemble_index(directory: Path, total: int) -> None:
             with part.open(encoding="utf-8", newline="") as f:
                 writer.writerows(csv.reader(f))
     partial.replace(directory / INDEX)
+
+
+def people_in(directory: Path, name: str) -> list[str]:
+    """Whose notices a file of the run holds (from its index); for the index itself,
+    everyone's."""
+    index = directory / INDEX
+    if not index.is_file():
+        return []
+    with index.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    return [row[3] for row in rows if name == INDEX or row[0] == name]
+
+
+def audit_file_read(db: Database, lg_code: str, ctx: AuditContext, job_id: int,
+                    path: Path) -> None:
+    """A file of the run was read: whose notices it holds go in the trail (the index,
+    which holds everyone's, by their number)."""
+    people = people_in(path.parent, path.name)
+    detail: dict[str, Any] = {"job_id": job_id, "file": path.name, "people": len(people)}
+    if path.name != INDEX:
+        detail["atena_nos"] = people
+    with db.tenant_tx(lg_code) as conn:
+        audit.record(conn, ctx, "inhabitant_tax.notice_file_read", detail=detail)
 
 
 def run_directory(p: dict[str, Any]) -> Path:

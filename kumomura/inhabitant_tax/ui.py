@@ -98,6 +98,8 @@ def notice_file(request: Request, lg_code: str, job_id: RowId, name: str, db: Db
     path = _notice_dir(db, lg_code, job_id) / name
     if path.name != name or path.suffix not in (".pdf", ".csv") or not path.is_file():
         raise NotFound(f"{name} はありません", field="name")
+    notices.audit_file_read(db, lg_code, page_audit(request, principal, "通知書の確認"),
+                            job_id, path)
     media = "application/pdf" if path.suffix == ".pdf" else "text/csv; charset=utf-8"
     return FileResponse(path, media_type=media, filename=name, content_disposition_type="inline")
 
@@ -108,7 +110,7 @@ def problems(request: Request, lg_code: str, job_id: RowId, db: DbDep,
     _gate(principal, lg_code, Permission.VIEW)
     jobs.get_job(db, job_id, lg_code=lg_code)
     with db.tenant_tx(lg_code) as conn:
-        rows = batch.problem_rows(conn, job_id)
+        rows = batch.problem_rows(conn, job_id, page_audit(request, principal, "課税エラーの確認"))
     return render(request, "tax/problems.html", lg_code=lg_code, job_id=job_id, rows=rows)
 
 

@@ -33,8 +33,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    cast,
     delete,
     insert,
+    or_,
     select,
     text,
     update,
@@ -271,10 +273,13 @@ def verify(db: Database, lg_code: str) -> VerifyResult:
 
 def entries(db: Database, lg_code: str, *, atena_no: str | None = None,
             limit: int = 100) -> list[dict[str, Any]]:
-    """The latest entries, newest first (for the operator and the person's own record)."""
+    """The latest entries, newest first (for the operator and the person's own record).
+    A person's are those about them and those of a list that showed them (a search, a
+    list of gifts: their number in the entry's ``atena_nos``)."""
     seal(db, lg_code)
     with db.tenant_tx(lg_code) as conn:
         q = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
         if atena_no is not None:
-            q = q.where(audit_log.c.atena_no == atena_no)
+            listed = cast(audit_log.c.detail, Text).contains(f'"{atena_no}"', autoescape=True)
+            q = q.where(or_(audit_log.c.atena_no == atena_no, listed))
         return [dict(r) for r in conn.execute(q).mappings().all()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,6 +20,8 @@ RELATIONSHIPS = (
 
 HOUSEHOLDER = "世帯主"
 ATENA_NO = r"^[0-9]{15}$"
+AtenaNo = Annotated[str, Field(pattern=ATENA_NO)]
+"""A 宛名番号 in a list of them."""
 
 
 class Input(BaseModel):
@@ -47,13 +49,13 @@ class NewPerson(Input):
     kana: str = Field(min_length=1, max_length=200)
     birth_date: date
     sex: Literal["1", "2"] = Field(description="1 男, 2 女")
-    relationship: str
+    relationship: str = Field(max_length=20)
     honseki: str | None = Field(default=None, max_length=200, description="本籍")
     hittousha: str | None = Field(default=None, max_length=100, description="筆頭者")
     resident_card_code: str | None = Field(default=None, pattern=r"^[0-9]{11}$")
     is_foreign: bool = False
-    nationality: str | None = None
-    residence_status: str | None = None
+    nationality: str | None = Field(default=None, max_length=50, description="国籍・地域")
+    residence_status: str | None = Field(default=None, max_length=50, description="在留資格")
     residence_until: date | None = None
 
     @field_validator("kana")
@@ -119,7 +121,7 @@ class Birth(Input):
 class MoveOut(Relationships):
     """転出届: the registry entry is removed as of the planned date."""
 
-    atena_nos: list[str] = Field(min_length=1, max_length=30)
+    atena_nos: list[AtenaNo] = Field(min_length=1, max_length=30)
     planned_on: date
     notified_on: date
     destination: str = Field(min_length=1, max_length=300, description="転出先住所")
@@ -128,7 +130,7 @@ class MoveOut(Relationships):
 class Relocation(Relationships):
     """転居届: a move inside the municipality."""
 
-    atena_nos: list[str] = Field(min_length=1, max_length=30)
+    atena_nos: list[AtenaNo] = Field(min_length=1, max_length=30)
     moved_on: date
     notified_on: date
     address: Address | None = Field(default=None, description="新しい住所 (新世帯・全員)")
@@ -150,7 +152,8 @@ class HouseholdChange(Relationships):
     kind: Literal["split", "merge", "new_householder"]
     effective_on: date
     notified_on: date
-    atena_nos: list[str] = Field(default_factory=list, description="分離する人 (split)")
+    atena_nos: list[AtenaNo] = Field(default_factory=list, max_length=30,
+                                     description="分離する人 (split)")
     household_no: str | None = Field(default=None, pattern=ATENA_NO,
                                      description="合併する世帯 / 世帯主を変える世帯")
     into_household_no: str | None = Field(default=None, pattern=ATENA_NO,
@@ -176,13 +179,13 @@ class Correction(Input):
     kana: str | None = Field(default=None, min_length=1, max_length=200)
     birth_date: date | None = None
     sex: Literal["1", "2"] | None = None
-    honseki: str | None = None
-    hittousha: str | None = None
+    honseki: str | None = Field(default=None, max_length=200, description="本籍")
+    hittousha: str | None = Field(default=None, max_length=100, description="筆頭者")
     resident_card_code: str | None = Field(default=None, pattern=r"^[0-9]{11}$")
     postal_code: str | None = Field(default=None, pattern=r"^[0-9]{3}-?[0-9]{4}$")
-    address_line: str | None = None
-    nationality: str | None = None
-    residence_status: str | None = None
+    address_line: str | None = Field(default=None, max_length=200, description="方書")
+    nationality: str | None = Field(default=None, max_length=50, description="国籍・地域")
+    residence_status: str | None = Field(default=None, max_length=50, description="在留資格")
     residence_until: date | None = None
 
     @field_validator("kana")
@@ -245,7 +248,7 @@ class CertificateRequest(Input):
     """A request for 住民票の写し, 除票の写し or 住民票記載事項証明書."""
 
     kind: Literal["copy", "removed_copy", "entries"]
-    atena_nos: list[str] = Field(default_factory=list, max_length=30)
+    atena_nos: list[AtenaNo] = Field(default_factory=list, max_length=30)
     household_no: str | None = Field(default=None, pattern=ATENA_NO,
                                      description="世帯全員")
     items: list[OptionalItem] = Field(default_factory=list,

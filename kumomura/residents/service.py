@@ -99,8 +99,9 @@ def search(conn: Connection, ctx: AuditContext, criteria: SearchCriteria) -> lis
     rows = conn.execute(select(*SUMMARY).where(*conditions)
                         .order_by(rv.c.kana_key, rv.c.birth_date, rv.c.atena_no).limit(limit)
                         ).mappings().all()
-    audit.record(conn, ctx, "residents.search", detail={"criteria": criteria.given(),
-                                                        "hits": len(rows)})
+    audit.record(conn, ctx, "residents.search", detail={
+        "criteria": criteria.given(), "hits": len(rows),
+        "atena_nos": [r["atena_no"] for r in rows]})
     return [dict(r) for r in rows]
 
 
@@ -124,6 +125,14 @@ def current(conn: Connection, atena_no: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"宛名番号 {atena_no} の住民記録はありません", field="atena_no")
     return dict(row)
+
+
+def viewed(conn: Connection, ctx: AuditContext, atena_no: str) -> dict[str, Any]:
+    """The current entry as a form shows it (a change, a certificate); the view is
+    audited."""
+    entry = current(conn, atena_no)
+    audit.record(conn, ctx, "residents.view", atena_no=atena_no)
+    return entry
 
 
 def record(conn: Connection, ctx: AuditContext, atena_no: str) -> dict[str, Any]:

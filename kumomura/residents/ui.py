@@ -8,9 +8,9 @@ transaction and calls one use case; every look is audited with its purpose.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -56,6 +56,10 @@ SEX = (("1", "男"), ("2", "女"))
 PROTECTION_KINDS = (("support", "支援措置"), ("provisional", "仮支援措置 (決定まで)"))
 
 
+SearchText = Annotated[str, Query(max_length=100)]
+"""A search field: longer than any name, kana or address it could find."""
+
+
 def _gate(principal: Principal, lg_code: str, permission: Permission) -> None:
     require_tenant(principal, lg_code, MODULE, permission)
 
@@ -68,13 +72,17 @@ def search_page(request: Request, lg_code: str, principal: PagePrincipal) -> HTM
 
 @ui.get("/results", response_class=HTMLResponse)
 def results(request: Request, lg_code: str, db: DbDep, principal: PagePrincipal,
-            kana: str = "", name: str = "", birth_date: str = "", address: str = "",
-            include_removed: bool = False) -> HTMLResponse:
+            kana: SearchText = "", name: SearchText = "", birth_date: SearchText = "",
+            address: SearchText = "", include_removed: bool = False) -> HTMLResponse:
     """The result table (htmx swaps it in as the clerk types)."""
     _gate(principal, lg_code, Permission.VIEW)
+    try:
+        born = date.fromisoformat(birth_date) if birth_date else None
+    except ValueError:
+        return render(request, "residents/results.html", rows=None, lg_code=lg_code,
+                      error="生年月日は YYYY-MM-DD で入力してください")
     criteria = service.SearchCriteria(
-        kana=kana or None, name=name or None, address=address or None,
-        birth_date=date.fromisoformat(birth_date) if birth_date else None,
+        kana=kana or None, name=name or None, address=address or None, birth_date=born,
         include_removed=include_removed, limit=50)
     if not criteria.given():
         return render(request, "residents/results.html", rows=None, lg_code=lg_code)
@@ -376,7 +384,7 @@ def change_form(request: Request, lg_code: str, atena_no: str, kind: str, db: Db
     _gate(principal, lg_code, Permission.EDIT)
     title, _ = _change_kind(kind)
     with db.tenant_tx(lg_code) as conn:
-        person = service.current(conn, atena_no)
+        person = service.viewed(conn, page_audit(request, principal, title), atena_no)
     return render(request, "residents/change.html", lg_code=lg_code, kind=kind, title=title,
                   person=person, v={}, errors={}, **_choices())
 
@@ -418,7 +426,7 @@ def certificate_form(request: Request, lg_code: str, atena_no: str, db: DbDep,
                      principal: PagePrincipal) -> HTMLResponse:
     _gate(principal, lg_code, Permission.ISSUE)
     with db.tenant_tx(lg_code) as conn:
-        person = service.current(conn, atena_no)
+        person = service.viewed(conn, page_audit(request, principal, "証明書の交付"), atena_no)
     return render(request, "residents/certificate.html", lg_code=lg_code, person=person,
                   v={"purpose": "", "applicant_kind": "self", "scope": "person"}, errors={})
 

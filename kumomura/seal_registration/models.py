@@ -55,7 +55,8 @@ class SealRegistrationIn(Input):
     atena_no: str = Field(pattern=ATENA_NO)
     registered_on: date
     impression_text: str = Field(min_length=1, max_length=8, description="印影の文字")
-    impression_png_base64: str | None = Field(default=None, description="印影の画像 (PNG)")
+    impression_png_base64: str | None = Field(default=None, max_length=4 * (MAX_PNG // 3 + 1),
+                                              description="印影の画像 (PNG)")
 
     @field_validator("impression_png_base64")
     @classmethod

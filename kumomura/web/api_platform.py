@@ -95,7 +95,7 @@ def params_history(lg_code: str, module: str, db: DbDep, principal: PrincipalDep
 class ParamChange(BaseModel):
     value: Any = Field(description="the new value; null with reset=true returns to national")
     effective_from: date
-    reason: str | None = None
+    reason: str | None = Field(None, max_length=500)
     reset: bool = False
 
 
@@ -129,7 +129,7 @@ def params_diff(db: DbDep, principal: PrincipalDep, on: date | None = None,
 
 
 @router.get("/t/{lg_code}/events", tags=["linkage"])
-def events_feed(lg_code: str, db: DbDep, principal: PrincipalDep,
+def events_feed(lg_code: str, db: DbDep, principal: PrincipalDep, ctx: AuditDep,
                 after: int = Query(0, ge=0, le=2**63 - 1), limit: int = Query(100, ge=1, le=1000)
                 ) -> dict[str, Any]:
     """Change events after an id, oldest first; poll with ``after`` = the last id seen."""
@@ -138,6 +138,10 @@ def events_feed(lg_code: str, db: DbDep, principal: PrincipalDep,
               "atena_no": e.atena_no,
               "created_at": e.created_at.isoformat()}
              for e in events.feed(db, lg_code, after=after, limit=limit)]
+    with db.tenant_tx(lg_code) as conn:  # the other system read whose changes
+        audit.record(conn, ctx, "linkage.feed_read", detail={
+            "after": after, "events": len(items),
+            "atena_nos": sorted({i["atena_no"] for i in items if i["atena_no"]})})
     return {"events": items, "next_after": items[-1]["id"] if items else after}
 
 
@@ -175,7 +179,7 @@ def jobs_detail(lg_code: str, job_id: RowId, db: DbDep,
 
 
 class JobRequest(BaseModel):
-    kind: str
+    kind: str = Field(max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from kumomura.platform import params
+from kumomura.platform import audit, params
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.config import get_settings
 from kumomura.platform.core.errors import InvalidInput, KumomuraError, NotFound
@@ -170,6 +170,9 @@ def import_report(request: Request, lg_code: str, job_id: RowId, db: DbDep,
     job = jobs.get_job(db, job_id, lg_code=lg_code)
     with report_of(db, lg_code, job).open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
+    with db.tenant_tx(lg_code) as conn:  # the refused rows quote what was in them
+        audit.record(conn, page_audit(request, principal, "移行結果の確認"),
+                     "imports.report_read", detail={"job_id": job_id, "rows": len(rows) - 1})
     return render(request, "import_report.html", lg_code=lg_code, job=job,
                   header=rows[0], rows=rows[1:])
 

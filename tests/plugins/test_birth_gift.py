@@ -135,7 +135,7 @@ def test_the_towns_page_pays_a_gift_and_the_record_shows_it(
     assert "出生祝金 50,000円 (令和8年7月10日支給済)" in record.text
     actions = [e["action"] for e in audit.entries(db, "062022", atena_no=baby)]
     assert "birth_gift.paid" in actions
-    assert "birth_gift.view" in actions
+    assert "birth_gift.list" in actions
 
 
 def test_another_municipalitys_staff_cannot_open_the_page(db: Database,

@@ -4,7 +4,9 @@ factor someone else holds; and the trail every sign-in leaves."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pyotp
 import pytest
@@ -174,6 +176,60 @@ def test_the_it_lead_lists_and_revokes_the_municipalitys_tokens(client: StaffBro
     done = client.post(f"/t/062022/tokens/{token_id}/revoke", follow_redirects=False)
     assert done.status_code == 303
     assert "失効させました" in client.get(done.headers["location"]).text
-    client.app.state.principals.entries.clear()  # the process's few seconds of trust
+    app: Any = client.app
+    app.state.principals.entries.clear()  # the process's few seconds of trust
     assert client.get("/api/v1/t/062022/residents", params={"kana": "ﾔﾏ"},
                       headers=bearer).status_code == 401
+
+
+def _unbounded(schemas: dict[str, Any], name: str, seen: set[str]) -> Iterator[str]:
+    """The string fields of a request body (and the bodies inside it) with no maximum:
+    neither a length, a pattern, a list of values nor a format bounds them."""
+    if name in seen:
+        return
+    seen.add(name)
+    for field, schema in schemas[name].get("properties", {}).items():
+        options = schema.get("anyOf", [schema])
+        if any(o.get("type") == "number" for o in options):
+            continue  # a decimal, also given as text: bounded by its digits (max_digits)
+        for option in options:
+            inner = option.get("items", {}) if option.get("type") == "array" else option
+            if "$ref" in inner:
+                yield from _unbounded(schemas, inner["$ref"].split("/")[-1], seen)
+            elif inner.get("type") == "string" and not any(k in inner for k in (
+                    "maxLength", "pattern", "enum", "format", "const", "contentMediaType")):
+                yield f"{name}.{field}"
+
+
+def test_every_text_field_the_api_takes_has_a_maximum(client: StaffBrowser) -> None:
+    app: Any = client.app
+    spec = app.openapi()
+    bodies = {c["schema"]["$ref"].split("/")[-1]
+              for ops in spec["paths"].values() for op in ops.values()
+              for c in op.get("requestBody", {}).get("content", {}).values()
+              if "$ref" in c["schema"]}
+    assert len(bodies) >= 15
+    seen: set[str] = set()
+    assert sorted(f for b in bodies for f in _unbounded(spec["components"]["schemas"], b,
+                                                        seen)) == []
+
+
+def test_over_long_or_malformed_input_is_refused_naming_the_field(
+        client: StaffBrowser, db: Database) -> None:
+    _user(db, "editor", ["registry_editor"])
+    token = {"Authorization": f"Bearer {tokens.issue(db, 'editor', 'test')}"}
+    api = "/api/v1/t/062022/residents"
+    for field, value in (("honseki", "米" * 1_000_000), ("nationality", "x" * 100_000)):
+        member = {**API_MOVE_IN["persons"][0], field: value}
+        refused = client.post(f"{api}/changes/move-in", headers=token,
+                              json={**API_MOVE_IN, "persons": [member]})
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == f"body.persons.0.{field}"
+    assert client.get(f"{api}/{'1' * 17}", headers=token).status_code in (404, 422)
+    _login(client, "editor")
+    typed = client.get("/t/062022/residents/results", params={"birth_date": "xx"})
+    assert typed.status_code == 200
+    assert "生年月日は YYYY-MM-DD で入力してください" in typed.text
+    assert client.get("/t/062022/residents/results",
+                      params={"kana": "ｱ" * 101}).status_code == 422
+    assert client.get("/t/062022/tax", params={"year": "3000000000"}).status_code in (403, 422)

@@ -54,15 +54,15 @@ class Gift:
 
 
 def gifts(conn: Connection, ctx: AuditContext) -> list[Gift]:
-    """Every gift, those due first; each person shown is an audited read."""
+    """Every gift, those due first; the list is an audited read, with whom it showed."""
     rows = conn.execute(select(birth_gifts).order_by(g.status, g.born_on, g.atena_no)
                         ).mappings().all()
     found = []
     for row in rows:
         person = residents.current(conn, row["atena_no"])
-        audit.record(conn, ctx, "birth_gift.view", atena_no=row["atena_no"])
         found.append(Gift(row["atena_no"], person["name"], row["household_no"],
                           row["born_on"], row["amount"], row["status"], row["paid_on"]))
+    audit.record(conn, ctx, "birth_gift.list", detail={"atena_nos": [r.atena_no for r in found]})
     return found
 
 
