@@ -160,7 +160,8 @@ async def reset_password(request: Request, lg_code: str, username: str,
     _it_lead(principal, lg_code)
     form = await form_fields(request)
     try:
-        set_password(db, username, form.get("password", ""), lg_code=lg_code)
+        set_password(db, username, form.get("password", ""), lg_code=lg_code,
+                     by=principal.username)
     except KumomuraError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -207,7 +208,7 @@ def reset_totp(request: Request, lg_code: str, username: str, principal: PagePri
                db: DbDep) -> Response:
     """Forget a user's second factor (a lost phone); the user enrols a new one."""
     _it_lead(principal, lg_code)
-    second_factor.reset(db, username, lg_code=lg_code)
+    second_factor.reset(db, username, lg_code=lg_code, by=principal.username)
     _audit(request, principal, db, lg_code, "totp_reset", username)
     return _to_users(lg_code, f"{username} の二要素認証をリセットしました。本人が次のログインで"
                               "登録し直します")

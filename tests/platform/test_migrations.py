@@ -119,6 +119,8 @@ def test_a_control_plane_on_the_single_line_is_restamped(db: Database) -> None:
         conn.execute(text("ALTER TABLE users ADD COLUMN locked_until TIMESTAMP"))
         for column in ("scopes", "issued_by", "revoked_by"):
             conn.execute(text(f"ALTER TABLE api_tokens DROP COLUMN {column}"))
+        for column in ("credential_reset_kind", "credential_reset_by", "credential_reset_at"):
+            conn.execute(text(f"ALTER TABLE users DROP COLUMN {column}"))
         conn.execute(text("DELETE FROM alembic_version"))
         conn.execute(text("INSERT INTO alembic_version VALUES ('p0005')"))
     upgrade_platform(db)
@@ -126,4 +128,4 @@ def test_a_control_plane_on_the_single_line_is_restamped(db: Database) -> None:
         if db.is_postgres:
             conn.exec_driver_sql('SET LOCAL search_path TO "platform"')
         stamped = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
-    assert stamped == migrate.heads("platform") == {"p0003", "p0009"}
+    assert stamped == migrate.heads("platform") == {"p0003", "p0010"}

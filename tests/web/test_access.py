@@ -11,7 +11,7 @@ from typing import Any
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
@@ -233,3 +233,29 @@ def test_over_long_or_malformed_input_is_refused_naming_the_field(
     assert client.get("/t/062022/residents/results",
                       params={"kana": "ｱ" * 101}).status_code == 422
     assert client.get("/t/062022/tax", params={"year": "3000000000"}).status_code in (403, 422)
+
+
+def test_one_it_lead_cannot_reset_both_of_a_users_credentials(client: StaffBrowser,
+                                                              db: Database) -> None:
+    """Whoever resets a password and then the second factor could sign in as the user:
+    the second reset is another IT lead's, and both are in the trail."""
+    _user(db, "it", ["municipal_it"])
+    _user(db, "it2", ["municipal_it"])
+    with db.platform_tx() as conn:
+        conn.execute(update(users).where(users.c.username == "clerk")
+                     .values(totp_secret=pyotp.random_base32()))
+    _login(client, "it")
+    assert client.post("/t/062022/users/clerk/password", follow_redirects=False,
+                       data={"password": "a brand new passphrase"}).status_code == 303
+    refused = client.post("/t/062022/users/clerk/totp/reset")
+    assert refused.status_code == 403
+    assert "ほかの情報主管課の職員に依頼してください" in refused.text
+    with db.platform_tx() as conn:
+        assert conn.execute(select(users.c.totp_secret).where(
+            users.c.username == "clerk")).scalar() is not None  # nothing was reset
+    client.post("/logout")
+    _login(client, "it2")
+    assert client.post("/t/062022/users/clerk/totp/reset",
+                       follow_redirects=False).status_code == 303
+    actions = [e["action"] for e in audit.entries(db, "062022", atena_no=None)]
+    assert {"platform.password_reset", "platform.totp_reset"} <= set(actions)

@@ -13,7 +13,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -40,7 +40,7 @@ from kumomura.platform.core.errors import (
     Unauthenticated,
     invalid,
 )
-from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.core.timeutil import as_utc, utcnow
 from kumomura.platform.identity import throttle, trail
 from kumomura.platform.identity.tables import (
     api_tokens,
@@ -228,10 +228,35 @@ def create_user(db: Database, *, username: str, password: str, display_name: str
     return int(user_id)
 
 
+RESET_APART = timedelta(days=7)
+"""Within this time of one credential's reset, the other is someone else's to reset."""
+CREDENTIALS = {"password": "パスワード", "totp": "二要素認証"}
+
+
+def note_reset(conn: Connection, username: str, kind: str, by: str | None) -> None:
+    """Keep who reset a user's ``kind`` of credential; refuse them the other kind too
+    soon after (``RESET_APART``): whoever resets both could sign in as the user."""
+    if by is None:
+        return
+    row = conn.execute(select(users.c.credential_reset_kind, users.c.credential_reset_by,
+                              users.c.credential_reset_at)
+                       .where(users.c.username == username)).first()
+    if row is not None and row.credential_reset_by == by and row.credential_reset_kind != kind \
+            and row.credential_reset_at is not None \
+            and utcnow() - as_utc(row.credential_reset_at) < RESET_APART:
+        other = CREDENTIALS.get(row.credential_reset_kind or "", "")
+        raise Forbidden(f"{username} の{other}は {by} が再設定したばかりです。"
+                        f"{CREDENTIALS[kind]}の再設定は、ほかの情報主管課の職員に依頼してください",
+                        field=kind)
+    conn.execute(update(users).where(users.c.username == username).values(
+        credential_reset_kind=kind, credential_reset_by=by, credential_reset_at=utcnow()))
+
+
 def set_password(db: Database, username: str, password: str, *,
-                 lg_code: str | None = None) -> None:
+                 lg_code: str | None = None, by: str | None = None) -> None:
     """A new password: the user's sessions end, their API tokens are revoked and their
-    failed logins forgotten; with ``lg_code``, only for a user of that municipality."""
+    failed logins forgotten; with ``lg_code``, only for a user of that municipality;
+    ``by`` someone else (the IT lead), who may not also reset the second factor soon."""
     _validate_password(password)
     with db.platform_tx() as conn:
         query = update(users).where(users.c.username == username)
@@ -239,6 +264,7 @@ def set_password(db: Database, username: str, password: str, *,
             query = query.where(users.c.lg_code == lg_code)
         found = conn.execute(query.values(password_hash=_hasher.hash(password))).rowcount
         if found:
+            note_reset(conn, username, "password", by)
             end_sessions(conn, username)
             revoke_tokens_of(conn, username)
             throttle.clear(conn, username)

@@ -17,7 +17,12 @@ from sqlalchemy import select, update
 
 from kumomura.platform.core.errors import FieldProblem, NotFound, invalid
 from kumomura.platform.identity import throttle
-from kumomura.platform.identity.auth import end_sessions, password_matches, totp_step
+from kumomura.platform.identity.auth import (
+    end_sessions,
+    note_reset,
+    password_matches,
+    totp_step,
+)
 from kumomura.platform.identity.tables import users
 from kumomura.platform.storage.db import Database
 
@@ -80,7 +85,7 @@ def enrol(db: Database, username: str, secret: str, code: str, *,
     raise invalid(problems)
 
 
-def reset(db: Database, username: str, *, lg_code: str) -> None:
+def reset(db: Database, username: str, *, lg_code: str, by: str | None = None) -> None:
     """Forget a user's second factor (a lost phone): the user enrols a new one
     themselves, with their password, at the next login where the municipality requires
     it, or on their own page. Their open sessions end."""
@@ -90,6 +95,7 @@ def reset(db: Database, username: str, *, lg_code: str) -> None:
                              .values(totp_secret=None)).rowcount
         if not found:
             raise NotFound(f"利用者 {username} はいません", field="username")
+        note_reset(conn, username, "totp", by)
         end_sessions(conn, username)
 
 

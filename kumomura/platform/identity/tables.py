@@ -30,6 +30,9 @@ users = Table(
     Column("password_hash", Text, nullable=False),
     Column("totp_secret", Text),
     Column("totp_last_step", BigInteger),
+    Column("credential_reset_kind", String(16)),
+    Column("credential_reset_by", String(64)),
+    Column("credential_reset_at", Timestamp()),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", Timestamp(), nullable=False),
 )
