@@ -242,3 +242,41 @@ def revoke_token(request: Request, lg_code: str, token_id: RowId, principal: Pag
                                   request.client.host if request.client else None,
                                   request.state.request_id))
     return redirect_with_notice(f"/t/{lg_code}/tokens", f"トークン {token_id} を失効させました")
+
+
+def _own_tokens_page(request: Request, principal: Principal, *, issued: str | None = None,
+                     v: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                     status: int = 200) -> HTMLResponse:
+    grants = sorted({tokens.scope_text((module, p)) for module, _ in principal.grants
+                     for p in auth.Permission if principal.can(module, p)})
+    return render(request, "own_tokens.html", status_code=status, grants=grants,
+                  issued=issued, v=v or {"days": str(tokens.DEFAULT_DAYS)},
+                  errors=errors or {})
+
+
+@router.get("/account/tokens", response_class=HTMLResponse)
+def own_tokens_form(request: Request, principal: PagePrincipal) -> HTMLResponse:
+    """A token for another system, issued by the staff member it acts for."""
+    return _own_tokens_page(request, principal)
+
+
+@router.post("/account/tokens", response_model=None)
+async def issue_own_token(request: Request, principal: PagePrincipal, db: DbDep) -> Response:
+    """Issue it with the password again (and the app's code where the member requires a
+    second factor for personal data); the token is shown this once."""
+    async with request.form() as form:
+        v = text_fields(form)
+        chosen = [str(s) for s in form.getlist("scopes")]
+    attempt = Attempt(principal.username, request.client.host if request.client else None,
+                      request.state.request_id)
+    try:
+        typed = v.get("days", "").strip()
+        days = int(typed) if typed.isdigit() else 0 if typed else tokens.DEFAULT_DAYS
+        auth.confirm_password(db, principal.username, v.get("password", ""), attempt)
+        token = tokens.issue(db, principal.username, v.get("name", "").strip()[:200] or "連携",
+                             scopes=tokens.parse_scopes(chosen) if chosen else frozenset(),
+                             days=days, totp_code=v.get("totp_code") or None, attempt=attempt)
+    except KumomuraError as exc:
+        return _own_tokens_page(request, principal, v=v | {"scopes": chosen},
+                                errors=field_errors(exc), status=422)
+    return _own_tokens_page(request, principal, issued=token)

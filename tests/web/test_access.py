@@ -259,3 +259,26 @@ def test_one_it_lead_cannot_reset_both_of_a_users_credentials(client: StaffBrows
                        follow_redirects=False).status_code == 303
     actions = [e["action"] for e in audit.entries(db, "062022", atena_no=None)]
     assert {"platform.password_reset", "platform.totp_reset"} <= set(actions)
+
+
+def test_a_clerk_issues_a_token_for_a_system_with_the_password_again(
+        client: StaffBrowser, db: Database) -> None:
+    _login(client)
+    form = client.get("/account/tokens").text
+    assert 'value="residents:view"' in form
+    assert 'value="inhabitant_tax:view"' not in form  # only what the clerk's roles grant
+    wrong = client.post("/account/tokens", data={"name": "照会", "scopes": ["residents:view"],
+                                                 "password": "not the password"})
+    assert wrong.status_code == 422
+    assert 'id="password-error"' in wrong.text
+    beyond = client.post("/account/tokens", data={
+        "name": "照会", "scopes": ["inhabitant_tax:view"], "password": PW})
+    assert beyond.status_code == 422
+    assert "役割にない権限" in beyond.text
+    done = client.post("/account/tokens", data={"name": "照会", "scopes": ["residents:view"],
+                                                "days": "30", "password": PW})
+    assert done.status_code == 200
+    token = done.text.split('id="issued-token">')[1].split("<")[0]
+    held = tokens.principal_from(db, token)
+    assert held.grants == tokens.parse_scopes(["residents:view"])
+    assert tokens.of_municipality(db, "062022")[0]["issued_by"] == "clerk"

@@ -435,6 +435,21 @@ def _spend_like_a_check(password: str) -> None:
     password_matches(_DUMMY_HASH[0], password)
 
 
+def confirm_password(db: Database, username: str, password: str,
+                     attempt: throttle.Attempt) -> None:
+    """The signed-in user's password again, before an act that needs it (issuing a
+    token); a wrong one counts as a failed login, and a waiting name is refused."""
+    with db.platform_tx() as conn:
+        waits = throttle.blocked(conn, attempt)
+        stored = conn.execute(select(users.c.password_hash).where(
+            users.c.username == username)).scalar_one()
+        ok = not waits and password_matches(stored, password)
+        if not ok and not waits:
+            throttle.fail(conn, attempt)
+    if not ok:
+        raise InvalidInput("パスワードが正しくありません", field="password")
+
+
 def authenticate(db: Database, username: str, password: str,
                  totp_code: str | None = None, *,
                  attempt: throttle.Attempt | None = None) -> Principal:
