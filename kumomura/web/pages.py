@@ -30,7 +30,12 @@ router = APIRouter(include_in_schema=False)
 def login_form(request: Request, next: str = "/", notice: str | None = None) -> HTMLResponse:
     """The login form, with at most one of the fixed notices (never text from the URL)."""
     return render(request, "login.html", next=_safe_next(next),
-                  message=LOGIN_NOTICES.get(notice or ""), username="")
+                  message=LOGIN_NOTICES.get(notice or ""), username="",
+                  good=notice in GOOD_NOTICES)
+
+
+GOOD_NOTICES = frozenset({"logged_out", "enrolled"})
+"""Notices that report something done, not something wrong."""
 
 
 def _safe_next(target: str) -> str:

@@ -311,7 +311,7 @@ def test_a_reset_second_factor_is_enrolled_again_by_its_owner(demo: tuple[str, D
     page.get_by_label("現在のパスワード").fill(DEMO_PASSWORD)
     page.get_by_label("確認コード (6桁)").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="設定する").click()
-    expect(page.get_by_role("alert")).to_contain_text("二要素認証を登録しました")
+    expect(page.get_by_role("status")).to_contain_text("二要素認証を登録しました")
     page.get_by_label("ユーザー名").fill("tax_062138")
     page.get_by_label("パスワード").fill(DEMO_PASSWORD)
     page.get_by_label(re.compile("確認コード")).fill(pyotp.TOTP(secret).at(time.time() + 30))
