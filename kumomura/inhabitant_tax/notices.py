@@ -223,9 +223,10 @@ def people_in(directory: Path, name: str) -> list[str]:
     index = directory / INDEX
     if not index.is_file():
         return []
-    with index.open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f))[1:]
-    return [row[3] for row in rows if name == INDEX or row[0] == name]
+    rows = pl.scan_csv(index, infer_schema=False)  # a million rows: read lazily, as text
+    if name != INDEX:
+        rows = rows.filter(pl.col(INDEX_COLUMNS[0]) == name)
+    return list(rows.select(INDEX_COLUMNS[3]).collect()[INDEX_COLUMNS[3]])
 
 
 def audit_file_read(db: Database, lg_code: str, ctx: AuditContext, job_id: int,

@@ -21,6 +21,7 @@ from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.http.deps import DbDep, RowId
 from kumomura.platform.http.pages import (
     PagePrincipal,
+    attempt_of,
     field_errors,
     form_fields,
     page_audit,
@@ -41,7 +42,6 @@ from kumomura.platform.identity.auth import (
     set_roles,
     users_of,
 )
-from kumomura.platform.identity.throttle import Attempt
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,8 +76,7 @@ def own_totp_form(request: Request, principal: PagePrincipal) -> HTMLResponse:
 async def own_totp(request: Request, principal: PagePrincipal, db: DbDep) -> Response:
     """The staff member's own enrolment, confirmed with their password and a code."""
     form = await form_fields(request)
-    attempt = Attempt(principal.username, request.client.host if request.client else None,
-                      request.state.request_id)
+    attempt = attempt_of(request, principal.username)
     try:
         second_factor.enrol(db, principal.username, form.get("secret", ""),
                             form.get("code", ""), password=form.get("password", ""),
@@ -238,9 +237,7 @@ def revoke_token(request: Request, lg_code: str, token_id: RowId, principal: Pag
                  db: DbDep) -> Response:
     _it_lead(principal, lg_code)
     tokens.revoke(db, token_id, lg_code=lg_code, by=principal.username,
-                  attempt=Attempt(principal.username,
-                                  request.client.host if request.client else None,
-                                  request.state.request_id))
+                  attempt=attempt_of(request, principal.username))
     return redirect_with_notice(f"/t/{lg_code}/tokens", f"トークン {token_id} を失効させました")
 
 
@@ -267,8 +264,7 @@ async def issue_own_token(request: Request, principal: PagePrincipal, db: DbDep)
     async with request.form() as form:
         v = text_fields(form)
         chosen = [str(s) for s in form.getlist("scopes")]
-    attempt = Attempt(principal.username, request.client.host if request.client else None,
-                      request.state.request_id)
+    attempt = attempt_of(request, principal.username)
     try:
         typed = v.get("days", "").strip()
         days = int(typed) if typed.isdigit() else 0 if typed else tokens.DEFAULT_DAYS

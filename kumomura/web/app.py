@@ -27,6 +27,7 @@ from kumomura.platform import audit, events
 from kumomura.platform.core.config import Settings, get_settings
 from kumomura.platform.core.errors import KumomuraError
 from kumomura.platform.core.messages import japanese
+from kumomura.platform.http.bodies import read_ahead
 from kumomura.platform.http.csrf import CsrfGuard
 from kumomura.platform.http.deps import PrincipalCache
 from kumomura.platform.storage.db import Database, open_database
@@ -157,20 +158,8 @@ class RefuseNul:
         size = int(headers.get("content-length") or 0)
         if found is None and kind in ("application/json", "application/x-www-form-urlencoded") \
                 and 0 < size <= NUL_BODY_LIMIT:
-            body, messages = b"", []
-            while True:
-                message = await receive()
-                messages.append(message)
-                body += message.get("body", b"")
-                if not message.get("more_body"):
-                    break
+            body, receive = await read_ahead(receive, limit=NUL_BODY_LIMIT)
             found = self._in_body(kind, body)
-            replay = iter(messages)
-
-            async def receive_again() -> Message:
-                return next(replay, {"type": "http.disconnect"})
-
-            receive = receive_again
         if found is not None:
             response = JSONResponse(status_code=422, media_type=PROBLEM, content={
                 "type": "about:blank", "title": "Invalid input", "status": 422,

@@ -16,12 +16,12 @@ from kumomura.platform.http.pages import (
     COOKIE,
     LOGIN_NOTICES,
     PagePrincipal,
+    attempt_of,
     field_errors,
     form_fields,
     render,
 )
 from kumomura.platform.identity import auth, second_factor, sessions, trail
-from kumomura.platform.identity.throttle import Attempt
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,11 +43,6 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
-def _attempt(request: Request, username: str) -> Attempt:
-    return Attempt(username, request.client.host if request.client else None,
-                   getattr(request.state, "request_id", None))
-
-
 @router.post("/login", response_model=None)
 def login(request: Request, db: DbDep, username: Annotated[str, Form(max_length=200)],
           password: Annotated[str, Form(max_length=1024)],
@@ -55,7 +50,7 @@ def login(request: Request, db: DbDep, username: Annotated[str, Form(max_length=
           next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
     try:
         principal = auth.authenticate(db, username, password, totp or None,
-                                      attempt=_attempt(request, username))
+                                      attempt=attempt_of(request, username))
     except auth.EnrolmentRequired as exc:
         return _enrolment_page(request, username, next, message=exc.message)
     except Unauthenticated as exc:
@@ -89,7 +84,7 @@ async def login_enrolment(request: Request, db: DbDep) -> Response:
     A wrong password or a name that is nobody's gets the login's one answer."""
     form = await form_fields(request)
     username, next = form.get("username", "")[:200], form.get("next", "/")
-    attempt = _attempt(request, username)
+    attempt = attempt_of(request, username)
     try:
         await run_in_threadpool(
             second_factor.enrol, db, username, form.get("secret", ""), form.get("code", ""),
@@ -114,7 +109,7 @@ def logout(request: Request, db: DbDep) -> Response:
     if token:
         ended = sessions.end(db, token)
         if ended is not None:
-            trail.record(db, _attempt(request, ended.username), "logout",
+            trail.record(db, attempt_of(request, ended.username), "logout",
                          lg_code=ended.lg_code)
     response = RedirectResponse("/login?notice=logged_out", status_code=303)
     response.delete_cookie(COOKIE, path="/")

@@ -18,11 +18,13 @@ import hmac
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kumomura.platform.http.bodies import read_ahead
 
 COOKIE = "kumomura_csrf"
 FIELD = "csrf_token"
@@ -38,13 +40,8 @@ Refusal = Callable[[Scope, Receive, Send, str], Awaitable[None]]
 
 
 def _cookie_token(headers: Headers) -> str | None:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(headers.get("cookie", ""))
-    except Exception:  # a malformed cookie header carries no token
-        return None
-    morsel = jar.get(COOKIE)
-    return morsel.value if morsel is not None and _TOKEN.fullmatch(morsel.value) else None
+    value = cookie_parser(headers.get("cookie", "")).get(COOKIE, "")
+    return value if _TOKEN.fullmatch(value) else None
 
 
 def same_site(headers: Headers) -> bool:
@@ -116,27 +113,17 @@ class CsrfGuard:
         kind = kind.strip().lower()
         if kind not in ("application/x-www-form-urlencoded", "multipart/form-data"):
             return None, receive
-        boundary = re.search(r'boundary="?([^";]+)"?', params)
-        limit = FORM_LIMIT if kind.endswith("urlencoded") else FIRST_PART_LIMIT
-        body, read, more = b"", [], True
-        found: str | None = None
-        while more and len(body) <= limit:
-            message = await receive()
-            read.append(message)
-            body += message.get("body", b"")
-            more = bool(message.get("more_body"))
-            if kind == "multipart/form-data" and boundary is not None:
-                part = _first_part_value(body, boundary.group(1).encode("latin-1"))
-                if part is not None:
-                    found = part[1] if part[0] == FIELD else None
-                    break
         if kind.endswith("urlencoded"):
-            found = next((v for k, v in parse_qsl(body.decode("utf-8", "replace"),
-                                                  keep_blank_values=True) if k == FIELD), None)
-        replay = iter(read)
-
-        async def receive_again() -> Message:
-            message = next(replay, None)
-            return message if message is not None else await receive()
-
-        return found, receive_again
+            body, receive = await read_ahead(receive, limit=FORM_LIMIT)
+            return next((v for k, v in parse_qsl(body.decode("utf-8", "replace"),
+                                                 keep_blank_values=True) if k == FIELD),
+                        None), receive
+        found = re.search(r'boundary="?([^";]+)"?', params)
+        if found is None:
+            return None, receive
+        boundary = found.group(1).encode("latin-1")
+        body, receive = await read_ahead(
+            receive, limit=FIRST_PART_LIMIT,
+            enough=lambda so_far: _first_part_value(so_far, boundary) is not None)
+        part = _first_part_value(body, boundary)
+        return (part[1] if part is not None and part[0] == FIELD else None), receive

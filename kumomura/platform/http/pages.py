@@ -33,6 +33,7 @@ from kumomura.platform.http import csrf
 from kumomura.platform.http.deps import DbDep
 from kumomura.platform.identity import sessions
 from kumomura.platform.identity.auth import Permission, Principal, Scope
+from kumomura.platform.identity.throttle import Attempt
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import get_tenant
 
@@ -105,6 +106,12 @@ def page_audit(request: Request, principal: Principal, purpose: str | None = Non
     return AuditContext(actor=principal.username, request_id=request.state.request_id,
                         client_addr=request.client.host if request.client else None,
                         purpose=purpose)
+
+
+def attempt_of(request: Request, username: str) -> Attempt:
+    """Who signs in (or confirms a password) from where, for the throttle and the trail."""
+    return Attempt(username, request.client.host if request.client else None,
+                   getattr(request.state, "request_id", None))
 
 
 def _nav(db: Database, principal: Principal) -> list[tuple[str, str]]:
