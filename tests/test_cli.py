@@ -164,3 +164,22 @@ def test_every_command_that_prints_a_table_offers_json_and_csv() -> None:
     lacking = [name for name, command in printing
                if not any("--format" in p.opts for p in command.params)]
     assert lacking == []
+
+
+def test_users_oidc_clients_lists_a_municipalitys_systems_and_no_secret(
+        db: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from kumomura.platform.identity import oidc_clients
+    from tests.conftest import make_tenant
+
+    make_tenant(db)
+    client_id, secret = oidc_clients.register(db, "062022", "財務会計システム",
+                                              ["https://rp.example.jp/cb"], by="it")
+    code, out, _ = run(capsys, "users", "oidc-clients", "-t", "062022", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["client_id"], r["kind"]) for r in rows] == [(client_id, "confidential")]
+    assert secret is not None
+    assert secret not in out
+    assert "secret_hash" not in out

@@ -527,6 +527,22 @@ def users_tokens(tenant: Annotated[str, typer.Option("--tenant", "-t")],
                       Column("revoked_at", "revoked")], fmt)
 
 
+@users_app.command("oidc-clients")
+def users_oidc_clients(tenant: Annotated[str, typer.Option("--tenant", "-t")],
+                       fmt: FormatOpt = Format.TABLE) -> None:
+    """The municipality's systems that sign its staff in through kumomura (OIDC), as
+    its IT lead registered them on the 認証連携するシステム page."""
+    from kumomura.platform.identity import oidc_clients
+
+    with _db() as db:
+        rows = [r | {"redirect_uris": " ".join(r["redirect_uris"]),
+                     "kind": "public" if r["public"] else "confidential"}
+                for r in oidc_clients.of_municipality(db, tenant)]
+    print_rows(rows, [Column("client_id", "client_id"), Column("name", "name"),
+                      Column("kind", "kind"), Column("redirect_uris", "redirect"),
+                      Column("created_by", "by"), Column("revoked_at", "revoked")], fmt)
+
+
 # -- plugins -------------------------------------------------------------------------
 @plugins_app.command("list")
 def plugins_list(on: OnOpt = None, fmt: FormatOpt = Format.TABLE) -> None:

@@ -14,6 +14,9 @@ from kumomura.platform.identity.tables import (
     api_tokens,
     auth_events,
     login_throttle,
+    oidc_clients,
+    oidc_codes,
+    oidc_tokens,
     role_permissions,
     roles,
     user_roles,
@@ -40,7 +43,7 @@ PLATFORM = BusinessModule(
         # in the control plane
         tenants, tenant_businesses, tenant_state_changes, users, roles, role_permissions,
         user_roles, api_tokens, web_sessions, jobs, job_log, api_calls_daily, backup_drills,
-        restore_requests, login_throttle, auth_events,
+        restore_requests, login_throttle, auth_events, oidc_clients, oidc_codes, oidc_tokens,
     ),
     params=AUTH_PARAMS,
     layouts=PLATFORM_LAYOUTS,

@@ -90,7 +90,7 @@ async def own_totp(request: Request, principal: PagePrincipal, db: DbDep) -> Res
                                             "確認コードが必要です")
 
 
-def _it_lead(principal: Principal, lg_code: str) -> None:
+def require_it_lead(principal: Principal, lg_code: str) -> None:
     """The municipality's own IT lead only: the operator administers the platform, not a
     municipality's staff (who could then be given access to personal data)."""
     if principal.scope != Scope.TENANT:
@@ -98,7 +98,7 @@ def _it_lead(principal: Principal, lg_code: str) -> None:
     require_tenant(principal, lg_code, PLATFORM_MODULE, Permission.ADMIN)
 
 
-def _audit(request: Request, principal: Principal, db: DbDep, lg_code: str, action: str,
+def audit_admin(request: Request, principal: Principal, db: DbDep, lg_code: str, action: str,
            username: str, **detail: Any) -> None:
     """User administration goes in the municipality's own audit log (never a password
     or a secret)."""
@@ -123,7 +123,7 @@ def _users_page(request: Request, db: DbDep, lg_code: str, *, message: str | Non
 def municipality_users(request: Request, lg_code: str, principal: PagePrincipal,
                        db: DbDep) -> HTMLResponse:
     """The municipality's users for its IT lead: roles, state, second factor."""
-    _it_lead(principal, lg_code)
+    require_it_lead(principal, lg_code)
     return _users_page(request, db, lg_code)
 
 
@@ -135,7 +135,7 @@ def _to_users(lg_code: str, message: str) -> RedirectResponse:
 async def add_user(request: Request, lg_code: str, principal: PagePrincipal,
                    db: DbDep) -> Response:
     """A new user of this municipality with the roles ticked and a first password."""
-    _it_lead(principal, lg_code)
+    require_it_lead(principal, lg_code)
     async with request.form() as form:
         v = text_fields(form)
         chosen = [str(r) for r in form.getlist("roles")]
@@ -147,7 +147,7 @@ async def add_user(request: Request, lg_code: str, principal: PagePrincipal,
         errors = {("roles" if k == "role" else k): m for k, m in field_errors(exc).items()}
         return _users_page(request, db, lg_code, v=v | {"roles": chosen}, errors=errors,
                            status=422)
-    _audit(request, principal, db, lg_code, "user_created", v["username"].strip(),
+    audit_admin(request, principal, db, lg_code, "user_created", v["username"].strip(),
            roles=chosen)
     return _to_users(lg_code, f"利用者 {v['username'].strip()} を登録しました")
 
@@ -156,7 +156,7 @@ async def add_user(request: Request, lg_code: str, principal: PagePrincipal,
 async def reset_password(request: Request, lg_code: str, username: str,
                          principal: PagePrincipal, db: DbDep) -> Response:
     """A new password handed to the user (the lock is lifted with it)."""
-    _it_lead(principal, lg_code)
+    require_it_lead(principal, lg_code)
     form = await form_fields(request)
     try:
         set_password(db, username, form.get("password", ""), lg_code=lg_code,
@@ -166,7 +166,7 @@ async def reset_password(request: Request, lg_code: str, username: str,
             raise
         return _users_page(request, db, lg_code, status=422, errors={
             f"password-{username}": exc.message})
-    _audit(request, principal, db, lg_code, "password_reset", username)
+    audit_admin(request, principal, db, lg_code, "password_reset", username)
     return _to_users(lg_code, f"{username} のパスワードを再設定しました")
 
 
@@ -174,7 +174,7 @@ async def reset_password(request: Request, lg_code: str, username: str,
 async def change_roles(request: Request, lg_code: str, username: str,
                        principal: PagePrincipal, db: DbDep) -> Response:
     """The roles ticked replace another user's (nobody changes their own)."""
-    _it_lead(principal, lg_code)
+    require_it_lead(principal, lg_code)
     async with request.form() as form:
         chosen = [str(r) for r in form.getlist("roles")]
     try:
@@ -184,20 +184,20 @@ async def change_roles(request: Request, lg_code: str, username: str,
             raise
         return _users_page(request, db, lg_code, status=422, errors={
             f"roles-{username}": exc.message})
-    _audit(request, principal, db, lg_code, "user_roles_changed", username, roles=chosen)
+    audit_admin(request, principal, db, lg_code, "user_roles_changed", username, roles=chosen)
     return _to_users(lg_code, f"{username} の役割を変更しました")
 
 
 @router.post("/t/{lg_code}/users/{username}/active", response_model=None)
 async def suspend_or_resume(request: Request, lg_code: str, username: str,
                             principal: PagePrincipal, db: DbDep) -> Response:
-    _it_lead(principal, lg_code)
+    require_it_lead(principal, lg_code)
     active = (await form_fields(request)).get("active") == "true"
     if not active and username == principal.username:
         return _users_page(request, db, lg_code, status=422, errors={
             f"active-{username}": "自分自身は停止できません"})
     set_active(db, username, active, lg_code=lg_code)
-    _audit(request, principal, db, lg_code, "user_resumed" if active else "user_suspended",
+    audit_admin(request, principal, db, lg_code, "user_resumed" if active else "user_suspended",
            username)
     return _to_users(lg_code, f"{username} を{'再開' if active else '停止'}しました")
 
@@ -206,9 +206,9 @@ async def suspend_or_resume(request: Request, lg_code: str, username: str,
 def reset_totp(request: Request, lg_code: str, username: str, principal: PagePrincipal,
                db: DbDep) -> Response:
     """Forget a user's second factor (a lost phone); the user enrols a new one."""
-    _it_lead(principal, lg_code)
+    require_it_lead(principal, lg_code)
     second_factor.reset(db, username, lg_code=lg_code, by=principal.username)
-    _audit(request, principal, db, lg_code, "totp_reset", username)
+    audit_admin(request, principal, db, lg_code, "totp_reset", username)
     return _to_users(lg_code, f"{username} の二要素認証をリセットしました。本人が次のログインで"
                               "登録し直します")
 
@@ -217,9 +217,9 @@ def reset_totp(request: Request, lg_code: str, username: str, principal: PagePri
 def lift_wait(request: Request, lg_code: str, username: str, principal: PagePrincipal,
               db: DbDep) -> Response:
     """Let a user whose failed logins make them wait try again at once."""
-    _it_lead(principal, lg_code)
+    require_it_lead(principal, lg_code)
     auth.lift_wait(db, username, lg_code=lg_code)
-    _audit(request, principal, db, lg_code, "login_wait_lifted", username)
+    audit_admin(request, principal, db, lg_code, "login_wait_lifted", username)
     return _to_users(lg_code, f"{username} はすぐにログインを試せます")
 
 
@@ -227,7 +227,7 @@ def lift_wait(request: Request, lg_code: str, username: str, principal: PagePrin
 def municipality_tokens(request: Request, lg_code: str, principal: PagePrincipal,
                         db: DbDep) -> HTMLResponse:
     """The API tokens of the municipality's users: whose, what for, what they may do."""
-    _it_lead(principal, lg_code)
+    require_it_lead(principal, lg_code)
     return render(request, "tokens.html", lg_code=lg_code,
                   rows=tokens.of_municipality(db, lg_code), now=utcnow())
 
@@ -235,7 +235,7 @@ def municipality_tokens(request: Request, lg_code: str, principal: PagePrincipal
 @router.post("/t/{lg_code}/tokens/{token_id}/revoke", response_model=None)
 def revoke_token(request: Request, lg_code: str, token_id: RowId, principal: PagePrincipal,
                  db: DbDep) -> Response:
-    _it_lead(principal, lg_code)
+    require_it_lead(principal, lg_code)
     tokens.revoke(db, token_id, lg_code=lg_code, by=principal.username,
                   attempt=attempt_of(request, principal.username))
     return redirect_with_notice(f"/t/{lg_code}/tokens", f"トークン {token_id} を失効させました")

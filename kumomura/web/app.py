@@ -214,7 +214,8 @@ async def _refuse_forgery(scope: Scope, receive: Receive, send: Send, message: s
 def _is_page(request: Request) -> bool:
     """Staff pages answer in HTML; the API (and its docs) in JSON."""
     path = request.url.path
-    return not (path.startswith("/api/") or path in ("/healthz", "/readyz", "/openapi.json"))
+    return not (path.startswith("/api/") or path in ("/healthz", "/readyz", "/openapi.json")
+                or (path.startswith("/oidc/") and not path.endswith("/authorize")))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -286,6 +287,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         api_layouts,
         api_platform,
         api_restores,
+        oidc_pages,
         pages,
         platform_pages,
     )
@@ -328,7 +330,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     calls = CallCounter()
     app.state.calls = calls
     app.add_middleware(CsrfGuard, refuse=_refuse_forgery, secure=settings.cookie_secure,
-                       exempt_prefixes=("/api/",))
+                       exempt_prefixes=("/api/", "/oidc/"))
     app.add_middleware(RequestTiming, calls=calls)
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
@@ -359,6 +361,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(pages.router)
     app.include_router(platform_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(oidc_pages.router)
     for module in modules:
         if module.router is not None:
             app.include_router(module.router)

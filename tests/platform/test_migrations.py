@@ -112,7 +112,8 @@ def test_a_control_plane_on_the_single_line_is_restamped(db: Database) -> None:
             conn.exec_driver_sql('SET LOCAL search_path TO "platform"')
         conn.execute(text("DROP TABLE restore_requests"))  # came after the single line
         conn.execute(text("ALTER TABLE users DROP COLUMN totp_last_step"))  # and this
-        for table in ("login_throttle", "auth_events"):  # and these
+        for table in ("login_throttle", "auth_events", "oidc_tokens", "oidc_codes",
+                      "oidc_clients"):  # and these
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("ALTER TABLE users ADD COLUMN failed_logins INTEGER DEFAULT 0 "
                           "NOT NULL"))
@@ -128,4 +129,4 @@ def test_a_control_plane_on_the_single_line_is_restamped(db: Database) -> None:
         if db.is_postgres:
             conn.exec_driver_sql('SET LOCAL search_path TO "platform"')
         stamped = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
-    assert stamped == migrate.heads("platform") == {"p0003", "p0010"}
+    assert stamped == migrate.heads("platform") == {"p0003", "p0011"}

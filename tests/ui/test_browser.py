@@ -31,6 +31,7 @@ from kumomura.platform.identity import tables
 from kumomura.platform.storage.db import Database
 from kumomura.residents.tables import certificate_issues, resident_versions
 from kumomura.web.app import create_app
+from tests.ui.relying_party import RelyingParty, serving
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = os.environ.get("KUMOMURA_SCREENSHOTS")
@@ -443,3 +444,45 @@ def test_a_towns_own_birth_gift_from_birth_to_payment(demo: tuple[str, Database]
     _login(page, base, "clerk_062022")
     expect(menu.get_by_role("link", name="住民記録")).to_be_visible()
     expect(menu.get_by_role("link", name="出生祝金")).to_have_count(0)
+
+
+def test_another_system_signs_a_clerk_in_through_kumomura(demo: tuple[str, Database],
+                                                          page: Page,
+                                                          browser: Browser) -> None:
+    """米沢市's IT lead registers its accounting system; a clerk opening that system is
+    sent to kumomura, logs in, and arrives back known with the roles kumomura gave; a
+    second visit needs no login (single sign-on, through the SameSite=Strict cookie); a
+    clerk of 長井市 is turned away."""
+    base, _ = demo
+    port = _free_port()
+    callback = f"http://localhost:{port}/callback"
+    _login(page, base, "it_062022", "/t/062022/oidc-clients")
+    page.get_by_label("システム名").fill("財務会計システム")
+    page.get_by_label(re.compile("リダイレクト先")).fill(callback)
+    page.get_by_role("button", name="登録する").click()
+    client_id = page.locator("#issued-client-id").inner_text()
+    secret = page.locator("#issued-secret").inner_text()
+    _shot(page, "17-oidc-clients")
+    page.get_by_role("button", name="ログアウト").click()
+
+    party = RelyingParty(f"{base}/oidc/062022", client_id, secret, port)
+    with serving(party) as system:
+        page.goto(system)
+        expect(page).to_have_url(re.compile(r"127\.0\.0\.1.*/login"))
+        page.get_by_label("ユーザー名").fill("clerk_062022")
+        page.get_by_label("パスワード").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="ログイン").click()
+        expect(page.get_by_role("heading", name=re.compile("ようこそ 米沢市 窓口"))).to_be_visible()
+        expect(page.locator("#roles")).to_have_text("役割: counter_clerk")
+        assert page.url.startswith(f"http://localhost:{port}/callback")
+
+        page.goto(system)  # signed in at kumomura already: straight back
+        expect(page.get_by_role("heading", name=re.compile("ようこそ"))).to_be_visible()
+
+        other = browser.new_context(locale="ja-JP").new_page()
+        other.goto(system)
+        other.get_by_label("ユーザー名").fill("clerk_062090")
+        other.get_by_label("パスワード").fill(DEMO_PASSWORD)
+        other.get_by_role("button", name="ログイン").click()
+        expect(other.get_by_role("heading")).to_have_text("ログインできません: access_denied")
+        other.context.close()

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=True, description="the session cookie only over HTTPS (browsers treat "
         "http://127.0.0.1 and localhost as secure too); off only behind nothing at all")
+    public_url: str | None = Field(
+        default=None, description="the address staff and other systems reach kumomura at "
+        "(https://kumomura.example.jp), from which each municipality's OIDC issuer is "
+        "made; unset: the address of the request")
     degraded: bool = Field(
         default=False, description="縮退運用: a town hall's local, read-only counter service "
         "from its municipal package; certificates get their own numbering (D...)")

@@ -8,7 +8,7 @@ most once a minute, so a page view does not cost a write.
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select, update
 
@@ -68,6 +68,14 @@ def principal_of(db: Database, token: str) -> auth.Principal:
                          .values(last_seen_at=now))
         username = row["username"]
     return auth.principal_for(db, username)
+
+
+def started_at(db: Database, token: str) -> datetime | None:
+    """When the session's login was (an ID token's ``auth_time``)."""
+    with db.platform_tx() as conn:
+        at = conn.execute(select(web_sessions.c.created_at).where(
+            web_sessions.c.token_hash == auth.token_hash(token))).scalar_one_or_none()
+    return None if at is None else as_utc(at)
 
 
 def end(db: Database, token: str) -> auth.Principal | None:

@@ -113,3 +113,54 @@ auth_events = Table(
 )
 """Sign-in events of names that are no municipality's staff (unknown names, the
 secretariat, the operator); a municipality's staff's go in its own audit trail."""
+
+oidc_clients = Table(
+    "oidc_clients",
+    platform_metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("lg_code", String(6), ForeignKey("platform.tenants.lg_code"), nullable=False,
+           index=True),
+    Column("name", Text, nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("secret_hash", String(64)),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("revoked_at", Timestamp()),
+    Column("revoked_by", String(64)),
+)
+"""The municipality's other systems that sign its staff in through kumomura (OIDC relying
+parties), registered by its IT lead; a client without a secret is public (PKCE alone)."""
+
+oidc_codes = Table(
+    "oidc_codes",
+    platform_metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("client_id", String(64), ForeignKey("platform.oidc_clients.client_id"),
+           nullable=False),
+    Column("user_id", Integer, ForeignKey("platform.users.id"), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("nonce", Text),
+    Column("code_challenge", String(128), nullable=False),
+    Column("code_challenge_method", String(8), nullable=False),
+    Column("auth_time", Timestamp(), nullable=False),
+    Column("expires_at", Timestamp(), nullable=False, index=True),
+    Column("used_at", Timestamp()),
+)
+"""Authorization codes (their hash): short-lived, used once; a second use revokes what
+the first one gave."""
+
+oidc_tokens = Table(
+    "oidc_tokens",
+    platform_metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("code_hash", String(64), nullable=False, index=True),
+    Column("client_id", String(64), ForeignKey("platform.oidc_clients.client_id"),
+           nullable=False),
+    Column("user_id", Integer, ForeignKey("platform.users.id"), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("expires_at", Timestamp(), nullable=False, index=True),
+    Column("revoked_at", Timestamp()),
+)
+"""Access tokens for the user-info endpoint, an hour each (the relying party's own
+session is its own affair)."""
