@@ -12,6 +12,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import TypeVar
 
+from kumomura.collection import module as collection
 from kumomura.costs import module as costs
 from kumomura.inhabitant_tax import module as inhabitant_tax
 from kumomura.platform import installation
@@ -20,7 +21,8 @@ from kumomura.residents import module as residents
 from kumomura.seal_registration import module as seal_registration
 
 MODULES: tuple[BusinessModule, ...] = (
-    residents.MODULE, seal_registration.MODULE, inhabitant_tax.MODULE, costs.MODULE)
+    residents.MODULE, seal_registration.MODULE, inhabitant_tax.MODULE, collection.MODULE,
+    costs.MODULE)
 
 T = TypeVar("T")
 PLUGIN_GROUP = "kumomura.modules"

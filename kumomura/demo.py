@@ -15,7 +15,7 @@ from rich.progress import Progress
 
 from kumomura.costs import public as costs
 from kumomura.inhabitant_tax import public as tax
-from kumomura.platform import installation, params
+from kumomura.platform import events, installation, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.businesses import PLATFORM_MODULE
 from kumomura.platform.core.errors import Conflict
@@ -140,6 +140,9 @@ def _inhabitant_tax(db: Database, code: str, name: str, progress: Progress) -> N
                              total=jobs.get_job(db, job_id).total_chunks)
     jobs.run_in_process(db, job_id, on_chunk=lambda done, _t: progress.update(task,
                                                                              completed=done))
+    # Collection takes the installments as charges (調定) from the assessment's events.
+    while events.dispatch(db, code).delivered:
+        pass
 
 
 DEMO_COSTS = """code,name,kind,amount,businesses,first_year,years,equal,population,usage,metric

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import text
 
+from kumomura.collection import public as collection
 from kumomura.demo import OKITAMA
 from kumomura.inhabitant_tax import service as tax
 from kumomura.platform import params
@@ -33,6 +35,10 @@ def test_demo_builds_members_with_residents_once(sqlite_db: Database,
             assessed[lg_code] = tax.count_current(conn, 2026)
             assert tax.tenant_parameters(conn, 2026).prefectural_per_capita == 2_000
         assert assessed[lg_code] == adults > 0
+        with sqlite_db.tenant_tx(lg_code) as conn:  # each taxpayer's installments, charged
+            taxed = conn.execute(text("SELECT count(*) FROM assessments WHERE current "
+                                      "AND fiscal_year = 2026 AND total > 0")).scalar_one()
+            assert collection.charged_addressees(conn, "inhabitant_tax", 2026) == taxed > 0
     assert "tax_062022" in out
     assert run(capsys, "demo", "--no-serve", "--scale", "0.002")[0] == 0
     for lg_code, _, _ in OKITAMA:

@@ -17,7 +17,8 @@ from pydantic import Field
 from sqlalchemy import Connection, exists, func, insert, select
 
 from kumomura.inhabitant_tax import service
-from kumomura.inhabitant_tax.events import Assessed
+from kumomura.inhabitant_tax.charges import charge_lines, in_groups
+from kumomura.inhabitant_tax.events import Assessed, Charged
 from kumomura.inhabitant_tax.income_data import frames
 from kumomura.inhabitant_tax.law import law_for
 from kumomura.inhabitant_tax.params import MODULE
@@ -94,6 +95,10 @@ def run_chunk(conn: Connection, params: dict[str, Any], chunk_no: int) -> dict[s
     if written:
         events.emit(conn, Assessed(fiscal_year=year, job_id=job_id, chunk=chunk_no,
                                    **summary, total=int(results["total"].sum())))
+        lines = charge_lines(results.join(keys, on="tid"),
+                             service.tenant_parameters(conn, year), year)
+        for group in in_groups(lines):
+            events.emit(conn, Charged(fiscal_year=year, reason="initial", lines=group))
     return summary
 
 

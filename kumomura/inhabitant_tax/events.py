@@ -1,12 +1,13 @@
 """What the inhabitant tax publishes: the year's assessments written (per chunk of the
-当初課税) and a person's assessment corrected (更正); 収納管理 takes its charges from
-these."""
+当初課税) and a person's assessment corrected (更正), and the charges (調定) of both,
+which 収納管理 takes."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from kumomura.platform.events import DomainEvent
+from kumomura.platform.levies import ChargesEvent
 
 
 class Assessed(DomainEvent):
@@ -31,4 +32,10 @@ class Corrected(DomainEvent):
     total_after: int
 
 
-PUBLISHED = (Assessed, Corrected)
+class Charged(ChargesEvent):
+    """調定 for collection: installments of the 当初課税 (in groups) or of one 更正."""
+
+    name: ClassVar[str] = "inhabitant_tax.charged"
+
+
+PUBLISHED = (Assessed, Corrected, Charged)

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, select
 
+from kumomura.collection.payments import import_file
+from kumomura.collection.tables import charges
 from kumomura.inhabitant_tax import batch as tax_batch
 from kumomura.inhabitant_tax import income_data
 from kumomura.inhabitant_tax import service as tax_service
@@ -84,6 +86,12 @@ def _populate(db: Database) -> None:
     with db.tenant_tx(CODE) as conn:
         income_data.record_return(conn, CTX, _tax_return(head, 6_300_000))
         tax_service.correct(conn, CTX, head, 2026, note="給与支払報告書の訂正")
+    events.dispatch(db, CODE)  # collection takes the charges and the correction's change
+    with db.tenant_tx(CODE) as conn:
+        number = conn.execute(select(charges.c.payment_no).order_by(charges.c.id)
+                              ).scalars().first()
+        import_file(conn, CTX, "窓口.csv", f"納付番号,納付日,納付額\n{number},2026-07-31,"
+                    "1000000\n".encode())  # late, and more than owed: every part of 消込
 
 
 def _tax_return(atena_no: str, salary: int, spouse: bool = True) -> IncomeReturnIn:
@@ -115,6 +123,8 @@ def test_round_trip_is_byte_for_byte(db: Database, yonezawa: Tenant, tmp_path: P
     # the child's death noted for the tax.
     assert (rows["income_returns"], rows["income_family"], rows["assessments"],
             rows["tax_departures"]) == (2, 3, 3, 1)
+    assert all(rows[t] for t in ("charges", "charge_changes", "payment_files", "payments",
+                                 "allocations"))
     refused = import_tenant(db, make_tenant(db, NAGAI).lg_code, first,
                             report_dir=tmp_path / "report")
     assert [p.column for p in refused.problems] == ["lg_code"]  # never into another town

@@ -1,0 +1,55 @@
+"""Layouts of collection (収納管理): charges, their history, payment files, payments and
+allocations, for export, import and the municipality's own copy."""
+
+from __future__ import annotations
+
+from kumomura.collection.params import MODULE
+from kumomura.collection.tables import (
+    allocations,
+    charge_changes,
+    charges,
+    payment_files,
+    payments,
+)
+from kumomura.platform.exchange.layouts import declare
+
+LAYOUTS = (
+    declare(charges, module=MODULE, title="調定", labels={
+        "id": "調定番号", "levy": "税目 (inhabitant_tax 等)", "fiscal_year": "年度",
+        "payer_kind": "納付者区分 (person 本人 / employer 特別徴収義務者)",
+        "payer_no": "納付者番号 (宛名番号・指定番号)", "atena_no": "課税対象者の宛名番号",
+        "installment": "期別 (特別徴収は1=6月分)", "label": "期別の表示",
+        "due_date": "納期限", "amount": "調定額 (円)", "payment_no": "納付番号",
+        "created_at": "調定日時"},
+        allowed={"payer_kind": ("person", "employer")},
+        references={"atena_no": "atena.atena_no"}),
+    declare(charge_changes, module=MODULE, title="調定の履歴", labels={
+        "id": "履歴番号", "charge_id": "調定番号",
+        "kind": "区分 (initial 当初 / increase 増額 / decrease 減額)", "delta": "増減額 (円)",
+        "amount_after": "変更後の調定額 (円)",
+        "reason": "事由 (initial 当初課税 / correction 更正)",
+        "event_id": "連携イベント番号", "changed_at": "変更日時"},
+        allowed={"kind": ("initial", "increase", "decrease"),
+                 "reason": ("initial", "correction")},
+        references={"charge_id": "charges.id"}),
+    declare(payment_files, module=MODULE, title="収納ファイル", labels={
+        "id": "ファイル番号", "name": "ファイル名", "sha256": "SHA-256",
+        "kind": "種類 (counter_csv 窓口・金融機関CSV)", "records": "件数",
+        "total": "合計金額 (円)", "imported_by": "取込者", "imported_at": "取込日時"}),
+    declare(payments, module=MODULE, title="収納", labels={
+        "id": "収納番号", "file_id": "ファイル番号", "line": "ファイルの行",
+        "paid_on": "納付日", "amount": "納付額 (円)", "payment_no": "納付番号",
+        "channel": "収納経路 (counter 窓口 / bank 金融機関 / convenience コンビニ / "
+                   "debit 口座振替)",
+        "status": "状態 (applied 消込済 / review 要確認)",
+        "payer_kind": "納付者区分", "payer_no": "納付者番号", "note": "備考"},
+        allowed={"channel": ("counter", "bank", "convenience", "debit"),
+                 "status": ("applied", "review")},
+        references={"file_id": "payment_files.id"}),
+    declare(allocations, module=MODULE, title="消込の明細", labels={
+        "id": "明細番号", "payment_id": "収納番号", "charge_id": "調定番号",
+        "part": "充当先 (tax 本税 / late_fee 延滞金 / overpaid 過誤納金)",
+        "amount": "金額 (円)", "applied_on": "収納日", "applied_at": "消込日時"},
+        allowed={"part": ("tax", "late_fee", "overpaid")},
+        references={"payment_id": "payments.id", "charge_id": "charges.id"}),
+)

@@ -1,0 +1,35 @@
+"""収納管理 (collection): one account per addressee across every levy.
+
+Where things are: law.py (延滞金 rates per calendar year), late_fee.py (the calculation),
+params.py (督促手数料), tables.py, service.py (charges taken from the levies' events, the
+account), payments.py (payment files matched and applied), public.py, layout.py, cli.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kumomura.collection import cli, events, layout, public, tables
+from kumomura.collection.params import MODULE as CODE
+from kumomura.collection.params import PARAMS
+from kumomura.collection.service import take_charges
+from kumomura.inhabitant_tax.events import Charged as InhabitantTaxCharged
+from kumomura.platform.modules import BusinessModule
+
+HERE = Path(__file__).parent
+
+MODULE = BusinessModule(
+    code=CODE,
+    name="収納管理",
+    package=__package__ or "kumomura.collection",
+    tables=(tables.charges, tables.charge_changes, tables.payment_files, tables.payments,
+            tables.allocations),
+    params=PARAMS,
+    publishes=events.PUBLISHED,
+    handlers={InhabitantTaxCharged: take_charges},
+    layouts=layout.LAYOUTS,
+    migrations=HERE / "migrations",
+    cli=cli.app,
+    cli_name="collection",
+    public=public,
+)

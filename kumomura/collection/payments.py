@@ -1,0 +1,224 @@
+"""消込: payment files read, matched to charges and applied, all in one transaction.
+
+A file is taken once (its SHA-256): the same file again is refused, naming when it was
+taken, and changes nothing. Every row is checked first; a file with any malformed row
+(a date that is no date, an amount that is no whole number of yen, neither 納付番号 nor
+宛名番号) is refused whole, each problem named with the file and line. Then each row is
+matched:
+
+1. by 納付番号 to its 納付書's charges;
+2. else, by 宛名番号 and amount, to that person's oldest unpaid charge of exactly that
+   balance;
+3. else it waits for review (要確認), with the reason.
+
+A matched payment pays the 本税 first, then the 延滞金 it owes as of the day paid (地方税法's
+order: 本税 before 延滞金); what is left is 過誤納金, appropriated (充当, 地方税法第17条の2) to
+the same payer's oldest charges already due, and what is still left waits for 還付.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, insert, select
+
+from kumomura.collection.late_fee import late_fee
+from kumomura.collection.service import ChargeState, charge_states
+from kumomura.collection.tables import allocations, charges, payment_files, payments
+from kumomura.platform import audit
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.core.errors import FieldProblem, InvalidInput, invalid
+from kumomura.platform.core.timeutil import as_utc, utcnow
+
+COLUMNS = {"納付番号": "payment_no", "納付日": "paid_on", "納付額": "amount",
+           "宛名番号": "atena_no", "収納経路": "channel"}
+"""The counter and bank CSV (UTF-8, a header row): 納付日 and 納付額 always, 納付番号 or
+宛名番号 on each row, 収納経路 (counter 窓口 / bank 金融機関) where known."""
+CHANNELS = ("counter", "bank", "convenience", "debit")
+MAX_ROWS = 1_000_000
+
+
+@dataclass
+class ImportReport:
+    file: str
+    file_id: int
+    records: int = 0
+    total: int = 0
+    applied: int = 0
+    to_review: list[dict[str, Any]] = field(default_factory=list)
+    overpaid: int = 0
+    appropriated: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "file_id": self.file_id, "records": self.records,
+                "total": self.total, "applied": self.applied,
+                "review": len(self.to_review), "to_review": self.to_review,
+                "appropriated": self.appropriated, "overpaid": self.overpaid}
+
+
+def _rows(name: str, content: bytes) -> pl.DataFrame:
+    """The file's rows, checked: every malformed row named with its line."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{name}: UTF-8 のCSVではありません", field="file") from None
+    try:
+        raw = pl.read_csv(io.StringIO(text), infer_schema=False, n_rows=MAX_ROWS + 1)
+    except pl.exceptions.PolarsError as exc:
+        raise InvalidInput(f"{name}: CSVとして読めません ({type(exc).__name__})",
+                           field="file") from None
+    missing = [h for h in ("納付日", "納付額") if h not in raw.columns]
+    if missing or not ({"納付番号", "宛名番号"} & set(raw.columns)):
+        raise InvalidInput(f"{name}: 見出しに {'・'.join(missing) or '納付番号か宛名番号'} が"
+                           "ありません", field="file")
+    if raw.height > MAX_ROWS:
+        raise InvalidInput(f"{name}: {MAX_ROWS:,}行を超えています", field="file")
+    frame = raw.select(pl.col(k).alias(v) if k in raw.columns
+                       else pl.lit(None, pl.String).alias(v) for k, v in COLUMNS.items())
+    frame = frame.with_columns(pl.col(pl.String).str.strip_chars()).with_columns(
+        line=pl.int_range(2, pl.len() + 2),
+        date=pl.coalesce(pl.col("paid_on").str.to_date("%Y-%m-%d", strict=False),
+                         pl.col("paid_on").str.to_date("%Y%m%d", strict=False)),
+        yen=pl.col("amount").str.to_integer(strict=False))
+    problems = []
+    for row in frame.iter_rows(named=True):
+        where = f"{name}:{row['line']}"
+        if row["date"] is None:
+            problems.append(FieldProblem(where, f"納付日 {row['paid_on']!r} は日付ではありません"))
+        if row["yen"] is None or not 0 < row["yen"] <= 10**11:
+            problems.append(FieldProblem(where, f"納付額 {row['amount']!r} は1円以上の整数では"
+                                                "ありません"))
+        if not (row["payment_no"] or row["atena_no"]):
+            problems.append(FieldProblem(where, "納付番号か宛名番号が必要です"))
+        if row["channel"] and row["channel"] not in CHANNELS:
+            problems.append(FieldProblem(where, f"収納経路 {row['channel']!r} は "
+                                                f"{'/'.join(CHANNELS)} のいずれかです"))
+        if len(problems) >= 100:
+            break
+    if problems:
+        raise invalid(problems)
+    return frame
+
+
+def import_file(conn: Connection, ctx: AuditContext, name: str, content: bytes, *,
+                channel: str = "bank") -> ImportReport:
+    """Take a payment file (the caller's transaction: all of it or nothing)."""
+    digest = hashlib.sha256(content).hexdigest()
+    before = conn.execute(select(payment_files.c.name, payment_files.c.imported_at).where(
+        payment_files.c.sha256 == digest)).first()
+    if before is not None:
+        raise InvalidInput(f"{name}: 同じ内容のファイル ({before.name}) を "
+                           f"{as_utc(before.imported_at):%Y-%m-%d %H:%M} に取り込み済みです。"
+                           "何も変更していません", field="file")
+    rows = _rows(name, content)
+    file_id = conn.execute(insert(payment_files).values(
+        name=name[:200], sha256=digest, kind="counter_csv", records=rows.height,
+        total=int(rows["yen"].sum() or 0), imported_by=ctx.actor, imported_at=utcnow())
+        .returning(payment_files.c.id)).scalar_one()
+    report = ImportReport(file=name, file_id=file_id, records=rows.height,
+                          total=int(rows["yen"].sum() or 0))
+    for row in rows.iter_rows(named=True):
+        _apply_row(conn, report, row, row["channel"] or channel)
+    audit.record(conn, ctx, "collection.payments_imported",
+                 detail={"file": name, "file_id": file_id, "records": report.records,
+                         "applied": report.applied, "review": len(report.to_review)})
+    return report
+
+
+def _apply_row(conn: Connection, report: ImportReport, row: dict[str, Any],
+               channel: str) -> None:
+    paid_on, amount = row["date"], row["yen"]
+    c = charges.c
+    where = f"{report.file}:{row['line']}"
+    matched: list[ChargeState] = []
+    payer: tuple[str, str] | None = None
+    reason = None
+    if row["payment_no"]:
+        matched = charge_states(conn, c.payment_no == row["payment_no"][:32], paid_on)
+        if not matched:
+            reason = f"納付番号 {row['payment_no']} の調定がありません"
+    if not matched and row["atena_no"]:
+        person = charge_states(conn, (c.payer_kind == "person")
+                               & (c.payer_no == row["atena_no"][:20]), paid_on)
+        exact = [s for s in person if s.balance == amount]
+        if exact:
+            matched = exact[:1]
+        else:
+            reason = (reason or "") + (" / " if reason else "") + (
+                f"宛名番号 {row['atena_no']} に残額 {amount:,}円 の調定がありません"
+                if person else f"宛名番号 {row['atena_no']} の調定がありません")
+    if not matched:
+        _payment(conn, report, row, channel, "review", None, note=reason)
+        report.to_review.append({"line": row["line"], "where": where, "reason": reason,
+                                 "amount": amount})
+        return
+    first = conn.execute(select(c.payer_kind, c.payer_no).where(c.id == matched[0].id)).one()
+    payer = (first.payer_kind, first.payer_no)
+    payment_id = _payment(conn, report, row, channel, "applied", payer)
+    left = _pay(conn, payment_id, matched, amount, paid_on)
+    if left:
+        due = [s for s in charge_states(conn, (c.payer_kind == payer[0])
+                                        & (c.payer_no == payer[1]), paid_on)
+               if s.balance > 0 and s.due_date < paid_on and s.id not in
+               {m.id for m in matched}]
+        before = left
+        left = _pay(conn, payment_id, due, left, paid_on)
+        report.appropriated += before - left
+    if left:
+        _allocate(conn, payment_id, None, "overpaid", left, paid_on)
+        report.overpaid += left
+    report.applied += 1
+
+
+def _payment(conn: Connection, report: ImportReport, row: dict[str, Any], channel: str,
+             status: str, payer: tuple[str, str] | None, note: str | None = None) -> int:
+    return int(conn.execute(insert(payments).values(
+        file_id=report.file_id, line=row["line"], paid_on=row["date"], amount=row["yen"],
+        payment_no=(row["payment_no"] or None) and row["payment_no"][:32], channel=channel,
+        status=status, payer_kind=payer[0] if payer else None,
+        payer_no=payer[1] if payer else (row["atena_no"] or None), note=note)
+        .returning(payments.c.id)).scalar_one())
+
+
+def _pay(conn: Connection, payment_id: int, states: list[ChargeState], amount: int,
+         paid_on: date) -> int:
+    """Pay the 本税 of ``states`` in order, then their 延滞金 as of ``paid_on``; the rest."""
+    left = amount
+    paid_tax: dict[int, int] = {}
+    for state in states:
+        take = min(left, state.balance)
+        if take > 0:
+            _allocate(conn, payment_id, state.id, "tax", take, paid_on)
+            paid_tax[state.id] = take
+            left -= take
+    for state in states:
+        if left <= 0:
+            break
+        if state.balance - paid_tax.get(state.id, 0) > 0:
+            continue  # still owing 本税: its 延滞金 is not yet fixed
+        fee = _fee_when_paid(conn, state)
+        take = min(left, max(fee - state.late_fee_paid, 0))
+        if take > 0:
+            _allocate(conn, payment_id, state.id, "late_fee", take, paid_on)
+            left -= take
+    return left
+
+
+def _fee_when_paid(conn: Connection, state: ChargeState) -> int:
+    """The charge's 延滞金, now that its 本税 is paid off: over its tax payments by date."""
+    a = allocations.c
+    paid = [(r.applied_on, r.amount) for r in conn.execute(
+        select(a.applied_on, a.amount).where(a.charge_id == state.id, a.part == "tax"))]
+    return late_fee(state.amount, state.due_date, paid).amount
+
+
+def _allocate(conn: Connection, payment_id: int, charge_id: int | None, part: str,
+              amount: int, applied_on: date) -> None:
+    conn.execute(insert(allocations).values(
+        payment_id=payment_id, charge_id=charge_id, part=part, amount=amount,
+        applied_on=applied_on, applied_at=utcnow()))

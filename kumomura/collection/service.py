@@ -1,0 +1,149 @@
+"""Collection's use cases over one municipality's open transaction: charges taken from
+the levies' events, and an addressee's account."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, tuple_, update
+
+from kumomura.collection.late_fee import late_fee
+from kumomura.collection.tables import allocations, charge_changes, charges
+from kumomura.platform import audit, events
+from kumomura.platform.audit import AuditContext
+from kumomura.platform.core.errors import NotFound
+from kumomura.platform.core.timeutil import utcnow
+from kumomura.platform.levies import ChargesEvent
+
+KEY = ("levy", "fiscal_year", "payer_kind", "payer_no", "atena_no", "installment")
+
+
+def levy_of(event: ChargesEvent) -> str:
+    """The levy a charges event speaks for: its topic's module (``inhabitant_tax``)."""
+    return event.name.split(".")[0]
+
+
+def take_charges(conn: Connection, event: ChargesEvent, envelope: events.Event) -> None:
+    """調定 from a levy's event: new installments are charged, changed ones get an
+    増額 or 減額 調定 beside their history; a redelivered event finds its work done (the
+    change is keyed by the event). Payments already made stay where they are."""
+    levy = levy_of(event)
+    c = charges.c
+    lines = {(levy, event.fiscal_year, ln.payer_kind, ln.payer_no, ln.atena_no,
+              ln.installment): ln for ln in event.lines}
+    if not lines:
+        return
+    held: dict[tuple[Any, ...], tuple[int, int]] = {}
+    keys = list(lines)
+    for i in range(0, len(keys), 500):
+        for row in conn.execute(select(*(c[k] for k in KEY), c.id, c.amount).where(
+                tuple_(*(c[k] for k in KEY)).in_(keys[i:i + 500]))):
+            held[tuple(row[:6])] = (row.id, row.amount)
+    now = utcnow()
+    new = [{**dict(zip(KEY, key, strict=True)), "label": ln.label, "due_date": ln.due_date,
+            "amount": ln.amount, "payment_no": ln.payment_no, "created_at": now}
+           for key, ln in lines.items() if key not in held and ln.amount > 0]
+    if new:
+        conn.execute(insert(charges), new)
+        ids = {}
+        for part in range(0, len(keys), 500):
+            for row in conn.execute(select(*(c[k] for k in KEY), c.id).where(
+                    tuple_(*(c[k] for k in KEY)).in_(keys[part:part + 500]))):
+                ids[tuple(row[:6])] = row.id
+        conn.execute(insert(charge_changes), [
+            {"charge_id": ids[tuple(n[k] for k in KEY)], "kind": "initial",
+             "delta": n["amount"], "amount_after": n["amount"], "reason": event.reason,
+             "event_id": envelope.id, "changed_at": now} for n in new])
+    done = {cid for (cid,) in conn.execute(select(charge_changes.c.charge_id).where(
+        charge_changes.c.event_id == envelope.id))}
+    for key, (charge_id, amount) in held.items():
+        line = lines[key]
+        if line.amount == amount or charge_id in done:
+            continue
+        conn.execute(update(charges).where(c.id == charge_id).values(
+            amount=line.amount, due_date=line.due_date))
+        conn.execute(insert(charge_changes).values(
+            charge_id=charge_id, kind="increase" if line.amount > amount else "decrease",
+            delta=line.amount - amount, amount_after=line.amount, reason=event.reason,
+            event_id=envelope.id, changed_at=now))
+
+
+@dataclass(frozen=True)
+class ChargeState:
+    """One charge on an account as of a day."""
+
+    id: int
+    levy: str
+    fiscal_year: int
+    label: str
+    atena_no: str
+    due_date: date
+    payment_no: str
+    amount: int
+    paid: int
+    late_fee: int
+    late_fee_paid: int
+
+    @property
+    def balance(self) -> int:
+        return self.amount - self.paid
+
+    @property
+    def late_fee_due(self) -> int:
+        return max(self.late_fee - self.late_fee_paid, 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"levy": self.levy, "fiscal_year": self.fiscal_year, "label": self.label,
+                "atena_no": self.atena_no, "due_date": self.due_date.isoformat(),
+                "payment_no": self.payment_no, "amount": self.amount, "paid": self.paid,
+                "balance": self.balance, "late_fee": self.late_fee,
+                "late_fee_paid": self.late_fee_paid, "late_fee_due": self.late_fee_due}
+
+
+def charge_states(conn: Connection, where: Any, on: date) -> list[ChargeState]:
+    """Charges matching ``where`` with everything paid on them (whatever its date: a
+    payment is never counted twice nor forgotten) and the 延滞金 as of ``on``."""
+    c, a = charges.c, allocations.c
+    rows = conn.execute(select(charges).where(where).order_by(c.due_date, c.levy, c.id)
+                        ).mappings().all()
+    paid: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    fee_paid: dict[int, int] = defaultdict(int)
+    ids = [r["id"] for r in rows]
+    for part in range(0, len(ids), 500):
+        for row in conn.execute(select(a.charge_id, a.part, a.amount, a.applied_on).where(
+                a.charge_id.in_(ids[part:part + 500]))):
+            if row.part == "tax":
+                paid[row.charge_id].append((row.applied_on, row.amount))
+            elif row.part == "late_fee":
+                fee_paid[row.charge_id] += row.amount
+    states = []
+    for r in rows:
+        tax_paid = sum(amount for _, amount in paid[r["id"]])
+        fee = late_fee(r["amount"], r["due_date"], paid[r["id"]],
+                       until=on if tax_paid < r["amount"] else None).amount \
+            if on > r["due_date"] else 0
+        states.append(ChargeState(
+            id=r["id"], levy=r["levy"], fiscal_year=r["fiscal_year"], label=r["label"],
+            atena_no=r["atena_no"], due_date=r["due_date"], payment_no=r["payment_no"],
+            amount=r["amount"], paid=tax_paid, late_fee=fee,
+            late_fee_paid=fee_paid[r["id"]]))
+    return states
+
+
+def account(conn: Connection, ctx: AuditContext, atena_no: str, on: date) -> dict[str, Any]:
+    """An addressee's account: every charge of every levy they pay, what was paid, the
+    balance and the 延滞金 to ``on``; the look is audited."""
+    states = charge_states(conn, (charges.c.payer_kind == "person")
+                           & (charges.c.payer_no == atena_no), on)
+    if not states:
+        raise NotFound(f"宛名番号 {atena_no} の調定はありません", field="atena_no")
+    audit.record(conn, ctx, "collection.account_viewed", atena_no=atena_no,
+                 detail={"on": on.isoformat()})
+    return {"atena_no": atena_no, "on": on.isoformat(),
+            "charges": [s.as_dict() for s in states],
+            "total": sum(s.amount for s in states), "paid": sum(s.paid for s in states),
+            "balance": sum(s.balance for s in states),
+            "late_fee_due": sum(s.late_fee_due for s in states)}

@@ -1,0 +1,107 @@
+"""収納管理's tables in each municipality's schema: charges (調定) and their history,
+payment files, payments and what each was applied to."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from kumomura.platform.core.timeutil import Timestamp
+from kumomura.platform.storage.db import tenant_metadata
+
+charges = Table(
+    "charges",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("levy", String(32), nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("payer_kind", String(8), nullable=False),  # person | employer
+    Column("payer_no", String(20), nullable=False),
+    Column("atena_no", String(15), nullable=False),
+    Column("installment", Integer, nullable=False),
+    Column("label", String(20), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("payment_no", String(32), nullable=False, index=True),
+    Column("created_at", Timestamp(), nullable=False),
+    UniqueConstraint("levy", "fiscal_year", "payer_kind", "payer_no", "atena_no",
+                     "installment", name="uq_charges_installment"),
+    Index("ix_charges_payer", "payer_kind", "payer_no", "due_date"),
+    Index("ix_charges_person", "atena_no"),
+)
+"""調定: what is owed per levy, year, payer, subject and installment; ``amount`` is the
+current 調定額 (its history in ``charge_changes``). A 納付番号 names one 納付書: a person's
+installment, or an employer's month of 特別徴収 for all its employees."""
+
+charge_changes = Table(
+    "charge_changes",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("charge_id", Integer, ForeignKey("charges.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # initial | increase | decrease
+    Column("delta", BigInteger, nullable=False),
+    Column("amount_after", BigInteger, nullable=False),
+    Column("reason", String(16), nullable=False),  # the levy's: initial | correction
+    Column("event_id", Integer, nullable=False),
+    Column("changed_at", Timestamp(), nullable=False),
+    UniqueConstraint("charge_id", "event_id", name="uq_charge_changes_event"),
+)
+"""The 調定's history: the first and every 増額・減額 調定, with the event that made it."""
+
+payment_files = Table(
+    "payment_files",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # counter_csv | ...
+    Column("records", Integer, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("imported_by", Text, nullable=False),
+    Column("imported_at", Timestamp(), nullable=False),
+)
+"""Each payment file once (its hash): the same file again changes nothing."""
+
+payments = Table(
+    "payments",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_id", Integer, ForeignKey("payment_files.id"), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("paid_on", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("payment_no", String(32)),
+    Column("channel", String(16), nullable=False),  # counter | bank | convenience | debit
+    Column("status", String(16), nullable=False),  # applied | review
+    Column("payer_kind", String(8)),
+    Column("payer_no", String(20)),
+    Column("note", Text),
+    UniqueConstraint("file_id", "line", name="uq_payments_line"),
+    Index("ix_payments_payer", "payer_kind", "payer_no"),
+)
+"""消込: each payment as its file gave it; one the matching could not place waits for
+review (``status = 'review'``)."""
+
+allocations = Table(
+    "allocations",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payment_id", Integer, ForeignKey("payments.id"), nullable=False, index=True),
+    Column("charge_id", Integer, ForeignKey("charges.id"), index=True),
+    Column("part", String(16), nullable=False),  # tax | late_fee | overpaid
+    Column("amount", BigInteger, nullable=False),
+    Column("applied_on", Date, nullable=False),
+    Column("applied_at", Timestamp(), nullable=False),
+)
+"""What a payment paid: 本税 of a charge first, then its 延滞金 (地方税法 order); what is
+left over is 過誤納金 (``overpaid``, no charge) until it is appropriated or refunded."""

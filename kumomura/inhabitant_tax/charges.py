@@ -1,0 +1,65 @@
+"""The 調定 this levy publishes for collection: 普通徴収 in four installments per person,
+特別徴収 per employer and month (June to May), each with its 納期限 and 納付番号.
+
+特別徴収: the employer pays what it withheld in a month by the 10th of the next month
+(地方税法第321条の5第1項), moved past closed days; one 納付書 a month covers all its
+employees, so their lines share the 納付番号. Lines come in groups (``GROUP`` lines an
+event) so that no event's payload grows with the size of the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import polars as pl
+
+from kumomura.inhabitant_tax.calculation import due_dates
+from kumomura.inhabitant_tax.params import InhabitantTaxParameters
+from kumomura.platform.core.business_days import next_open_day
+from kumomura.platform.levies import ChargeLine, payment_number
+
+GROUP = 500
+
+
+def special_due_date(fiscal_year: int, month: int) -> date:
+    """The 納期限 of 特別徴収 month ``month`` (1 = June): the 10th of the next month."""
+    calendar_month = (5 + month) % 12 + 1  # June (1) is paid in July, May (12) in June
+    year = fiscal_year + (1 if month >= 7 else 0)
+    return next_open_day(date(year, calendar_month, 10))
+
+
+def charge_lines(rows: pl.DataFrame, tenant: InhabitantTaxParameters,
+                 fiscal_year: int, *, with_zero: bool = False) -> list[ChargeLine]:
+    """The installments of assessed rows (``atena_no``, ``employer_no``,
+    ``special_collection``, ``ordinary_1..4``, ``special_1..12``). A zero installment is
+    no charge, but a 更正 names it too (``with_zero``): one charged before goes to zero."""
+    ordinary_due = due_dates(tenant, fiscal_year)
+    special_due = [special_due_date(fiscal_year, m) for m in range(1, 13)]
+    lines = []
+    for row in rows.iter_rows(named=True):
+        employer = row["employer_no"] if row["special_collection"] else None
+        if employer:
+            for m in range(1, 13):
+                if with_zero or row[f"special_{m}"] > 0:
+                    lines.append(ChargeLine(
+                        payer_kind="employer", payer_no=employer, atena_no=row["atena_no"],
+                        installment=m, label=f"{(m + 4) % 12 + 1}月分",
+                        due_date=special_due[m - 1], amount=row[f"special_{m}"],
+                        payment_no=payment_number("inhabitant_tax_special", fiscal_year,
+                                                  employer, m)))
+        else:
+            for i in range(1, 5):
+                if with_zero or row[f"ordinary_{i}"] > 0:
+                    lines.append(ChargeLine(
+                        payer_kind="person", payer_no=row["atena_no"],
+                        atena_no=row["atena_no"], installment=i, label=f"第{i}期",
+                        due_date=ordinary_due[i - 1], amount=row[f"ordinary_{i}"],
+                        payment_no=payment_number("inhabitant_tax", fiscal_year,
+                                                  row["atena_no"], i)))
+    return lines
+
+
+def in_groups(lines: list[ChargeLine]) -> Iterator[list[ChargeLine]]:
+    for start in range(0, len(lines), GROUP):
+        yield lines[start:start + GROUP]
