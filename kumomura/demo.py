@@ -202,8 +202,10 @@ def build_demo(db: Database, *, progress: Progress, scale: float = 0.02) -> list
                          ["tax_officer"])
             _ensure_user(db, f"registry_{code}", f"{name} 住民記録担当", Scope.TENANT, code,
                          ["registry_editor"])
+            _ensure_user(db, f"collect_{code}", f"{name} 収納担当", Scope.TENANT, code,
+                         ["collection_officer"])
             logins.append(f"{name}: clerk_{code} (窓口), registry_{code} (住民記録・支援措置), "
-                          f"tax_{code} (税務), it_{code} (情報主管課)")
+                          f"tax_{code} (税務), collect_{code} (収納), it_{code} (情報主管課)")
             progress.advance(task)
     _costs(db)
     _ensure_user(db, "secretariat", "置賜 事務局", Scope.CONSORTIUM, None, ["secretariat"])

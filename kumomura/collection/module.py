@@ -2,19 +2,20 @@
 
 Where things are: law.py (延滞金 rates per calendar year), late_fee.py (the calculation),
 params.py (督促手数料), tables.py, service.py (charges taken from the levies' events, the
-account), payments.py (payment files matched and applied), public.py, layout.py, cli.py.
+account), payments.py (payment files matched and applied), public.py, layout.py, ui.py
+(the counter's page), cli.py.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from kumomura.collection import cli, events, layout, public, tables
+from kumomura.collection import cli, events, layout, public, tables, ui
 from kumomura.collection.params import MODULE as CODE
 from kumomura.collection.params import PARAMS
 from kumomura.collection.service import take_charges
 from kumomura.inhabitant_tax.events import Charged as InhabitantTaxCharged
-from kumomura.platform.modules import BusinessModule
+from kumomura.platform.modules import BusinessModule, MenuItem
 
 HERE = Path(__file__).parent
 
@@ -29,7 +30,10 @@ MODULE = BusinessModule(
     handlers={InhabitantTaxCharged: take_charges},
     layouts=layout.LAYOUTS,
     migrations=HERE / "migrations",
+    pages=ui.ui,
+    templates=HERE / "templates",
     cli=cli.app,
     cli_name="collection",
+    menu=(MenuItem("/t/{lg}/collection", "収納"),),
     public=public,
 )

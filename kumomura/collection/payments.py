@@ -25,7 +25,8 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, String, any_, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from kumomura.collection.late_fee import late_fee
 from kumomura.collection.service import ChargeState, charge_states
@@ -34,6 +35,7 @@ from kumomura.platform import audit
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import FieldProblem, InvalidInput, invalid
 from kumomura.platform.core.timeutil import as_utc, utcnow
+from kumomura.platform.storage.frames import write_frame
 
 COLUMNS = {"納付番号": "payment_no", "納付日": "paid_on", "納付額": "amount",
            "宛名番号": "atena_no", "収納経路": "channel"}
@@ -85,8 +87,12 @@ def _rows(name: str, content: bytes) -> pl.DataFrame:
         date=pl.coalesce(pl.col("paid_on").str.to_date("%Y-%m-%d", strict=False),
                          pl.col("paid_on").str.to_date("%Y%m%d", strict=False)),
         yen=pl.col("amount").str.to_integer(strict=False))
+    bad = frame.filter(pl.col("date").is_null() | pl.col("yen").is_null()
+                       | ~pl.col("yen").is_between(1, 10**11)
+                       | (pl.col("payment_no").is_null() & pl.col("atena_no").is_null())
+                       | (pl.col("channel").is_not_null() & ~pl.col("channel").is_in(CHANNELS)))
     problems = []
-    for row in frame.iter_rows(named=True):
+    for row in bad.head(100).iter_rows(named=True):
         where = f"{name}:{row['line']}"
         if row["date"] is None:
             problems.append(FieldProblem(where, f"納付日 {row['paid_on']!r} は日付ではありません"))
@@ -98,8 +104,6 @@ def _rows(name: str, content: bytes) -> pl.DataFrame:
         if row["channel"] and row["channel"] not in CHANNELS:
             problems.append(FieldProblem(where, f"収納経路 {row['channel']!r} は "
                                                 f"{'/'.join(CHANNELS)} のいずれかです"))
-        if len(problems) >= 100:
-            break
     if problems:
         raise invalid(problems)
     return frame
@@ -122,12 +126,81 @@ def import_file(conn: Connection, ctx: AuditContext, name: str, content: bytes, 
         .returning(payment_files.c.id)).scalar_one()
     report = ImportReport(file=name, file_id=file_id, records=rows.height,
                           total=int(rows["yen"].sum() or 0))
-    for row in rows.iter_rows(named=True):
+    rest = _apply_exact(conn, report, rows, channel)
+    for row in rest.iter_rows(named=True):
         _apply_row(conn, report, row, row["channel"] or channel)
     audit.record(conn, ctx, "collection.payments_imported",
                  detail={"file": name, "file_id": file_id, "records": report.records,
                          "applied": report.applied, "review": len(report.to_review)})
     return report
+
+
+IN_CHUNK = 30_000
+"""Numbers per query: under both databases' limits on a statement's parameters."""
+
+
+def _charges_named(conn: Connection, numbers: list[str]) -> pl.DataFrame:
+    """The charges of these 納付番号, with how many share each number and what has been
+    paid on each (its 本税)."""
+    c, a = charges.c, allocations.c
+    paid = (select(func.coalesce(func.sum(a.amount), 0)).where(a.charge_id == c.id)
+            .scalar_subquery())
+    found: list[Any] = []
+    for part in range(0, len(numbers), IN_CHUNK):
+        chunk = numbers[part:part + IN_CHUNK]
+        # PostgreSQL takes the numbers as one array (one parameter, one plan).
+        named = c.payment_no == any_(bindparam("numbers", chunk, type_=ARRAY(String))) \
+            if conn.dialect.name == "postgresql" else c.payment_no.in_(chunk)
+        found += conn.execute(select(c.id, c.payment_no, c.amount, c.due_date, c.payer_kind,
+                                     c.payer_no, paid.label("paid")).where(named)).all()
+    frame = pl.DataFrame(found, schema={"charge_id": pl.Int64, "payment_no": pl.String,
+                                        "charged": pl.Int64, "due_date": pl.Date,
+                                        "payer_kind": pl.String, "payer_no": pl.String,
+                                        "paid": pl.Int64}, orient="row")
+    return frame.with_columns(sharing=pl.len().over("payment_no"))
+
+
+def _apply_exact(conn: Connection, report: ImportReport, rows: pl.DataFrame,
+                 channel: str) -> pl.DataFrame:
+    """The day's common case in bulk: a row naming a 納付書 of one charge, nothing paid on
+    it yet, paying exactly its amount by its 納期限 (no 延滞金) and the only row of the
+    file for it. Its payment and allocation are written as frames (COPY on PostgreSQL);
+    every other row is returned for the row-by-row matching."""
+    numbered = rows.filter(pl.col("payment_no").is_not_null()
+                           & (pl.len().over("payment_no") == 1))
+    if numbered.height == 0:
+        return rows
+    found = _charges_named(conn, numbered["payment_no"].to_list())
+    exact = numbered.join(found, on="payment_no").filter(
+        (pl.col("sharing") == 1) & (pl.col("paid") == 0) & (pl.col("yen") == pl.col("charged"))
+        & (pl.col("date") <= pl.col("due_date")))
+    if exact.height == 0:
+        return rows
+    ids = _new_ids(conn, exact.height)
+    now = utcnow()
+    exact = exact.with_columns(id=pl.Series(ids, dtype=pl.Int64))
+    write_frame(conn, payments, exact.select(
+        "id", file_id=pl.lit(report.file_id), line="line", paid_on="date", amount="yen",
+        payment_no="payment_no", channel=pl.coalesce("channel", pl.lit(channel)),
+        status=pl.lit("applied"), payer_kind="payer_kind", payer_no="payer_no"))
+    write_frame(conn, allocations, exact.select(
+        payment_id="id", charge_id="charge_id", part=pl.lit("tax"), amount="yen",
+        applied_on="date", applied_at=pl.lit(now)))
+    report.applied += exact.height
+    return rows.join(exact.select("line"), on="line", how="anti")
+
+
+def _new_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for ``count`` new payments, taken from the table's own sequence (PostgreSQL)
+    or after its highest (SQLite, which holds the write lock for the transaction)."""
+    if conn.dialect.name == "postgresql":
+        translate = conn.get_execution_options().get("schema_translate_map") or {}
+        name = f'"{translate.get(payments.schema, payments.schema)}".payments'
+        return list(conn.execute(text(
+            "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": name, "n": count}).scalars())
+    top = conn.execute(select(func.coalesce(func.max(payments.c.id), 0))).scalar_one()
+    return list(range(top + 1, top + 1 + count))
 
 
 def _apply_row(conn: Connection, report: ImportReport, row: dict[str, Any],

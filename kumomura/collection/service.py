@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, tuple_, update
+from sqlalchemy import Connection, insert, select, update
 
 from kumomura.collection.late_fee import late_fee
 from kumomura.collection.tables import allocations, charge_changes, charges
 from kumomura.platform import audit, events
 from kumomura.platform.audit import AuditContext
-from kumomura.platform.core.errors import NotFound
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.levies import ChargesEvent
 
@@ -37,26 +36,23 @@ def take_charges(conn: Connection, event: ChargesEvent, envelope: events.Event) 
     if not lines:
         return
     held: dict[tuple[Any, ...], tuple[int, int]] = {}
-    keys = list(lines)
-    for i in range(0, len(keys), 500):
+    numbers = sorted({ln.payment_no for ln in event.lines})
+    for i in range(0, len(numbers), 500):  # by the indexed 納付番号, then by the whole key
         for row in conn.execute(select(*(c[k] for k in KEY), c.id, c.amount).where(
-                tuple_(*(c[k] for k in KEY)).in_(keys[i:i + 500]))):
-            held[tuple(row[:6])] = (row.id, row.amount)
+                c.payment_no.in_(numbers[i:i + 500]))):
+            if tuple(row[:6]) in lines:
+                held[tuple(row[:6])] = (row.id, row.amount)
     now = utcnow()
     new = [{**dict(zip(KEY, key, strict=True)), "label": ln.label, "due_date": ln.due_date,
             "amount": ln.amount, "payment_no": ln.payment_no, "created_at": now}
            for key, ln in lines.items() if key not in held and ln.amount > 0]
     if new:
-        conn.execute(insert(charges), new)
-        ids = {}
-        for part in range(0, len(keys), 500):
-            for row in conn.execute(select(*(c[k] for k in KEY), c.id).where(
-                    tuple_(*(c[k] for k in KEY)).in_(keys[part:part + 500]))):
-                ids[tuple(row[:6])] = row.id
+        made = conn.execute(insert(charges).returning(c.id, c.amount, sort_by_parameter_order=True),
+                            new).all()
         conn.execute(insert(charge_changes), [
-            {"charge_id": ids[tuple(n[k] for k in KEY)], "kind": "initial",
-             "delta": n["amount"], "amount_after": n["amount"], "reason": event.reason,
-             "event_id": envelope.id, "changed_at": now} for n in new])
+            {"charge_id": row.id, "kind": "initial", "delta": row.amount,
+             "amount_after": row.amount, "reason": event.reason, "event_id": envelope.id,
+             "changed_at": now} for row in made])
     done = {cid for (cid,) in conn.execute(select(charge_changes.c.charge_id).where(
         charge_changes.c.event_id == envelope.id))}
     for key, (charge_id, amount) in held.items():
@@ -135,11 +131,9 @@ def charge_states(conn: Connection, where: Any, on: date) -> list[ChargeState]:
 
 def account(conn: Connection, ctx: AuditContext, atena_no: str, on: date) -> dict[str, Any]:
     """An addressee's account: every charge of every levy they pay, what was paid, the
-    balance and the 延滞金 to ``on``; the look is audited."""
+    balance and the 延滞金 to ``on`` (none: an empty account); the look is audited."""
     states = charge_states(conn, (charges.c.payer_kind == "person")
                            & (charges.c.payer_no == atena_no), on)
-    if not states:
-        raise NotFound(f"宛名番号 {atena_no} の調定はありません", field="atena_no")
     audit.record(conn, ctx, "collection.account_viewed", atena_no=atena_no,
                  detail={"on": on.isoformat()})
     return {"atena_no": atena_no, "on": on.isoformat(),

@@ -171,7 +171,8 @@ def _record(request: Request, lg_code: str, atena_no: str, db: DbDep,
                   can_edit=principal.can(MODULE, Permission.EDIT),
                   can_issue=principal.can(MODULE, Permission.ISSUE),
                   can_tax=principal.can("inhabitant_tax", Permission.VIEW),
-                  can_seal=principal.can("seal_registration", Permission.VIEW))
+                  can_seal=principal.can("seal_registration", Permission.VIEW),
+                  can_collect=principal.can("collection", Permission.VIEW))
 
 
 @ui.post("/{atena_no}/protection", response_model=None)

@@ -21,9 +21,10 @@ import pyotp
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kumomura import catalog
+from kumomura.collection.tables import charges
 from kumomura.demo import DEMO_PASSWORD, build_demo
 from kumomura.platform.clikit import progress
 from kumomura.platform.core.config import Settings
@@ -486,3 +487,21 @@ def test_another_system_signs_a_clerk_in_through_kumomura(demo: tuple[str, Datab
         other.get_by_role("button", name="ログイン").click()
         expect(other.get_by_role("heading")).to_have_text("ログインできません: access_denied")
         other.context.close()
+
+
+def test_the_collection_officer_sees_a_taxpayers_installments(demo: tuple[str, Database],
+                                                              page: Page) -> None:
+    """The demo's 当初課税 became charges: from a taxpayer's record the collection officer
+    opens 納付状況 and sees the four installments, unpaid, with their 納付番号."""
+    base, db = demo
+    with db.tenant_tx("062022") as conn:
+        atena_no, total = conn.execute(
+            select(charges.c.atena_no, func.sum(charges.c.amount))
+            .where(charges.c.payer_kind == "person").group_by(charges.c.atena_no)
+            .order_by(charges.c.atena_no).limit(1)).one()
+    _login(page, base, "collect_062022", f"/t/062022/residents/{atena_no}")
+    page.get_by_role("link", name="納付状況").click()
+    expect(page.get_by_role("heading", name=re.compile("納付状況"))).to_be_visible()
+    expect(page.get_by_role("cell", name="第1期")).to_be_visible()
+    expect(page.locator("#balance")).to_have_text(f"{total:,}円")
+    _shot(page, "18-collection")

@@ -58,6 +58,7 @@ SHOWS_NOBODY = {
     "/oidc/{lg_code}/authorize": "a staff member signing in to another system (auth.*)",
     "/oidc/{lg_code}/userinfo": "the signed-in staff member's own name and roles",
     "/t/{lg_code}/residents": "the empty search form",
+    "/t/{lg_code}/collection": "the empty lookup form (宛名番号)",
     "/t/{lg_code}/residents/move-in": "the empty move-in form",
     "/t/{lg_code}/tax": "the tax office's counts and jobs",
     "/t/{lg_code}/tax/simulate": "a what-if of no one in particular",

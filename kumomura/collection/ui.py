@@ -1,0 +1,45 @@
+"""The counter's page for 収納: a person's account over every levy (what is charged,
+paid, still owed and the 延滞金 to today), found by 宛名番号."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from kumomura.collection import service
+from kumomura.collection.params import MODULE
+from kumomura.platform.http.deps import DbDep
+from kumomura.platform.http.pages import PagePrincipal, page_audit, render
+from kumomura.platform.identity.auth import Permission, require_tenant
+from kumomura.residents import public as residents
+
+ui = APIRouter(prefix="/t/{lg_code}/collection", include_in_schema=False)
+
+LEVIES = {"inhabitant_tax": "個人住民税"}
+
+
+@ui.get("", response_model=None)
+def find(request: Request, lg_code: str, principal: PagePrincipal,
+         atena_no: Annotated[str, Query(max_length=15)] = "") -> Response:
+    """The 宛名番号 to look up (from the resident's page or typed at the counter)."""
+    require_tenant(principal, lg_code, MODULE, Permission.VIEW)
+    if atena_no.strip():
+        return RedirectResponse(f"/t/{lg_code}/collection/{atena_no.strip()}", status_code=303)
+    return render(request, "collection/find.html", lg_code=lg_code)
+
+
+@ui.get("/{atena_no}", response_class=HTMLResponse)
+def account_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                 principal: PagePrincipal) -> HTMLResponse:
+    """Every charge the person pays, with the 延滞金 to today; the look is audited."""
+    require_tenant(principal, lg_code, MODULE, Permission.VIEW)
+    today = date.today()
+    with db.tenant_tx(lg_code) as conn:
+        person = residents.current(conn, atena_no[:15])
+        found = service.account(conn, page_audit(request, principal, "納付状況の確認"),
+                                atena_no[:15], today)
+    return render(request, "collection/account.html", lg_code=lg_code, person=person,
+                  account=found, levies=LEVIES, today=today)
