@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kumomura.collection import payments, service
+from kumomura.collection import debit, payments, service
 from kumomura.collection.late_fee import late_fee
 from kumomura.platform.clikit import (
     Column,
@@ -24,7 +24,8 @@ from kumomura.platform.clikit import (
     print_rows,
 )
 
-app = typer.Typer(no_args_is_help=True, help="収納管理: 延滞金, accounts, payment files.")
+app = typer.Typer(no_args_is_help=True,
+                  help="収納管理: 延滞金, accounts, payment files, 口座振替.")
 
 
 @app.command("late-fee")
@@ -68,3 +69,44 @@ def import_payments(tenant: TenantOpt, file: Annotated[Path, typer.Argument(exis
         report = payments.import_file(conn, audit_context("収納消込"), file.name,
                                       file.read_bytes(), channel=channel)
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+
+
+@app.command("debit-enrol")
+def debit_enrol(
+    tenant: TenantOpt, atena: Annotated[str, typer.Option("--atena")],
+    bank: Annotated[str, typer.Option(help="金融機関コード (4桁)")],
+    branch: Annotated[str, typer.Option(help="支店コード (3桁)")],
+    account: Annotated[str, typer.Option(help="口座番号 (7桁)")],
+    holder: Annotated[str, typer.Option(help="口座名義 (カナ)")],
+    starts: Annotated[str, typer.Option("--from", help="この日以後の納期限から (YYYY-MM-DD)")],
+    levy: Annotated[str, typer.Option()] = "inhabitant_tax",
+    account_type: Annotated[int, typer.Option("--type", help="1 普通, 2 当座, 9 その他")] = 1,
+) -> None:
+    """口座振替の申込 of a person for a levy."""
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        debit.enrol(conn, audit_context("口座振替の申込"), atena_no=atena, levy=levy,
+                    bank_code=bank, branch_code=branch, account_type=account_type,
+                    account_no=account, holder=holder, starts_on=parse_date(starts, "from"))
+    console.print(f"口座振替を登録しました: {atena} ({levy}, {starts} から)")
+
+
+@app.command("debit-request")
+def debit_request(tenant: TenantOpt, on: Annotated[str, typer.Option("--on", help="引落日")],
+                  out: Annotated[Path, typer.Option(help="the 全銀協 file to write")],
+                  levy: Annotated[str, typer.Option()] = "inhabitant_tax") -> None:
+    """The 全銀協 口座振替依頼 file of an 引落日 (the 納期限)."""
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        content = debit.request(conn, audit_context("口座振替依頼"), levy,
+                                parse_date(on, "on"))
+    out.write_bytes(content)
+    records = content.count(b"\r\n") - 3
+    console.print(f"{out}: {records:,}件")
+
+
+@app.command("debit-results")
+def debit_results(tenant: TenantOpt, file: Annotated[Path, typer.Argument(exists=True)]) -> None:
+    """Take the bank's 振替結果 file: the debited paid, the rest left owed (JSON)."""
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        report = debit.take_results(conn, audit_context("口座振替結果"), file.name,
+                                    file.read_bytes())
+    print(json.dumps(report, ensure_ascii=False, indent=2))

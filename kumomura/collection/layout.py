@@ -8,6 +8,8 @@ from kumomura.collection.tables import (
     allocations,
     charge_changes,
     charges,
+    debit_accounts,
+    debit_items,
     payment_files,
     payments,
 )
@@ -52,4 +54,19 @@ LAYOUTS = (
         "amount": "金額 (円)", "applied_on": "収納日", "applied_at": "消込日時"},
         allowed={"part": ("tax", "late_fee", "overpaid")},
         references={"payment_id": "payments.id", "charge_id": "charges.id"}),
+    declare(debit_accounts, module=MODULE, title="口座振替の申込", labels={
+        "id": "申込番号", "payer_kind": "納付者区分", "payer_no": "納付者番号",
+        "levy": "税目", "bank_code": "金融機関コード", "branch_code": "支店コード",
+        "account_type": "預金種目 (1 普通 / 2 当座 / 9 その他)", "account_no": "口座番号",
+        "holder": "口座名義 (半角カナ)", "starts_on": "振替開始 (この日以後の納期限から)",
+        "ends_on": "振替終了日", "registered_by": "登録者", "registered_at": "登録日時"},
+        allowed={"payer_kind": ("person", "employer")}),
+    declare(debit_items, module=MODULE, title="口座振替の依頼と結果", labels={
+        "id": "依頼番号 (顧客番号)", "charge_id": "調定番号", "account_id": "申込番号",
+        "debit_on": "引落日", "amount": "依頼金額 (円)", "requested_at": "依頼日時",
+        "result": "振替結果コード (0 振替済 / 1 資金不足 / 2 取引なし / 3 預金者の都合 / "
+                  "4 依頼書なし / 8 委託者の都合 / 9 その他)",
+        "result_file_id": "結果ファイル番号"},
+        references={"charge_id": "charges.id", "account_id": "debit_accounts.id",
+                    "result_file_id": "payment_files.id"}),
 )

@@ -2,7 +2,8 @@
 
 Where things are: law.py (延滞金 rates per calendar year), late_fee.py (the calculation),
 params.py (督促手数料), tables.py, service.py (charges taken from the levies' events, the
-account), payments.py (payment files matched and applied), public.py, layout.py, ui.py
+account), payments.py (payment files matched and applied), zengin.py and debit.py
+(口座振替: the 全銀協 file, enrolment, request and results), public.py, layout.py, ui.py
 (the counter's page), cli.py.
 """
 
@@ -24,7 +25,7 @@ MODULE = BusinessModule(
     name="収納管理",
     package=__package__ or "kumomura.collection",
     tables=(tables.charges, tables.charge_changes, tables.payment_files, tables.payments,
-            tables.allocations),
+            tables.allocations, tables.debit_accounts, tables.debit_items),
     params=PARAMS,
     publishes=events.PUBLISHED,
     handlers={InhabitantTaxCharged: take_charges},

@@ -1,4 +1,4 @@
-"""Parameters of collection: the 督促手数料, and where the 納付書 sends payers."""
+"""Parameters of collection: the 督促手数料, and the municipality as 口座振替 委託者."""
 
 from __future__ import annotations
 
@@ -13,6 +13,18 @@ class CollectionParameters(params.Parameters):
     demand_fee: int = Field(ge=0, le=1_000,
                             description="督促手数料 (円、条例による。廃止した団体は0)")
     demand_within_days: int = Field(ge=1, le=20, description="督促状を発する期限 (納期限後の日数)")
+    # 口座振替の委託者 (the municipality at its designated bank): its own, no national value.
+    debit_consignor_code: str = Field(default="", pattern=r"^(\d{10})?$",
+                                      description="口座振替 委託者コード (10桁、金融機関が付番)")
+    debit_consignor_name: str = Field(default="", max_length=40, description="委託者名 (半角カナ)")
+    debit_bank_code: str = Field(default="0000", pattern=r"^\d{4}$",
+                                 description="取引金融機関コード")
+    debit_bank_name: str = Field(default="", max_length=15, description="取引金融機関名 (半角カナ)")
+    debit_branch_code: str = Field(default="000", pattern=r"^\d{3}$", description="取引支店コード")
+    debit_branch_name: str = Field(default="", max_length=15, description="取引支店名 (半角カナ)")
+    debit_account_type: int = Field(default=1, ge=1, le=9, description="委託者の預金種目")
+    debit_account_no: str = Field(default="0000000", pattern=r"^\d{7}$",
+                                  description="委託者の口座番号")
 
 
 PARAMS = params.declare(MODULE, CollectionParameters, {

@@ -226,13 +226,25 @@ def _apply_row(conn: Connection, report: ImportReport, row: dict[str, Any],
                 f"宛名番号 {row['atena_no']} に残額 {amount:,}円 の調定がありません"
                 if person else f"宛名番号 {row['atena_no']} の調定がありません")
     if not matched:
-        _payment(conn, report, row, channel, "review", None, note=reason)
+        new_payment(conn, report, line=row["line"], paid_on=paid_on, amount=amount,
+                    payment_no=row["payment_no"], channel=channel, status="review",
+                    payer=None, atena_no=row["atena_no"], note=reason)
         report.to_review.append({"line": row["line"], "where": where, "reason": reason,
                                  "amount": amount})
         return
     first = conn.execute(select(c.payer_kind, c.payer_no).where(c.id == matched[0].id)).one()
     payer = (first.payer_kind, first.payer_no)
-    payment_id = _payment(conn, report, row, channel, "applied", payer)
+    payment_id = new_payment(conn, report, line=row["line"], paid_on=paid_on, amount=amount,
+                             payment_no=row["payment_no"], channel=channel, payer=payer)
+    settle(conn, report, payment_id, matched, amount, paid_on, payer)
+
+
+def settle(conn: Connection, report: ImportReport, payment_id: int,
+           matched: list[ChargeState], amount: int, paid_on: date,
+           payer: tuple[str, str]) -> None:
+    """Apply a payment to the charges it was matched to; what is left over is 充当 to
+    the payer's oldest charges already due, and what is still left is 過誤納金."""
+    c = charges.c
     left = _pay(conn, payment_id, matched, amount, paid_on)
     if left:
         due = [s for s in charge_states(conn, (c.payer_kind == payer[0])
@@ -248,13 +260,16 @@ def _apply_row(conn: Connection, report: ImportReport, row: dict[str, Any],
     report.applied += 1
 
 
-def _payment(conn: Connection, report: ImportReport, row: dict[str, Any], channel: str,
-             status: str, payer: tuple[str, str] | None, note: str | None = None) -> int:
+def new_payment(conn: Connection, report: ImportReport, *, line: int, paid_on: date,
+                amount: int, payment_no: str | None, channel: str,
+                payer: tuple[str, str] | None, status: str = "applied",
+                atena_no: str | None = None, note: str | None = None) -> int:
+    """A payment as its file gave it (line by line), applied or for review."""
     return int(conn.execute(insert(payments).values(
-        file_id=report.file_id, line=row["line"], paid_on=row["date"], amount=row["yen"],
-        payment_no=(row["payment_no"] or None) and row["payment_no"][:32], channel=channel,
-        status=status, payer_kind=payer[0] if payer else None,
-        payer_no=payer[1] if payer else (row["atena_no"] or None), note=note)
+        file_id=report.file_id, line=line, paid_on=paid_on, amount=amount,
+        payment_no=(payment_no or None) and payment_no[:32], channel=channel, status=status,
+        payer_kind=payer[0] if payer else None,
+        payer_no=payer[1] if payer else ((atena_no or None) and atena_no[:20]), note=note)
         .returning(payments.c.id)).scalar_one())
 
 

@@ -105,3 +105,40 @@ allocations = Table(
 )
 """What a payment paid: 本税 of a charge first, then its 延滞金 (地方税法 order); what is
 left over is 過誤納金 (``overpaid``, no charge) until it is appropriated or refunded."""
+
+debit_accounts = Table(
+    "debit_accounts",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payer_kind", String(8), nullable=False),
+    Column("payer_no", String(20), nullable=False),
+    Column("levy", String(32), nullable=False),
+    Column("bank_code", String(4), nullable=False),
+    Column("branch_code", String(3), nullable=False),
+    Column("account_type", Integer, nullable=False),
+    Column("account_no", String(7), nullable=False),
+    Column("holder", String(30), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date),
+    Column("registered_by", Text, nullable=False),
+    Column("registered_at", Timestamp(), nullable=False),
+    Index("ix_debit_accounts_payer", "payer_kind", "payer_no", "levy"),
+)
+"""口座振替の申込: a payer's account for one levy, from the 納期限 of ``starts_on`` on
+(until ``ends_on``, the day it was stopped)."""
+
+debit_items = Table(
+    "debit_items",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("charge_id", Integer, ForeignKey("charges.id"), nullable=False, index=True),
+    Column("account_id", Integer, ForeignKey("debit_accounts.id"), nullable=False),
+    Column("debit_on", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("requested_at", Timestamp(), nullable=False),
+    Column("result", Integer),
+    Column("result_file_id", Integer, ForeignKey("payment_files.id")),
+    UniqueConstraint("charge_id", "debit_on", name="uq_debit_items_charge_day"),
+)
+"""口座振替依頼: each charge asked of a bank on an 引落日 (its id is the record's 顧客番号),
+and what the bank answered (振替結果コード; 0 is paid)."""

@@ -194,7 +194,9 @@ def set_value(
     if name not in decl.model.model_fields:
         raise InvalidInput(f"{module}.{name}: そのようなパラメータはありません "
                            f"(項目: {', '.join(decl.field_names())})", field=name)
-    candidate = parse_text_value(raw_value)
+    # A text field takes its text as typed: "0117" is a bank code, not the number 117.
+    candidate = raw_value if isinstance(raw_value, str) and \
+        decl.model.model_fields[name].annotation is str else parse_text_value(raw_value)
     try:
         checked = _combine(decl, effective_from,
                            {**_overrides_in_force(conn, module, effective_from), name: candidate})

@@ -10,8 +10,11 @@ import pytest
 
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
+from tests.collection.test_debit import _bank_answers, enrolled
 from tests.collection.test_payments import PERSON, _charge, _csv
 from tests.test_cli import run
+
+__all__ = ["enrolled"]  # the fixture
 
 
 def test_late_fee_prints_each_term_and_the_fee(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,3 +52,21 @@ def test_account_and_payments_from_the_command_line(
     assert account["balance"] == 75_000
     assert [c["balance"] for c in account["charges"]] == [0, 25_000, 25_000, 25_000]
     assert account["charges"][1]["due_date"] == date(2026, 8, 31).isoformat()
+
+
+def test_direct_debit_from_the_command_line(enrolled: Database, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "collection", "debit-enrol", "-t", "062022", "--atena",
+                       "000000000009999", "--bank", "0117", "--branch", "201", "--account",
+                       "3333333", "--holder", "タナカ イチロウ", "--from", "2026-06-01")
+    assert code == 0, err
+    request = tmp_path / "irai0630.txt"
+    code, out, err = run(capsys, "collection", "debit-request", "-t", "062022", "--on",
+                         "2026-06-30", "--out", str(request))
+    assert code == 0, err
+    assert "2件" in out  # 9999 has no charge: enrolled, nothing asked
+    answer = tmp_path / "kekka0630.txt"
+    answer.write_bytes(_bank_answers(request.read_bytes(), {}))
+    code, out, err = run(capsys, "collection", "debit-results", "-t", "062022", str(answer))
+    assert code == 0, err
+    assert json.loads(out)["debited"] == 2

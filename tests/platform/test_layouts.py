@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, select
 
+from kumomura.collection import debit
 from kumomura.collection.payments import import_file
 from kumomura.collection.tables import charges
 from kumomura.inhabitant_tax import batch as tax_batch
@@ -92,6 +93,15 @@ def _populate(db: Database) -> None:
                               ).scalars().first()
         import_file(conn, CTX, "窓口.csv", f"納付番号,納付日,納付額\n{number},2026-07-31,"
                     "1000000\n".encode())  # late, and more than owed: every part of 消込
+        for name, value in (("debit_consignor_code", "1234567890"),
+                            ("debit_consignor_name", "ﾖﾈｻﾞﾜｼ")):
+            params.set_value(conn, "collection", name, value, effective_from=date(2026, 4, 1),
+                             ctx=CTX, reason="指定金融機関")
+        # The household's tax is withheld by employers: an enrolment, nothing to ask yet.
+        debit.enrol(conn, CTX, atena_no=head, levy="inhabitant_tax", bank_code="0117",
+                    branch_code="201", account_type=1, account_no="1111111",
+                    holder="ヤマダ タロウ", starts_on=date(2026, 6, 1))
+        assert debit.request(conn, CTX, "inhabitant_tax", date(2026, 6, 30)).count(b"\r\n") == 3
 
 
 def _tax_return(atena_no: str, salary: int, spouse: bool = True) -> IncomeReturnIn:
@@ -124,7 +134,7 @@ def test_round_trip_is_byte_for_byte(db: Database, yonezawa: Tenant, tmp_path: P
     assert (rows["income_returns"], rows["income_family"], rows["assessments"],
             rows["tax_departures"]) == (2, 3, 3, 1)
     assert all(rows[t] for t in ("charges", "charge_changes", "payment_files", "payments",
-                                 "allocations"))
+                                 "allocations", "debit_accounts"))
     refused = import_tenant(db, make_tenant(db, NAGAI).lg_code, first,
                             report_dir=tmp_path / "report")
     assert [p.column for p in refused.problems] == ["lg_code"]  # never into another town
