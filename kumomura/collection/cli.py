@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kumomura.collection import debit, payments, service
+from kumomura.collection import debit, demands, payments, service
 from kumomura.collection.late_fee import late_fee
 from kumomura.platform.clikit import (
     Column,
@@ -22,6 +22,7 @@ from kumomura.platform.clikit import (
     open_db,
     parse_date,
     print_rows,
+    progress,
 )
 
 app = typer.Typer(no_args_is_help=True,
@@ -110,3 +111,23 @@ def debit_results(tenant: TenantOpt, file: Annotated[Path, typer.Argument(exists
         report = debit.take_results(conn, audit_context("口座振替結果"), file.name,
                                     file.read_bytes())
     print(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@app.command("demands")
+def demands_command(tenant: TenantOpt,
+                    due: Annotated[str, typer.Option(help="納期限 (YYYY-MM-DD)")],
+                    on: Annotated[str, typer.Option("--on", help="発付日 (納期限後20日以内)")],
+                    ) -> None:
+    """督促状 for the charges of a 納期限 still unpaid: a job writing PDF files and their
+    index (under data_dir/demands/CODE/), run here with its progress."""
+    from kumomura.platform.jobs import queue as jobs
+
+    with open_db() as db:
+        job_id = demands.start(db, tenant, parse_date(due, "due"), parse_date(on, "on"),
+                               actor=audit_context().actor)
+        with progress() as bar:
+            task = bar.add_task("督促状", total=jobs.get_job(db, job_id).total_chunks)
+            jobs.run_in_process(db, job_id, on_chunk=lambda done, _t: bar.update(
+                task, completed=done))
+        job = jobs.get_job(db, job_id)
+    console.print(f"job {job_id}: {job.status}")

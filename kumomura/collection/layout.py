@@ -10,6 +10,7 @@ from kumomura.collection.tables import (
     charges,
     debit_accounts,
     debit_items,
+    demands,
     payment_files,
     payments,
 )
@@ -69,4 +70,9 @@ LAYOUTS = (
         "result_file_id": "結果ファイル番号"},
         references={"charge_id": "charges.id", "account_id": "debit_accounts.id",
                     "result_file_id": "payment_files.id"}),
+    declare(demands, module=MODULE, title="督促", labels={
+        "id": "督促番号", "charge_id": "調定番号", "issued_on": "発付日",
+        "amount": "督促した税額 (円)", "fee": "督促手数料 (円)", "job_id": "作成ジョブ",
+        "file": "ファイル", "page": "ページ"},
+        references={"charge_id": "charges.id"}),
 )

@@ -3,15 +3,15 @@
 Where things are: law.py (延滞金 rates per calendar year), late_fee.py (the calculation),
 params.py (督促手数料), tables.py, service.py (charges taken from the levies' events, the
 account), payments.py (payment files matched and applied), zengin.py and debit.py
-(口座振替: the 全銀協 file, enrolment, request and results), public.py, layout.py, ui.py
-(the counter's page), cli.py.
+(口座振替: the 全銀協 file, enrolment, request and results), demands.py (督促 job),
+public.py, layout.py, ui.py (the counter's page), cli.py.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from kumomura.collection import cli, events, layout, public, tables, ui
+from kumomura.collection import cli, demands, events, layout, public, tables, ui
 from kumomura.collection.params import MODULE as CODE
 from kumomura.collection.params import PARAMS
 from kumomura.collection.service import take_charges
@@ -25,10 +25,11 @@ MODULE = BusinessModule(
     name="収納管理",
     package=__package__ or "kumomura.collection",
     tables=(tables.charges, tables.charge_changes, tables.payment_files, tables.payments,
-            tables.allocations, tables.debit_accounts, tables.debit_items),
+            tables.allocations, tables.debit_accounts, tables.debit_items, tables.demands),
     params=PARAMS,
     publishes=events.PUBLISHED,
     handlers={InhabitantTaxCharged: take_charges},
+    jobs=(demands.DEMANDS_JOB,),
     layouts=layout.LAYOUTS,
     migrations=HERE / "migrations",
     pages=ui.ui,

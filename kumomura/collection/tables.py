@@ -142,3 +142,18 @@ debit_items = Table(
 )
 """口座振替依頼: each charge asked of a bank on an 引落日 (its id is the record's 顧客番号),
 and what the bank answered (振替結果コード; 0 is paid)."""
+
+demands = Table(
+    "demands",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("charge_id", Integer, ForeignKey("charges.id"), nullable=False, unique=True),
+    Column("issued_on", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("job_id", Integer, nullable=False),
+    Column("file", Text, nullable=False),
+    Column("page", Integer, nullable=False),
+)
+"""督促: the 督促状 of a charge (one ever), the 本税 it named, its 督促手数料, and the page
+of the run's file it is on."""

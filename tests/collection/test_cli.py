@@ -11,10 +11,11 @@ import pytest
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
 from tests.collection.test_debit import _bank_answers, enrolled
+from tests.collection.test_demands import owing
 from tests.collection.test_payments import PERSON, _charge, _csv
 from tests.test_cli import run
 
-__all__ = ["enrolled"]  # the fixture
+__all__ = ["enrolled", "owing"]  # the fixtures
 
 
 def test_late_fee_prints_each_term_and_the_fee(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,3 +71,18 @@ def test_direct_debit_from_the_command_line(enrolled: Database, tmp_path: Path,
     code, out, err = run(capsys, "collection", "debit-results", "-t", "062022", str(answer))
     assert code == 0, err
     assert json.loads(out)["debited"] == 2
+
+
+def test_demands_from_the_command_line(owing: tuple[Database, list[str], list[str]],
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    db, _, _ = owing
+    code, out, err = run(capsys, "collection", "demands", "-t", "062022", "--due",
+                         "2026-06-30", "--on", "2026-07-10")
+    assert code == 0, err
+    assert "done" in out
+    assert next((db.data_dir / "demands" / "062022").iterdir()).joinpath(
+        "demands-00001.pdf").exists()
+    code, _, err = run(capsys, "collection", "demands", "-t", "062022", "--due",
+                       "2026-06-30", "--on", "2026-08-31")
+    assert code == 2
+    assert "issued_on" in err
