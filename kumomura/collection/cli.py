@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kumomura.collection import debit, demands, payments, service
+from kumomura.collection import debit, demands, payments, service, slips
 from kumomura.collection.late_fee import late_fee
 from kumomura.platform.clikit import (
     Column,
@@ -131,3 +131,22 @@ def demands_command(tenant: TenantOpt,
                 task, completed=done))
         job = jobs.get_job(db, job_id)
     console.print(f"job {job_id}: {job.status}")
+
+
+@app.command("slip")
+def slip_command(tenant: TenantOpt, atena: Annotated[str, typer.Option("--atena")],
+                 out: Annotated[Path, typer.Option(help="the PDF to write")],
+                 year: Annotated[int | None, typer.Option(min=1989, max=2200)] = None,
+                 on: OnOpt = None) -> None:
+    """A person's 納付書 of a year (default: the latest), with the convenience-store
+    barcode where the municipality has a 収納企業コード."""
+    from kumomura.platform.tenancy.tenants import get_tenant
+
+    day = parse_date(on) if on else date.today()
+    with open_db() as db:
+        found = get_tenant(db, tenant)
+        with db.tenant_tx(tenant) as conn:
+            pdf = slips.issue(conn, audit_context("納付書の発行"), atena, year, day,
+                              municipality=found.name, prefecture=found.prefecture)
+    out.write_bytes(pdf)
+    console.print(f"{out}: {len(pdf):,} bytes")

@@ -23,6 +23,9 @@ class CollectionParameters(params.Parameters):
     debit_branch_code: str = Field(default="000", pattern=r"^\d{3}$", description="取引支店コード")
     debit_branch_name: str = Field(default="", max_length=15, description="取引支店名 (半角カナ)")
     debit_account_type: int = Field(default=1, ge=1, le=9, description="委託者の預金種目")
+    cvs_company_code: str = Field(
+        default="", pattern=r"^(\d{6})?$",
+        description="コンビニ収納の収納企業コード (6桁、空ならバーコードなし)")
     debit_account_no: str = Field(default="0000000", pattern=r"^\d{7}$",
                                   description="委託者の口座番号")
 

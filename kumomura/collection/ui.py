@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kumomura.collection import service
+from kumomura.collection import service, slips
 from kumomura.collection.params import MODULE
 from kumomura.platform.http.deps import DbDep
 from kumomura.platform.http.pages import PagePrincipal, page_audit, render
 from kumomura.platform.identity.auth import Permission, require_tenant
+from kumomura.platform.tenancy.tenants import get_tenant
 from kumomura.residents import public as residents
 
 ui = APIRouter(prefix="/t/{lg_code}/collection", include_in_schema=False)
@@ -42,4 +43,19 @@ def account_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
         found = service.account(conn, page_audit(request, principal, "納付状況の確認"),
                                 atena_no[:15], today)
     return render(request, "collection/account.html", lg_code=lg_code, person=person,
-                  account=found, levies=LEVIES, today=today)
+                  account=found, levies=LEVIES, today=today,
+                  can_issue=principal.can(MODULE, Permission.ISSUE))
+
+
+@ui.get("/{atena_no}/slip.pdf", response_class=Response)
+def slip(request: Request, lg_code: str, atena_no: str, db: DbDep, principal: PagePrincipal,
+         year: Annotated[int | None, Query(ge=1989, le=2200)] = None) -> Response:
+    """The person's 納付書 of a year (by default the latest), for what is still owed."""
+    require_tenant(principal, lg_code, MODULE, Permission.ISSUE)
+    tenant = get_tenant(db, lg_code)
+    with db.tenant_tx(lg_code) as conn:
+        pdf = slips.issue(conn, page_audit(request, principal, "納付書の発行"), atena_no[:15],
+                          year, date.today(), municipality=tenant.name,
+                          prefecture=tenant.prefecture)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="slip-{atena_no[:15]}.pdf"'})

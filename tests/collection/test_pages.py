@@ -50,3 +50,20 @@ def test_a_clerk_and_another_municipality_see_no_account(client: TestClient,
     _user(db, "nagai_collector", ["collection_officer"], code="062090")
     _login(client, "nagai_collector")
     assert client.get(f"/t/062022/collection/{person}").status_code == 404
+
+
+def test_the_collection_officer_issues_a_slip_and_a_tax_officer_may_only_look(
+        client: TestClient, db: Database) -> None:
+    person = _person(db)
+    _user(db, "collector", ["collection_officer"])
+    _user(db, "taxman", ["tax_officer"])
+    _login(client, "collector")
+    assert "納付書を発行する" in client.get(f"/t/062022/collection/{person}").text
+    slip = client.get(f"/t/062022/collection/{person}/slip.pdf")
+    assert slip.status_code == 200
+    assert slip.content.startswith(b"%PDF")
+    assert "collection.slip_issued" in [e["action"] for e in audit.entries(
+        db, "062022", atena_no=person)]
+    _login(client, "taxman")
+    assert "納付書を発行する" not in client.get(f"/t/062022/collection/{person}").text
+    assert client.get(f"/t/062022/collection/{person}/slip.pdf").status_code == 403

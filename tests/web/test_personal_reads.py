@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from kumomura.inhabitant_tax import income_data
 from kumomura.inhabitant_tax.models import IncomeReturnIn
-from kumomura.platform import audit, params
+from kumomura.platform import audit, events, params
 from kumomura.platform.exchange.exports import export_tenant
 from kumomura.platform.identity import tokens
 from kumomura.platform.jobs import queue as jobs
@@ -102,7 +102,8 @@ def town(db: Database, yonezawa: Tenant, tmp_path: Path) -> Iterator[tuple[Staff
                                                                           dict[str, str]]]:
     """A family with a seal, a declaration, an assessment and its notices, an import with
     a refused row; a member of staff with every role, signed in and with a token."""
-    _user(db, "all", ["registry_editor", "tax_officer", "municipal_it", "linkage_client"])
+    _user(db, "all", ["registry_editor", "tax_officer", "collection_officer", "municipal_it",
+                      "linkage_client"])
     with db.tenant_tx(CODE) as conn:
         for name, value in (("mayor_title", "米沢市長"), ("mayor_name", "上杉 鷹雄")):
             params.set_value(conn, "residents", name, value, effective_from=date(2026, 4, 1),
@@ -123,6 +124,7 @@ def town(db: Database, yonezawa: Tenant, tmp_path: Path) -> Iterator[tuple[Staff
         api = f"/api/v1/t/{CODE}"
         assessed = _done(db, client.post(f"{api}/inhabitant-tax/assessments/2026/run",
                                          json={}, headers=bearer).json()["id"])
+        events.dispatch(db, CODE)  # collection takes the assessment's charges
         noticed = _done(db, client.post(f"{api}/inhabitant-tax/notices/2026/run",
                                         json={"issued_on": "2026-06-10"},
                                         headers=bearer).json()["id"])
