@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kumomura.collection import debit, demands, payments, service, slips
+from kumomura.collection import arrears, debit, demands, payments, service, slips
 from kumomura.collection.late_fee import late_fee
 from kumomura.platform.clikit import (
     Column,
@@ -150,3 +150,17 @@ def slip_command(tenant: TenantOpt, atena: Annotated[str, typer.Option("--atena"
                               municipality=found.name, prefecture=found.prefecture)
     out.write_bytes(pdf)
     console.print(f"{out}: {len(pdf):,} bytes")
+
+
+@app.command("arrears")
+def arrears_command(tenant: TenantOpt, on: OnOpt = None,
+                    levy: Annotated[str | None, typer.Option()] = None,
+                    fmt: FormatOpt = Format.TABLE) -> None:
+    """滞納者: every payer with 本税 unpaid past its 納期限, oldest first, with aging."""
+    day = parse_date(on) if on else date.today()
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        rows = arrears.arrears(conn, audit_context("滞納整理"), day, levy=levy)
+    print_rows(rows, [Column("payer_no", "納付者"), Column("levy", "税目"),
+                      Column("oldest_due", "最古の納期限"), Column("charges", "件数"),
+                      Column("unpaid", "未納額"),
+                      *(Column(label, label) for _, label in arrears.BUCKETS)], fmt)
