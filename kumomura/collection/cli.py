@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kumomura.collection import arrears, debit, demands, payments, service, slips
+from kumomura.collection import arrears, certificate, debit, demands, payments, service, slips
 from kumomura.collection.late_fee import late_fee
 from kumomura.platform.clikit import (
     Column,
@@ -164,3 +164,22 @@ def arrears_command(tenant: TenantOpt, on: OnOpt = None,
                       Column("oldest_due", "最古の納期限"), Column("charges", "件数"),
                       Column("unpaid", "未納額"),
                       *(Column(label, label) for _, label in arrears.BUCKETS)], fmt)
+
+
+@app.command("certificate")
+def certificate_command(tenant: TenantOpt, atena: Annotated[str, typer.Option("--atena")],
+                        purpose: Annotated[str, typer.Option(help="請求の目的")],
+                        out: Annotated[Path, typer.Option(help="the PDF to write")],
+                        on: OnOpt = None) -> None:
+    """納税証明書 (完納証明): refused, naming what is owed, while anything due is unpaid."""
+    from kumomura.platform.tenancy.tenants import get_tenant
+
+    day = parse_date(on) if on else date.today()
+    with open_db() as db:
+        found = get_tenant(db, tenant)
+        with db.tenant_tx(tenant) as conn:
+            pdf = certificate.paid_in_full(conn, audit_context(purpose), atena, day,
+                                           purpose=purpose, municipality=found.name,
+                                           prefecture=found.prefecture)
+    out.write_bytes(pdf)
+    console.print(f"{out}: {len(pdf):,} bytes")

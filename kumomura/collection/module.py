@@ -5,7 +5,7 @@ params.py (督促手数料), tables.py, service.py (charges taken from the levie
 account), payments.py (payment files matched and applied), zengin.py and debit.py
 (口座振替: the 全銀協 file, enrolment, request and results), demands.py (督促 job),
 slips.py (納付書 with the convenience-store barcode), arrears.py (滞納 with aging),
-public.py, layout.py, ui.py (the counter's page), cli.py.
+certificate.py (納税証明書), public.py, layout.py, ui.py (the counter's page), cli.py.
 """
 
 from __future__ import annotations

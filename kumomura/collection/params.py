@@ -12,6 +12,8 @@ MODULE = "collection"
 class CollectionParameters(params.Parameters):
     demand_fee: int = Field(ge=0, le=1_000,
                             description="督促手数料 (円、条例による。廃止した団体は0)")
+    certificate_fee: int = Field(default=300, ge=0, le=10_000,
+                                 description="納税証明書 1通の手数料 (円、条例による)")
     demand_within_days: int = Field(ge=1, le=20, description="督促状を発する期限 (納期限後の日数)")
     # 口座振替の委託者 (the municipality at its designated bank): its own, no national value.
     debit_consignor_code: str = Field(default="", pattern=r"^(\d{10})?$",

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kumomura.collection import service, slips
+from kumomura.collection import certificate, service, slips
 from kumomura.collection.params import MODULE
 from kumomura.platform.http.deps import DbDep
-from kumomura.platform.http.pages import PagePrincipal, page_audit, render
+from kumomura.platform.http.pages import PagePrincipal, form_fields, page_audit, render
 from kumomura.platform.identity.auth import Permission, require_tenant
 from kumomura.platform.tenancy.tenants import get_tenant
 from kumomura.residents import public as residents
@@ -59,3 +59,19 @@ def slip(request: Request, lg_code: str, atena_no: str, db: DbDep, principal: Pa
                           prefecture=tenant.prefecture)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="slip-{atena_no[:15]}.pdf"'})
+
+
+@ui.post("/{atena_no}/certificate", response_model=None)
+async def paid_in_full(request: Request, lg_code: str, atena_no: str, db: DbDep,
+                       principal: PagePrincipal) -> Response:
+    """納税証明書 (完納証明) at the counter, with the purpose the applicant gives."""
+    require_tenant(principal, lg_code, MODULE, Permission.ISSUE)
+    purpose = (await form_fields(request)).get("purpose", "")[:200]
+    tenant = get_tenant(db, lg_code)
+    with db.tenant_tx(lg_code) as conn:
+        pdf = certificate.paid_in_full(
+            conn, page_audit(request, principal, purpose or "納税証明"), atena_no[:15],
+            date.today(), purpose=purpose, municipality=tenant.name,
+            prefecture=tenant.prefecture)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="nozei-{atena_no[:15]}.pdf"'})

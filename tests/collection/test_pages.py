@@ -67,3 +67,17 @@ def test_the_collection_officer_issues_a_slip_and_a_tax_officer_may_only_look(
     _login(client, "taxman")
     assert "納付書を発行する" not in client.get(f"/t/062022/collection/{person}").text
     assert client.get(f"/t/062022/collection/{person}/slip.pdf").status_code == 403
+
+
+def test_a_paid_in_full_certificate_is_refused_while_something_due_is_owed(
+        client: TestClient, db: Database) -> None:
+    person = _person(db)  # four installments, the first due 2026-06-30 and unpaid
+    _user(db, "collector", ["collection_officer"])
+    _login(client, "collector")
+    assert "納税証明書 (完納証明) の交付" in client.get(f"/t/062022/collection/{person}").text
+    refused = client.post(f"/t/062022/collection/{person}/certificate",
+                          data={"purpose": "入札参加資格の申請"})
+    assert refused.status_code == 422
+    assert "未納があるため" in refused.text
+    assert "collection.certificate_issued" not in [e["action"] for e in audit.entries(
+        db, "062022", atena_no=person)]

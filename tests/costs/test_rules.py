@@ -166,7 +166,8 @@ def test_shares_add_up_to_the_item_exactly(members: list[Member], weights: tuple
 
 @settings(max_examples=200, deadline=None)
 @given(members=members_st, weights=weights_st, amount=st.integers(1, 10**10),
-       newcomer=st.builds(member, code=st.just("099999"), population=st.integers(1, 500_000),
+       # The newcomer's code is none of the members' (theirs begin with 0).
+       newcomer=st.builds(member, code=st.just("199999"), population=st.integers(1, 500_000),
                           live=st.dates(date(2025, 1, 1), date(2027, 3, 31)),
                           usage=st.integers(0, 50_000)))
 def test_a_newcomer_never_raises_another_members_share(
