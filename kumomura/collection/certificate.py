@@ -13,7 +13,7 @@ from reportlab.lib.units import mm
 from sqlalchemy import Connection
 
 from kumomura.collection.params import MODULE, CollectionParameters
-from kumomura.collection.service import charge_states
+from kumomura.collection.service import charge_states, levy_name
 from kumomura.collection.tables import charges
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
@@ -24,8 +24,6 @@ from kumomura.platform.printing import GOTHIC, MARGIN, PAGE_HEIGHT, Page, new_do
 from kumomura.platform.storage.numbering import next_value_apart
 from kumomura.platform.tenancy.profile import Office
 from kumomura.residents import public as residents
-
-LEVIES = {"inhabitant_tax": "個人住民税"}
 
 
 def paid_in_full(conn: Connection, ctx: AuditContext, atena_no: str, on: date, *,
@@ -40,7 +38,7 @@ def paid_in_full(conn: Connection, ctx: AuditContext, atena_no: str, on: date, *
     if owing:
         first = owing[0]
         raise InvalidInput(f"未納があるため完納証明書は交付できません ({len(owing)}件、例: "
-                           f"{LEVIES.get(first.levy, first.levy)} {first.fiscal_year}年度 "
+                           f"{levy_name(first.levy)} {first.fiscal_year}年度 "
                            f"{first.label} 納期限 {first.due_date})", field="atena_no")
     values = params.values_on(conn, MODULE, on)
     assert isinstance(values, CollectionParameters)
@@ -56,7 +54,7 @@ def paid_in_full(conn: Connection, ctx: AuditContext, atena_no: str, on: date, *
     issue_no = f"{year}-N{next_value_apart(conn, f'collection_certificate:{year}'):06d}"
     audit.record(conn, ctx, "collection.certificate_issued", atena_no=atena_no,
                  detail={"issue_no": issue_no, "purpose": purpose, "on": on.isoformat()})
-    levies = sorted({LEVIES.get(s.levy, s.levy) for s in states}) or list(LEVIES.values())
+    levies = sorted({levy_name(s.levy) for s in states}) or [levy_name("inhabitant_tax")]
     buffer, canvas = new_document("納税証明書", municipality)
     page = Page(canvas)
     page.y = PAGE_HEIGHT - MARGIN - 20

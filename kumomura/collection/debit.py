@@ -8,7 +8,6 @@ municipality's parameter; a request is refused while it is not set.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from typing import Any
 
@@ -16,13 +15,13 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from kumomura.collection import zengin
 from kumomura.collection.params import MODULE, CollectionParameters
-from kumomura.collection.payments import ImportReport, new_payment, settle
+from kumomura.collection.payments import ImportReport, new_file_digest, new_payment, settle
 from kumomura.collection.service import charge_states
 from kumomura.collection.tables import charges, debit_accounts, debit_items, payment_files
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput
-from kumomura.platform.core.timeutil import as_utc, utcnow
+from kumomura.platform.core.timeutil import utcnow
 
 
 def enrol(conn: Connection, ctx: AuditContext, *, atena_no: str, levy: str, bank_code: str,
@@ -101,13 +100,7 @@ def take_results(conn: Connection, ctx: AuditContext, name: str, content: bytes
                  ) -> dict[str, Any]:
     """The bank's result file: each record checked against what was asked (its 顧客番号,
     amount and 引落日); the debited ones paid on the 引落日; the file taken once, whole."""
-    digest = hashlib.sha256(content).hexdigest()
-    before = conn.execute(select(payment_files.c.name, payment_files.c.imported_at).where(
-        payment_files.c.sha256 == digest)).first()
-    if before is not None:
-        raise InvalidInput(f"{name}: 同じ内容のファイル ({before.name}) を "
-                           f"{as_utc(before.imported_at):%Y-%m-%d %H:%M} に取り込み済みです。"
-                           "何も変更していません", field="file")
+    digest = new_file_digest(conn, name, content)
     found = zengin.read_results(name, content)
     i = debit_items.c
     asked = {r.id: r for r in conn.execute(select(debit_items).where(

@@ -22,12 +22,12 @@ from sqlalchemy import Connection, func, insert, select
 
 from kumomura.collection.law import late_rates
 from kumomura.collection.params import MODULE, CollectionParameters
-from kumomura.collection.service import ChargeState, charge_states
+from kumomura.collection.service import ChargeState, charge_states, levy_name
 from kumomura.collection.tables import charges, demands
 from kumomura.platform import params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput
-from kumomura.platform.core.japanese import era_date
+from kumomura.platform.core.japanese import era_date, era_year
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.jobs import queue as jobs
 from kumomura.platform.printing import GOTHIC, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, Page, new_document
@@ -38,7 +38,6 @@ from kumomura.residents import public as residents
 
 KIND = "collection.demands"
 PER_FILE = 1_000
-LEVIES = {"inhabitant_tax": "個人住民税 (普通徴収)"}
 
 
 class DemandsRequest(jobs.JobRequest):
@@ -152,15 +151,9 @@ def letters(owed: list[ChargeState], people: dict[str, dict[str, Any]], *, issue
 
 def _letter(page: Page, s: ChargeState, person: dict[str, Any], *, issued: date, fee: int,
             municipality: str, mayor: str) -> None:
+    page.addressee(person.get("postal_code"), person.get("address"),
+                   person.get("name") or "（宛名不明）")
     top = PAGE_HEIGHT - MARGIN - 8
-    if person.get("postal_code"):
-        page.text(MARGIN + 4, top, f"〒{person['postal_code']}", size=10)
-    address = str(person.get("address") or "")
-    page.text(MARGIN + 4, top - 16, address, size=page.fit(address, 95 * mm, 10.5))
-    name = f"{person.get('name') or '（宛名不明）'}　様"
-    page.text(MARGIN + 4, top - 40, name, size=page.fit(name, 95 * mm, 15))
-    page.canvas.setLineWidth(0.4)
-    page.canvas.rect(MARGIN, top - 52, 100 * mm, 66)
     x = PAGE_WIDTH - MARGIN - 70 * mm
     for i, (label, value) in enumerate((("宛名番号", s.atena_no), ("発付日", era_date(issued)),
                                         ("問合せ先", f"{municipality} 収納担当"))):
@@ -174,8 +167,8 @@ def _letter(page: Page, s: ChargeState, person: dict[str, Any], *, issued: date,
     deadline = issued + timedelta(days=10)  # 地方税法第331条: 督促状を発した日から10日
     rates = late_rates(issued.year)
     half = 0.5
-    page.row([("税目", LEVIES.get(s.levy, s.levy), half), ("年度・期別",
-              f"{era_date(date(s.fiscal_year, 4, 1)).split('年')[0]}年度 {s.label}", half)])
+    page.row([("税目", levy_name(s.levy), half),
+              ("年度・期別", f"{era_year(date(s.fiscal_year, 4, 1))}度 {s.label}", half)])
     page.row([("納期限", era_date(s.due_date), half), ("納付番号", s.payment_no, half)])
     page.row([("未納の税額", f"{s.balance:,}円", half), ("督促手数料", f"{fee:,}円", half)])
     page.row([("納付すべき額", f"{s.balance + fee:,}円 (ほかに延滞金)", 1.0)], height=11 * mm)
@@ -185,7 +178,7 @@ def _letter(page: Page, s: ChargeState, person: dict[str, Any], *, issued: date,
         "ことがあります。",
         "納期限の翌日から納付の日までの日数に応じて延滞金がかかります (1か月までは年"
         f"{rates.first_month / 100:g}%、その後は年{rates.after / 100:g}%: "
-        f"{era_date(date(issued.year, 1, 1)).split('年')[0]}年の割合)。",
+        f"{era_year(date(issued.year, 1, 1))}の割合)。",
         "行き違いで納付済みの場合はご容赦ください。",
     )
     for line in lines:

@@ -109,9 +109,9 @@ def _rows(name: str, content: bytes) -> pl.DataFrame:
     return frame
 
 
-def import_file(conn: Connection, ctx: AuditContext, name: str, content: bytes, *,
-                channel: str = "bank") -> ImportReport:
-    """Take a payment file (the caller's transaction: all of it or nothing)."""
+def new_file_digest(conn: Connection, name: str, content: bytes) -> str:
+    """The file's SHA-256, if no file of the same content was taken before; one that was
+    is refused, naming when, and changes nothing."""
     digest = hashlib.sha256(content).hexdigest()
     before = conn.execute(select(payment_files.c.name, payment_files.c.imported_at).where(
         payment_files.c.sha256 == digest)).first()
@@ -119,6 +119,13 @@ def import_file(conn: Connection, ctx: AuditContext, name: str, content: bytes, 
         raise InvalidInput(f"{name}: 同じ内容のファイル ({before.name}) を "
                            f"{as_utc(before.imported_at):%Y-%m-%d %H:%M} に取り込み済みです。"
                            "何も変更していません", field="file")
+    return digest
+
+
+def import_file(conn: Connection, ctx: AuditContext, name: str, content: bytes, *,
+                channel: str = "bank") -> ImportReport:
+    """Take a payment file (the caller's transaction: all of it or nothing)."""
+    digest = new_file_digest(conn, name, content)
     rows = _rows(name, content)
     file_id = conn.execute(insert(payment_files).values(
         name=name[:200], sha256=digest, kind="counter_csv", records=rows.height,

@@ -17,6 +17,14 @@ from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.timeutil import utcnow
 from kumomura.platform.levies import ChargesEvent
 
+LEVY_NAMES = {"inhabitant_tax": "個人住民税"}
+"""What staff and payers read for a levy's code."""
+
+
+def levy_name(levy: str) -> str:
+    return LEVY_NAMES.get(levy, levy)
+
+
 KEY = ("levy", "fiscal_year", "payer_kind", "payer_no", "atena_no", "installment")
 
 

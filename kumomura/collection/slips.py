@@ -20,19 +20,18 @@ from reportlab.lib.units import mm
 from sqlalchemy import Connection, func, select
 
 from kumomura.collection.params import MODULE, CollectionParameters
-from kumomura.collection.service import ChargeState, charge_states
+from kumomura.collection.service import ChargeState, charge_states, levy_name
 from kumomura.collection.tables import charges
 from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput
-from kumomura.platform.core.japanese import era_date
+from kumomura.platform.core.japanese import era_date, era_year
 from kumomura.platform.levies import check_digit
 from kumomura.platform.printing import GOTHIC, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, Page, new_document
 from kumomura.platform.tenancy.profile import Office
 from kumomura.residents import public as residents
 
 STORE_LIMIT = 300_000
-LEVIES = {"inhabitant_tax": "個人住民税 (普通徴収)"}
 
 
 def cvs_digits(company_code: str, payment_no: str, due: date, amount: int,
@@ -78,9 +77,8 @@ def _band(page: Page, s: ChargeState, y: float, company_code: str) -> None:
     c.setDash(3, 3)
     c.line(MARGIN, y + 6 * mm, PAGE_WIDTH - MARGIN, y + 6 * mm)  # cut here
     c.setDash()
-    year = era_date(date(s.fiscal_year, 4, 1)).split("年")[0]
-    page.text(MARGIN, y, f"{LEVIES.get(s.levy, s.levy)}　{year}年度 {s.label}", size=11,
-              font=GOTHIC)
+    page.text(MARGIN, y, f"{levy_name(s.levy)}　{era_year(date(s.fiscal_year, 4, 1))}度 "
+              f"{s.label}", size=11, font=GOTHIC)
     page.text(MARGIN, y - 16, f"納期限 {era_date(s.due_date)}", size=10.5)
     page.text(MARGIN, y - 32, f"納付額 {s.balance:,}円", size=13, font=GOTHIC)
     page.text(MARGIN, y - 48, f"納付番号 {s.payment_no}", size=10)

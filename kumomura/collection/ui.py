@@ -19,7 +19,6 @@ from kumomura.residents import public as residents
 
 ui = APIRouter(prefix="/t/{lg_code}/collection", include_in_schema=False)
 
-LEVIES = {"inhabitant_tax": "個人住民税"}
 
 
 @ui.get("", response_model=None)
@@ -43,7 +42,7 @@ def account_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
         found = service.account(conn, page_audit(request, principal, "納付状況の確認"),
                                 atena_no[:15], today)
     return render(request, "collection/account.html", lg_code=lg_code, person=person,
-                  account=found, levies=LEVIES, today=today,
+                  account=found, levies=service.LEVY_NAMES, today=today,
                   can_issue=principal.can(MODULE, Permission.ISSUE))
 
 

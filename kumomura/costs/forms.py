@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from kumomura.costs.service import item_label, member_label
-from kumomura.platform.core.japanese import era_date
+from kumomura.platform.core.japanese import era_year
 from kumomura.platform.printing import GOTHIC, MARGIN, MINCHO, new_document
 
 BEFORE = Color(0.62, 0.66, 0.72)
@@ -35,10 +35,10 @@ def report_pdf(s: dict[str, Any], consortium: str) -> bytes:
     buffer, c = new_document(f"{consortium} 費用負担と削減効果", consortium)
     width, height = landscape(A4)
     c.setPageSize((width, height))
-    year = era_date(date(s["fiscal_year"], 4, 1)).split("年")[0]
+    year = era_year(date(s["fiscal_year"], 4, 1))
     c.setFont(GOTHIC, 15)
     c.drawString(MARGIN, height - MARGIN - 6,
-                 f"{year}年度 {consortium} 共同利用の費用負担と削減効果")
+                 f"{year}度 {consortium} 共同利用の費用負担と削減効果")
     c.setFont(MINCHO, 9)
     note = ("単位: 円　削減率 = (発注前 − 発注後) ÷ 発注前 (小数第1位、四捨五入)"
             "　構成割合 = 発注後 ÷ 発注後の合計 (小数第2位、四捨五入)")
@@ -63,7 +63,7 @@ def report_pdf(s: dict[str, Any], consortium: str) -> bytes:
     _bars(c, s, MARGIN + 170 * mm, height - MARGIN - 58, width - MARGIN)
     c.showPage()
     if s["items"]:
-        _items_page(c, s, f"{year}年度 {consortium} 費目別の負担額", width, height)
+        _items_page(c, s, f"{year}度 {consortium} 費目別の負担額", width, height)
     c.save()
     return buffer.getvalue()
 

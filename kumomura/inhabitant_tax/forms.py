@@ -15,7 +15,7 @@ from typing import Any
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 
-from kumomura.platform.core.japanese import era_date
+from kumomura.platform.core.japanese import era_date, era_year
 from kumomura.platform.printing import GOTHIC, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, Page, new_document
 
 EMPLOYEES_PER_PAGE = 20
@@ -48,7 +48,7 @@ class NoticeHeader:
 
     @property
     def era_year(self) -> str:
-        return era_date(date(self.fiscal_year, 4, 1)).split("年")[0] + "年度"
+        return era_year(date(self.fiscal_year, 4, 1)) + "度"
 
     @property
     def taxes(self) -> str:
@@ -71,19 +71,6 @@ def _appeal(page: Page, header: NoticeHeader, y: float) -> None:
         page.text(MARGIN, y - (i + 1) * 11, line, size=page.fit(line, page.width, 7.5))
 
 
-def _addressee(page: Page, row: Mapping[str, Any]) -> None:
-    c = page.canvas
-    top = PAGE_HEIGHT - MARGIN - 8
-    if row.get("postal_code"):
-        page.text(MARGIN + 4, top, f"〒{row['postal_code']}", size=10)
-    address = str(row.get("address") or "")
-    page.text(MARGIN + 4, top - 16, address, size=page.fit(address, 95 * mm, 10.5))
-    name = f"{row['name']}　様"
-    page.text(MARGIN + 4, top - 40, name, size=page.fit(name, 95 * mm, 15))
-    c.setLineWidth(0.4)
-    c.rect(MARGIN, top - 52, 100 * mm, 66)
-
-
 def _number_block(page: Page, header: NoticeHeader, row: Mapping[str, Any]) -> None:
     x = PAGE_WIDTH - MARGIN - 70 * mm
     top = PAGE_HEIGHT - MARGIN - 8
@@ -97,7 +84,7 @@ def _number_block(page: Page, header: NoticeHeader, row: Mapping[str, Any]) -> N
 
 
 def _ordinary_page(page: Page, header: NoticeHeader, row: Mapping[str, Any]) -> None:
-    _addressee(page, row)
+    page.addressee(row.get("postal_code"), row.get("address"), row["name"])
     _number_block(page, header, row)
     page.y = PAGE_HEIGHT - MARGIN - 80
     page.canvas.setFont(GOTHIC, 13)

@@ -2,7 +2,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kumomura.platform.core.japanese import LgCodeError, lg_check_digit, validate_lg_code
+from kumomura.platform.core.japanese import (
+    LgCodeError,
+    era_year,
+    lg_check_digit,
+    validate_lg_code,
+)
 
 OKITAMA = ["062022", "062090", "062138", "063819", "063827", "064025", "064033", "064017"]
 
@@ -29,3 +34,11 @@ def test_any_other_check_digit_is_refused(first_five: str, shift: int) -> None:
 def test_malformed_codes_name_the_problem(code: str, message: str) -> None:
     with pytest.raises(LgCodeError, match=message):
         validate_lg_code(code)
+
+
+def test_the_era_year_of_a_day_first_years_as_gannen() -> None:
+    from datetime import date
+
+    assert era_year(date(2026, 4, 1)) == "令和8年"
+    assert era_year(date(2019, 4, 1)) == "平成31年"  # 2019年度 began in 平成
+    assert era_year(date(2019, 5, 1)) == "令和元年"

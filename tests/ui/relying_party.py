@@ -82,8 +82,9 @@ class RelyingParty:
 
 
 @contextmanager
-def serving(party: RelyingParty) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(party.app(), host="127.0.0.1", port=party.port,
+def served(app: Any, port: int) -> Iterator[None]:
+    """An ASGI app served on the loopback port for the duration (uvicorn in a thread)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -91,7 +92,13 @@ def serving(party: RelyingParty) -> Iterator[str]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
-        yield f"http://localhost:{party.port}"
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving(party: RelyingParty) -> Iterator[str]:
+    with served(party.app(), party.port):
+        yield f"http://localhost:{party.port}"

@@ -11,7 +11,6 @@ import io
 import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 
 import pyotp
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import func, select
 
@@ -32,7 +30,7 @@ from kumomura.platform.identity import tables
 from kumomura.platform.storage.db import Database
 from kumomura.residents.tables import certificate_issues, resident_versions
 from kumomura.web.app import create_app
-from tests.ui.relying_party import RelyingParty, serving
+from tests.ui.relying_party import RelyingParty, served, serving
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = os.environ.get("KUMOMURA_SCREENSHOTS")
@@ -53,18 +51,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Databa
     build_demo(db, progress=progress(), scale=0.002)
     settings = Settings(database_url=None, data_dir=data)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings=settings, db=db),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", db
+        with served(create_app(settings=settings, db=db), port):
+            yield f"http://127.0.0.1:{port}", db
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         db.dispose()
 
 

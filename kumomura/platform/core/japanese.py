@@ -108,6 +108,12 @@ def era_date(day: date) -> str:
     return f"{era.name}{shown}年{day.month}月{day.day}日"
 
 
+def era_year(day: date) -> str:
+    """The era and year a day falls in (令和8年); a fiscal year's is that of its 1 April."""
+    era, year = era_of(day)
+    return f"{era.name}{'元' if year == 1 else year}年"
+
+
 _ERA_TEXT = re.compile(
     r"(?P<era>明治|大正|昭和|平成|令和|[MTSHR])\s*(?P<y>元|\d{1,2})\s*[年.\-/]\s*"
     r"(?P<m>\d{1,2})\s*[月.\-/]\s*(?P<d>\d{1,2})\s*日?")
