@@ -72,6 +72,17 @@ def import_payments(tenant: TenantOpt, file: Annotated[Path, typer.Argument(exis
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
 
 
+@app.command("import-store")
+def import_store(tenant: TenantOpt, file: Annotated[Path, typer.Argument(exists=True)],
+                 on: OnOpt = None) -> None:
+    """Take a コンビニ収納 速報 or 確報 file (120-byte records): held, or paid, reported (JSON)."""
+    day = parse_date(on) if on else date.today()
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        report = payments.import_store_file(conn, audit_context("コンビニ収納の消込"), file.name,
+                                            file.read_bytes(), day)
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+
+
 @app.command("debit-enrol")
 def debit_enrol(
     tenant: TenantOpt, atena: Annotated[str, typer.Option("--atena")],

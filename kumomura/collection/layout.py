@@ -37,17 +37,19 @@ LAYOUTS = (
         references={"charge_id": "charges.id"}),
     declare(payment_files, module=MODULE, title="収納ファイル", labels={
         "id": "ファイル番号", "name": "ファイル名", "sha256": "SHA-256",
-        "kind": "種類 (counter_csv 窓口・金融機関CSV)", "records": "件数",
+        "kind": "種類 (counter_csv 窓口・金融機関CSV / zengin_debit 口座振替結果 / "
+                "cvs_preliminary コンビニ速報 / cvs_final コンビニ確報)", "records": "件数",
         "total": "合計金額 (円)", "imported_by": "取込者", "imported_at": "取込日時"}),
     declare(payments, module=MODULE, title="収納", labels={
         "id": "収納番号", "file_id": "ファイル番号", "line": "ファイルの行",
         "paid_on": "納付日", "amount": "納付額 (円)", "payment_no": "納付番号",
         "channel": "収納経路 (counter 窓口 / bank 金融機関 / convenience コンビニ / "
                    "debit 口座振替)",
-        "status": "状態 (applied 消込済 / review 要確認)",
+        "status": "状態 (applied 消込済 / review 要確認 / provisional コンビニ速報 (未入金) / "
+                  "confirmed 確報で確認済 / unconfirmed 確報になかった速報)",
         "payer_kind": "納付者区分", "payer_no": "納付者番号", "note": "備考"},
         allowed={"channel": ("counter", "bank", "convenience", "debit"),
-                 "status": ("applied", "review")},
+                 "status": ("applied", "review", "provisional", "confirmed", "unconfirmed")},
         references={"file_id": "payment_files.id"}),
     declare(allocations, module=MODULE, title="消込の明細", labels={
         "id": "明細番号", "payment_id": "収納番号", "charge_id": "調定番号",

@@ -20,18 +20,31 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, String, any_, bindparam, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    String,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from kumomura.collection import cvs
 from kumomura.collection.late_fee import late_fee
+from kumomura.collection.params import MODULE, CollectionParameters
 from kumomura.collection.service import ChargeState, charge_states
 from kumomura.collection.tables import allocations, charges, payment_files, payments
-from kumomura.platform import audit
+from kumomura.platform import audit, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import FieldProblem, InvalidInput, invalid
 from kumomura.platform.core.timeutil import as_utc, utcnow
@@ -52,15 +65,23 @@ class ImportReport:
     records: int = 0
     total: int = 0
     applied: int = 0
+    kind: str = "counter_csv"
     to_review: list[dict[str, Any]] = field(default_factory=list)
     overpaid: int = 0
     appropriated: int = 0
+    held: int = 0
+    confirmed: int = 0
+    unconfirmed: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "file_id": self.file_id, "records": self.records,
-                "total": self.total, "applied": self.applied,
-                "review": len(self.to_review), "to_review": self.to_review,
-                "appropriated": self.appropriated, "overpaid": self.overpaid}
+        found = {"file": self.file, "file_id": self.file_id, "kind": self.kind,
+                 "records": self.records, "total": self.total, "applied": self.applied,
+                 "review": len(self.to_review), "to_review": self.to_review,
+                 "appropriated": self.appropriated, "overpaid": self.overpaid}
+        if self.kind.startswith("cvs_"):
+            found |= {"held": self.held, "confirmed": self.confirmed,
+                      "unconfirmed": self.unconfirmed}
+        return found
 
 
 def _rows(name: str, content: bytes) -> pl.DataFrame:
@@ -124,22 +145,124 @@ def new_file_digest(conn: Connection, name: str, content: bytes) -> str:
 
 def import_file(conn: Connection, ctx: AuditContext, name: str, content: bytes, *,
                 channel: str = "bank") -> ImportReport:
-    """Take a payment file (the caller's transaction: all of it or nothing)."""
+    """Take a payment CSV (the caller's transaction: all of it or nothing)."""
     digest = new_file_digest(conn, name, content)
-    rows = _rows(name, content)
+    return _take(conn, ctx, name, digest, "counter_csv", _rows(name, content), channel)
+
+
+def import_store_file(conn: Connection, ctx: AuditContext, name: str, content: bytes,
+                      on: date) -> ImportReport:
+    """Take a コンビニ収納 速報 or 確報 file of the municipality's 収納企業コード.
+
+    A 速報 is no money yet: its payments are held (``provisional``), shown on the
+    account and spare the charge its 督促, but pay nothing. The 確報 pays them, on the
+    day paid at the store, as any payment file; each 速報 it confirms is marked so, and
+    a 速報 of a day the 確報 covers that it does not confirm is reported."""
+    digest = new_file_digest(conn, name, content)
+    values = params.values_on(conn, MODULE, on)
+    assert isinstance(values, CollectionParameters)
+    if not values.cvs_company_code:
+        raise InvalidInput("コンビニ収納の収納企業コード (cvs_company_code) が未設定です",
+                           field="cvs_company_code")
+    found = cvs.read_store_file(name, content, values.cvs_company_code)
+    rows = pl.DataFrame(
+        [(p.line, p.payment_no, p.paid_on, p.amount) for p in found.payments],
+        schema={"line": pl.Int64, "payment_no": pl.String, "date": pl.Date, "yen": pl.Int64},
+        orient="row").with_columns(atena_no=pl.lit(None, pl.String),
+                                   channel=pl.lit("convenience"))
+    if found.kind == "preliminary":
+        return _hold(conn, ctx, name, digest, rows)
+    report = _take(conn, ctx, name, digest, "cvs_final", rows, "convenience")
+    _confirm(conn, report, rows)
+    return report
+
+
+def _new_file(conn: Connection, ctx: AuditContext, name: str, digest: str, kind: str,
+              rows: pl.DataFrame) -> ImportReport:
+    total = int(rows["yen"].sum() or 0)
     file_id = conn.execute(insert(payment_files).values(
-        name=name[:200], sha256=digest, kind="counter_csv", records=rows.height,
-        total=int(rows["yen"].sum() or 0), imported_by=ctx.actor, imported_at=utcnow())
-        .returning(payment_files.c.id)).scalar_one()
-    report = ImportReport(file=name, file_id=file_id, records=rows.height,
-                          total=int(rows["yen"].sum() or 0))
+        name=name[:200], sha256=digest, kind=kind, records=rows.height, total=total,
+        imported_by=ctx.actor, imported_at=utcnow()).returning(payment_files.c.id)
+    ).scalar_one()
+    return ImportReport(file=name, file_id=file_id, kind=kind, records=rows.height,
+                        total=total)
+
+
+def _take(conn: Connection, ctx: AuditContext, name: str, digest: str, kind: str,
+          rows: pl.DataFrame, channel: str) -> ImportReport:
+    """Match and apply a checked file's rows: the common case in bulk, the rest row by
+    row."""
+    report = _new_file(conn, ctx, name, digest, kind, rows)
     rest = _apply_exact(conn, report, rows, channel)
     for row in rest.iter_rows(named=True):
         _apply_row(conn, report, row, row["channel"] or channel)
     audit.record(conn, ctx, "collection.payments_imported",
-                 detail={"file": name, "file_id": file_id, "records": report.records,
-                         "applied": report.applied, "review": len(report.to_review)})
+                 detail={"file": name, "file_id": report.file_id, "kind": kind,
+                         "records": report.records, "applied": report.applied,
+                         "review": len(report.to_review)})
     return report
+
+
+def _hold(conn: Connection, ctx: AuditContext, name: str, digest: str,
+          rows: pl.DataFrame) -> ImportReport:
+    """A 速報's payments, held until the 確報: each with its payer where its 納付番号 is
+    known; an unknown number is reported now, so it can be looked into before the money
+    comes."""
+    report = _new_file(conn, ctx, name, digest, "cvs_preliminary", rows)
+    found = _charges_named(conn, rows["payment_no"].unique().to_list()).unique("payment_no")
+    held = rows.join(found.select("payment_no", "payer_kind", "payer_no"), on="payment_no",
+                     how="left")
+    conn.execute(insert(payments), [
+        {"file_id": report.file_id, "line": r["line"], "paid_on": r["date"],
+         "amount": r["yen"], "payment_no": r["payment_no"], "channel": "convenience",
+         "status": "provisional", "payer_kind": r["payer_kind"], "payer_no": r["payer_no"],
+         "note": None if r["payer_no"] else f"納付番号 {r['payment_no']} の調定がありません"}
+        for r in held.iter_rows(named=True)])
+    report.held = held.height
+    report.to_review = [
+        {"line": r["line"], "where": f"{name}:{r['line']}", "amount": r["yen"],
+         "reason": f"納付番号 {r['payment_no']} の調定がありません"}
+        for r in held.filter(pl.col("payer_no").is_null()).iter_rows(named=True)]
+    audit.record(conn, ctx, "collection.store_payments_held",
+                 detail={"file": name, "file_id": report.file_id, "records": report.records,
+                         "unknown": len(report.to_review)})
+    return report
+
+
+def _confirm(conn: Connection, report: ImportReport, rows: pl.DataFrame) -> None:
+    """Mark the 速報 the 確報 confirms (same 納付番号, day and amount, one for one). One of
+    the days it covers that it does not confirm (cancelled at the store, or a record
+    lost) is marked ``unconfirmed`` and reported: it no longer spares its charge the
+    督促, and a later 確報 that has it still confirms it."""
+    if rows.height == 0:
+        return
+    p, f = payments.c, payment_files.c
+    last = rows["date"].max()
+    held = conn.execute(select(p.id, p.payment_no, p.paid_on, p.amount, p.line, f.name)
+                        .join(payment_files, f.id == p.file_id)
+                        .where(p.status.in_(("provisional", "unconfirmed")),
+                               p.paid_on <= last)
+                        .order_by(p.id)).all()
+    waiting: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for row in held:
+        waiting[(row.payment_no, row.paid_on, row.amount)].append(row)
+    confirmed = []
+    for key in rows.select("payment_no", "date", "yen").iter_rows():
+        if waiting.get(key):
+            confirmed.append(waiting[key].pop(0).id)
+    for part in range(0, len(confirmed), IN_CHUNK):
+        conn.execute(update(payments).where(p.id.in_(confirmed[part:part + IN_CHUNK]))
+                     .values(status="confirmed"))
+    left = [row.id for rest in waiting.values() for row in rest]
+    for part in range(0, len(left), IN_CHUNK):
+        conn.execute(update(payments).where(p.id.in_(left[part:part + IN_CHUNK]))
+                     .values(status="unconfirmed"))
+    report.confirmed = len(confirmed)
+    report.unconfirmed = [
+        {"where": f"{row.name}:{row.line}", "payment_no": row.payment_no,
+         "paid_on": row.paid_on.isoformat(), "amount": row.amount,
+         "reason": "速報にあって確報にない収納です"}
+        for rest in waiting.values() for row in rest]
 
 
 IN_CHUNK = 30_000

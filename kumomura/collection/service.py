@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from kumomura.collection.late_fee import late_fee
-from kumomura.collection.tables import allocations, charge_changes, charges
+from kumomura.collection.tables import allocations, charge_changes, charges, payments
 from kumomura.platform import audit, events
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.timeutil import utcnow
@@ -137,6 +137,18 @@ def charge_states(conn: Connection, where: Any, on: date) -> list[ChargeState]:
     return states
 
 
+def held_at_stores(conn: Connection, numbers: list[str]) -> dict[str, int]:
+    """What コンビニ速報 say was paid on these 納付番号 and no 確報 has paid yet: no money,
+    but reason enough not to send the payer a 督促."""
+    p = payments.c
+    held: dict[str, int] = defaultdict(int)
+    for part in range(0, len(numbers), 500):
+        for row in conn.execute(select(p.payment_no, p.amount).where(
+                p.status == "provisional", p.payment_no.in_(numbers[part:part + 500]))):
+            held[row.payment_no] += row.amount
+    return dict(held)
+
+
 def account(conn: Connection, ctx: AuditContext, atena_no: str, on: date) -> dict[str, Any]:
     """An addressee's account: every charge of every levy they pay, what was paid, the
     balance and the 延滞金 to ``on`` (none: an empty account); the look is audited."""
@@ -144,8 +156,11 @@ def account(conn: Connection, ctx: AuditContext, atena_no: str, on: date) -> dic
                            & (charges.c.payer_no == atena_no), on)
     audit.record(conn, ctx, "collection.account_viewed", atena_no=atena_no,
                  detail={"on": on.isoformat()})
+    held = held_at_stores(conn, sorted({s.payment_no for s in states}))
     return {"atena_no": atena_no, "on": on.isoformat(),
-            "charges": [s.as_dict() for s in states],
+            "charges": [s.as_dict() | {"held_at_store": held.get(s.payment_no, 0)}
+                        for s in states],
             "total": sum(s.amount for s in states), "paid": sum(s.paid for s in states),
             "balance": sum(s.balance for s in states),
-            "late_fee_due": sum(s.late_fee_due for s in states)}
+            "late_fee_due": sum(s.late_fee_due for s in states),
+            "held_at_stores": sum(held.values())}

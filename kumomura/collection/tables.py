@@ -64,7 +64,7 @@ payment_files = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", Text, nullable=False),
     Column("sha256", String(64), nullable=False, unique=True),
-    Column("kind", String(16), nullable=False),  # counter_csv | ...
+    Column("kind", String(16), nullable=False),  # counter_csv | zengin_debit | cvs_*
     Column("records", Integer, nullable=False),
     Column("total", BigInteger, nullable=False),
     Column("imported_by", Text, nullable=False),
@@ -82,7 +82,7 @@ payments = Table(
     Column("amount", BigInteger, nullable=False),
     Column("payment_no", String(32)),
     Column("channel", String(16), nullable=False),  # counter | bank | convenience | debit
-    Column("status", String(16), nullable=False),  # applied | review
+    Column("status", String(16), nullable=False),  # applied | review | provisional | ...
     Column("payer_kind", String(8)),
     Column("payer_no", String(20)),
     Column("note", Text),
@@ -90,7 +90,9 @@ payments = Table(
     Index("ix_payments_payer", "payer_kind", "payer_no"),
 )
 """消込: each payment as its file gave it; one the matching could not place waits for
-review (``status = 'review'``)."""
+review (``status = 'review'``). A コンビニ速報 is held (``provisional``, no allocation)
+until its 確報 pays the charge (the 速報 becomes ``confirmed``, or ``unconfirmed`` when the
+確報 of its day has it not)."""
 
 allocations = Table(
     "allocations",
