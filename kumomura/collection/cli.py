@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from kumomura.collection import arrears, certificate, debit, demands, payments, service, slips
+from kumomura.collection import (
+    arrears,
+    certificate,
+    debit,
+    demands,
+    payments,
+    refunds,
+    service,
+    slips,
+)
 from kumomura.collection.late_fee import late_fee
 from kumomura.platform.clikit import (
     Column,
@@ -81,6 +90,18 @@ def import_store(tenant: TenantOpt, file: Annotated[Path, typer.Argument(exists=
         report = payments.import_store_file(conn, audit_context("コンビニ収納の消込"), file.name,
                                             file.read_bytes(), day)
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+
+
+@app.command("refund")
+def refund(tenant: TenantOpt, atena: Annotated[str, typer.Option("--atena")],
+           on: OnOpt = None,
+           preview: Annotated[bool, typer.Option(help="計算だけ (記録しない)")] = False) -> None:
+    """還付・充当 of a person's 過誤納金 on the 支出決定日, with 還付加算金 (JSON)."""
+    day = parse_date(on) if on else date.today()
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        found = refunds.decide(conn, audit_context("過誤納金の還付"), ("person", atena), day,
+                               preview=preview)
+    print(json.dumps(found, ensure_ascii=False, indent=2))
 
 
 @app.command("debit-enrol")

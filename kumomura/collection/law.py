@@ -10,8 +10,11 @@ year). The rates are kept in basis points (1/100 of a percent), exact as integer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from kumomura.platform.core.errors import InvalidInput
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,14 +50,32 @@ LATE_RATES: dict[int, LateRates] = {
 """延滞金の割合 per calendar year (附則第3条の2; 特例 capped at the 本則 7.3% / 14.6%)."""
 
 
+def _of_year(table: dict[int, T], year: int, what: str, field: str) -> T:
+    """The year's figure; a year the law has not given yet is refused, not guessed."""
+    found = table.get(year)
+    if found is None:
+        raise InvalidInput(f"{year}年の{what}は登録されていません (登録済み: {min(table)}年〜"
+                           f"{max(table)}年)", field=field)
+    return found
+
+
 def late_rates(year: int) -> LateRates:
-    """The year's rates; a year the law has not given yet is refused, not guessed."""
-    rates = LATE_RATES.get(year)
-    if rates is None:
-        known = f"{min(LATE_RATES)}年〜{max(LATE_RATES)}年"
-        raise InvalidInput(f"{year}年の延滞金の割合は登録されていません (登録済み: {known})",
-                           field="paid")
-    return rates
+    return _of_year(LATE_RATES, year, "延滞金の割合", "paid")
+
+
+REFUND_RATES: dict[int, int] = {
+    # 還付加算金 (地方税法第17条の4, 附則第3条の2): 年7.3%, while the 特例 applies the
+    # 還付加算金特例基準割合 per calendar year, in basis points. To 2020 it was the
+    # 特例基準割合 itself; from 2021 平均貸付割合 + 0.5% (広島市, 江東区, 大津市, 日野市 pages).
+    2014: 190, 2015: 180, 2016: 180, 2017: 170, 2018: 160, 2019: 160, 2020: 160,
+    2021: 100, 2022: 90, 2023: 90, 2024: 90, 2025: 90,
+    2026: 130,  # 平均貸付割合 0.8% + 0.5%
+}
+"""還付加算金の割合 per calendar year."""
+
+
+def refund_rate(year: int) -> int:
+    return _of_year(REFUND_RATES, year, "還付加算金の割合", "on")
 
 
 DAYS_IN_YEAR = 365

@@ -13,6 +13,7 @@ from kumomura.collection.tables import (
     demands,
     payment_files,
     payments,
+    refunds,
 )
 from kumomura.platform.exchange.layouts import declare
 
@@ -53,10 +54,18 @@ LAYOUTS = (
         references={"file_id": "payment_files.id"}),
     declare(allocations, module=MODULE, title="消込の明細", labels={
         "id": "明細番号", "payment_id": "収納番号", "charge_id": "調定番号",
-        "part": "充当先 (tax 本税 / late_fee 延滞金 / overpaid 過誤納金)",
-        "amount": "金額 (円)", "applied_on": "収納日", "applied_at": "消込日時"},
-        allowed={"part": ("tax", "late_fee", "overpaid")},
-        references={"payment_id": "payments.id", "charge_id": "charges.id"}),
+        "part": "充当先 (tax 本税 / late_fee 延滞金 / overpaid 過誤納金 / refund 還付)",
+        "amount": "金額 (円、還付・充当で移した元は負)", "applied_on": "収納日 (充当は充当適状日)",
+        "applied_at": "消込日時", "refund_id": "還付・充当の決定番号"},
+        allowed={"part": ("tax", "late_fee", "overpaid", "refund")},
+        references={"payment_id": "payments.id", "charge_id": "charges.id",
+                    "refund_id": "refunds.id"}),
+    declare(refunds, module=MODULE, title="還付・充当の決定", labels={
+        "id": "決定番号", "payer_kind": "納付者区分", "payer_no": "納付者番号",
+        "decided_on": "支出決定日", "appropriated": "充当額 (円)", "refunded": "還付額 (円)",
+        "interest": "還付加算金 (円)", "detail": "内訳 (JSON)", "decided_by": "決定者",
+        "decided_at": "決定日時"},
+        allowed={"payer_kind": ("person", "employer")}),
     declare(debit_accounts, module=MODULE, title="口座振替の申込", labels={
         "id": "申込番号", "payer_kind": "納付者区分", "payer_no": "納付者番号",
         "levy": "税目", "bank_code": "金融機関コード", "branch_code": "支店コード",

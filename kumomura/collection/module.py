@@ -5,7 +5,8 @@ params.py (督促手数料), tables.py, service.py (charges taken from the levie
 account), payments.py (payment files matched and applied), zengin.py and debit.py
 (口座振替: the 全銀協 file, enrolment, request and results), demands.py (督促 job),
 slips.py (納付書 with the convenience-store barcode), arrears.py (滞納 with aging),
-certificate.py (納税証明書), public.py, layout.py, ui.py (the counter's page), cli.py.
+certificate.py (納税証明書), cvs.py (コンビニ速報・確報), refunds.py (還付・充当
+with 還付加算金), public.py, layout.py, ui.py (the counter's page), cli.py.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ MODULE = BusinessModule(
     name="収納管理",
     package=__package__ or "kumomura.collection",
     tables=(tables.charges, tables.charge_changes, tables.payment_files, tables.payments,
-            tables.allocations, tables.debit_accounts, tables.debit_items, tables.demands),
+            tables.allocations, tables.debit_accounts, tables.debit_items, tables.demands,
+            tables.refunds),
     params=PARAMS,
     publishes=events.PUBLISHED,
     handlers={InhabitantTaxCharged: take_charges},

@@ -431,7 +431,8 @@ def _fee_when_paid(conn: Connection, state: ChargeState) -> int:
     """The charge's 延滞金, now that its 本税 is paid off: over its tax payments by date."""
     a = allocations.c
     paid = [(r.applied_on, r.amount) for r in conn.execute(
-        select(a.applied_on, a.amount).where(a.charge_id == state.id, a.part == "tax"))]
+        select(a.applied_on, a.amount).where(a.charge_id == state.id, a.part == "tax",
+                                             a.amount > 0))]
     return late_fee(state.amount, state.due_date, paid).amount
 
 

@@ -8,10 +8,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from kumomura.collection.late_fee import late_fee
-from kumomura.collection.tables import allocations, charge_changes, charges, payments
+from kumomura.collection.tables import (
+    allocations,
+    charge_changes,
+    charges,
+    payments,
+    refunds,
+)
 from kumomura.platform import audit, events
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.timeutil import utcnow
@@ -119,14 +125,14 @@ def charge_states(conn: Connection, where: Any, on: date) -> list[ChargeState]:
     for part in range(0, len(ids), 500):
         for row in conn.execute(select(a.charge_id, a.part, a.amount, a.applied_on).where(
                 a.charge_id.in_(ids[part:part + 500]))):
-            if row.part == "tax":
+            if row.part == "tax":  # a 充当 out of a reduced charge is a negative row
                 paid[row.charge_id].append((row.applied_on, row.amount))
             elif row.part == "late_fee":
                 fee_paid[row.charge_id] += row.amount
     states = []
     for r in rows:
         tax_paid = sum(amount for _, amount in paid[r["id"]])
-        fee = late_fee(r["amount"], r["due_date"], paid[r["id"]],
+        fee = late_fee(r["amount"], r["due_date"], [(d, x) for d, x in paid[r["id"]] if x > 0],
                        until=on if tax_paid < r["amount"] else None).amount \
             if on > r["due_date"] else 0
         states.append(ChargeState(
@@ -157,10 +163,22 @@ def account(conn: Connection, ctx: AuditContext, atena_no: str, on: date) -> dic
     audit.record(conn, ctx, "collection.account_viewed", atena_no=atena_no,
                  detail={"on": on.isoformat()})
     held = held_at_stores(conn, sorted({s.payment_no for s in states}))
+    a, p, r = allocations.c, payments.c, refunds.c
+    wrongly = conn.execute(select(func.coalesce(func.sum(a.amount), 0))
+                           .join(payments, p.id == a.payment_id)
+                           .where(a.part == "overpaid", p.payer_kind == "person",
+                                  p.payer_no == atena_no)).scalar_one()
+    decided = [{"refund_id": row.id, "decided_on": row.decided_on.isoformat(),
+                "appropriated": row.appropriated, "refunded": row.refunded,
+                "interest": row.interest}
+               for row in conn.execute(select(refunds).where(
+                   r.payer_kind == "person", r.payer_no == atena_no).order_by(r.id.desc()))]
     return {"atena_no": atena_no, "on": on.isoformat(),
             "charges": [s.as_dict() | {"held_at_store": held.get(s.payment_no, 0)}
                         for s in states],
             "total": sum(s.amount for s in states), "paid": sum(s.paid for s in states),
             "balance": sum(s.balance for s in states),
             "late_fee_due": sum(s.late_fee_due for s in states),
-            "held_at_stores": sum(held.values())}
+            "held_at_stores": sum(held.values()),
+            "credit": int(wrongly) + sum(max(-s.balance, 0) for s in states),
+            "refunds": decided}

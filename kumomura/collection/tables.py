@@ -100,13 +100,36 @@ allocations = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("payment_id", Integer, ForeignKey("payments.id"), nullable=False, index=True),
     Column("charge_id", Integer, ForeignKey("charges.id"), index=True),
-    Column("part", String(16), nullable=False),  # tax | late_fee | overpaid
+    Column("part", String(16), nullable=False),  # tax | late_fee | overpaid | refund
     Column("amount", BigInteger, nullable=False),
     Column("applied_on", Date, nullable=False),
     Column("applied_at", Timestamp(), nullable=False),
+    Column("refund_id", Integer, index=True),
 )
 """What a payment paid: 本税 of a charge first, then its 延滞金 (地方税法 order); what is
-left over is 過誤納金 (``overpaid``, no charge) until it is appropriated or refunded."""
+left over is 過誤納金 (``overpaid``, no charge) until it is appropriated or refunded. A
+還付・充当 moves money with a pair of rows of its ``refund_id``: a negative one where the
+money was (``overpaid``, or the 本税 of a charge reduced below what was paid on it) and a
+positive one where it went (another charge's ``tax``, or ``refund``), so a payment's rows
+always add up to its amount."""
+
+refunds = Table(
+    "refunds",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payer_kind", String(8), nullable=False),
+    Column("payer_no", String(20), nullable=False),
+    Column("decided_on", Date, nullable=False),
+    Column("appropriated", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("interest", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", Timestamp(), nullable=False),
+    Index("ix_refunds_payer", "payer_kind", "payer_no"),
+)
+"""還付・充当の決定: a payer's 過誤納金 appropriated to what they owe and the rest refunded
+on the 支出決定日, with the 還付加算金 and how it was counted (``detail``, JSON)."""
 
 debit_accounts = Table(
     "debit_accounts",
