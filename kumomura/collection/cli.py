@@ -15,9 +15,11 @@ from kumomura.collection import (
     debit,
     demands,
     payments,
+    plans,
     refunds,
     service,
     slips,
+    write_offs,
 )
 from kumomura.collection.late_fee import late_fee
 from kumomura.platform.clikit import (
@@ -31,7 +33,7 @@ from kumomura.platform.clikit import (
     open_db,
     parse_date,
     print_rows,
-    progress,
+    run_job_here,
 )
 
 app = typer.Typer(no_args_is_help=True,
@@ -152,17 +154,10 @@ def demands_command(tenant: TenantOpt,
                     ) -> None:
     """督促状 for the charges of a 納期限 still unpaid: a job writing PDF files and their
     index (under data_dir/demands/CODE/), run here with its progress."""
-    from kumomura.platform.jobs import queue as jobs
-
     with open_db() as db:
         job_id = demands.start(db, tenant, parse_date(due, "due"), parse_date(on, "on"),
                                actor=audit_context().actor)
-        with progress() as bar:
-            task = bar.add_task("督促状", total=jobs.get_job(db, job_id).total_chunks)
-            jobs.run_in_process(db, job_id, on_chunk=lambda done, _t: bar.update(
-                task, completed=done))
-        job = jobs.get_job(db, job_id)
-    console.print(f"job {job_id}: {job.status}")
+        console.print(f"job {job_id}: {run_job_here(db, job_id, '督促状')}")
 
 
 @app.command("slip")
@@ -215,3 +210,73 @@ def certificate_command(tenant: TenantOpt, atena: Annotated[str, typer.Option("-
                                            prefecture=found.prefecture)
     out.write_bytes(pdf)
     console.print(f"{out}: {len(pdf):,} bytes")
+
+
+@app.command("arrears-list")
+def arrears_list(tenant: TenantOpt, on: OnOpt = None,
+                 levy: Annotated[str | None, typer.Option()] = None) -> None:
+    """滞納者一覧 as a job: CSV files with names, addresses, aging, 分納誓約 and 執行停止
+    (under data_dir/arrears/CODE/), run here with its progress."""
+    day = parse_date(on) if on else date.today()
+    with open_db() as db:
+        job_id = arrears.start_list(db, tenant, day, levy=levy, actor=audit_context().actor)
+        console.print(f"job {job_id}: {run_job_here(db, job_id, '滞納者一覧')}")
+
+
+@app.command("plan")
+def plan_command(tenant: TenantOpt, atena: Annotated[str, typer.Option("--atena")],
+                 monthly: Annotated[int, typer.Option(help="毎月の納付額 (円)", min=1)],
+                 first: Annotated[str, typer.Option(help="初回の納付日 (YYYY-MM-DD)")],
+                 on: OnOpt = None, note: Annotated[str, typer.Option()] = "") -> None:
+    """分納誓約 of a person for all they owe past its 納期限: the schedule (JSON)."""
+    day = parse_date(on) if on else date.today()
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        found = plans.make(conn, audit_context("分納誓約"), ("person", atena), day,
+                           parse_date(first, "first"), monthly, note=note)
+    print(json.dumps(found, ensure_ascii=False, indent=2))
+
+
+@app.command("plans")
+def plans_command(tenant: TenantOpt, on: OnOpt = None,
+                  state: Annotated[str | None, typer.Option(
+                      help="active | breached | completed | cancelled")] = None,
+                  fmt: FormatOpt = Format.TABLE) -> None:
+    """分納誓約 with their state on the day (``--state breached``: the ones to follow up)."""
+    day = parse_date(on) if on else date.today()
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        rows = plans.all_plans(conn, audit_context("分納誓約の管理"), day, state=state)
+    print_rows([{k: v for k, v in r.items() if k != "schedule"} for r in rows], [
+        Column("plan_id", "誓約番号"), Column("payer_no", "納付者"), Column("made_on", "誓約日"),
+        Column("total", "誓約額"), Column("asked_to_date", "予定額累計"),
+        Column("paid_since", "納付額累計"), Column("state", "状態"),
+        Column("first_missed", "不履行の予定日")], fmt)
+
+
+@app.command("stay")
+def stay_command(tenant: TenantOpt, atena: Annotated[str, typer.Option("--atena")],
+                 ground: Annotated[int, typer.Option(help="第15条の7第1項の号 (1〜3)")],
+                 reason: Annotated[str, typer.Option(help="停止の理由 (調査の結果)")],
+                 on: OnOpt = None,
+                 at_once: Annotated[bool, typer.Option(help="即時消滅 (第5項、第1号のみ)")] = False,
+                 ) -> None:
+    """滞納処分の執行停止 of a person's arrears due before the day."""
+    day = parse_date(on) if on else date.today()
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        stay_id = write_offs.stay(conn, audit_context("執行停止"), ("person", atena), day,
+                                  ground, at_once=at_once, reason=reason)
+    console.print(f"執行停止 {stay_id}: {atena} ({day} から、{write_offs.GROUNDS[ground]})")
+
+
+@app.command("write-off")
+def write_off_command(tenant: TenantOpt, on: OnOpt = None,
+                      preview: Annotated[bool, typer.Option(help="一覧だけ (記録しない)")] = False,
+                      fmt: FormatOpt = Format.TABLE) -> None:
+    """不納欠損 of every charge extinguished by the day (時効 or 執行停止), with its ground."""
+    day = parse_date(on) if on else date.today()
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        rows = write_offs.write_off(conn, audit_context("不納欠損"), day, preview=preview)
+    print_rows(rows, [Column("payer_no", "納付者"), Column("levy", "税目"),
+                      Column("fiscal_year", "年度"), Column("label", "期別"),
+                      Column("due_date", "納期限"), Column("ground_name", "事由"),
+                      Column("extinguished_on", "消滅日"), Column("tax", "本税"),
+                      Column("late_fee", "延滞金")], fmt)

@@ -85,10 +85,7 @@ def demands_area(data_dir: Path | str, lg_code: str) -> Path:
 
 
 def run_directory(p: dict[str, Any]) -> Path:
-    run = str(p["directory"])
-    if Path(run).name != run or run.startswith("."):
-        raise InvalidInput("directory は実行名だけを指定します", field="directory")
-    return demands_area(p["data_dir"], p["lg_code"]) / run
+    return jobs.run_directory(p, "demands")
 
 
 def run_chunk(conn: Connection, p: dict[str, Any], k: int) -> dict[str, Any]:

@@ -11,9 +11,13 @@ from kumomura.collection.tables import (
     debit_accounts,
     debit_items,
     demands,
+    enforcement_stays,
+    installment_plans,
     payment_files,
     payments,
+    plan_installments,
     refunds,
+    write_offs,
 )
 from kumomura.platform.exchange.layouts import declare
 
@@ -86,4 +90,27 @@ LAYOUTS = (
         "amount": "督促した税額 (円)", "fee": "督促手数料 (円)", "job_id": "作成ジョブ",
         "file": "ファイル", "page": "ページ"},
         references={"charge_id": "charges.id"}),
+    declare(installment_plans, module=MODULE, title="分納誓約", labels={
+        "id": "誓約番号", "payer_kind": "納付者区分", "payer_no": "納付者番号",
+        "made_on": "誓約日", "total": "誓約額 (誓約日の未納額と延滞金、円)", "note": "備考",
+        "made_by": "受付者", "made_at": "受付日時", "cancelled_on": "取消日"},
+        allowed={"payer_kind": ("person", "employer")}),
+    declare(plan_installments, module=MODULE, title="分納誓約の納付予定", labels={
+        "id": "予定番号", "plan_id": "誓約番号", "due_on": "納付予定日", "amount": "予定額 (円)"},
+        references={"plan_id": "installment_plans.id"}),
+    declare(enforcement_stays, module=MODULE, title="滞納処分の執行停止", labels={
+        "id": "停止番号", "payer_kind": "納付者区分", "payer_no": "納付者番号",
+        "started_on": "停止日", "ground": "事由 (地方税法第15条の7第1項 1〜3号)",
+        "immediate": "即時消滅 (第5項: 1 する / 0 しない)", "reason": "理由",
+        "lifted_on": "取消日 (第15条の8)", "lift_reason": "取消の理由", "decided_by": "決定者",
+        "decided_at": "決定日時"},
+        allowed={"payer_kind": ("person", "employer"), "ground": ("1", "2", "3"),
+                 "immediate": ("0", "1")}),
+    declare(write_offs, module=MODULE, title="不納欠損", labels={
+        "id": "欠損番号", "charge_id": "調定番号", "extinguished_on": "消滅日",
+        "ground": "事由 (prescription 時効 / stay_3_years 執行停止3年 / stay_at_once 即時消滅)",
+        "stay_id": "停止番号", "tax": "欠損した本税 (円)", "late_fee": "欠損した延滞金 (円)",
+        "decided_by": "決定者", "decided_at": "決定日時"},
+        allowed={"ground": ("prescription", "stay_3_years", "stay_at_once")},
+        references={"charge_id": "charges.id", "stay_id": "enforcement_stays.id"}),
 )

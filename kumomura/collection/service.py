@@ -17,6 +17,7 @@ from kumomura.collection.tables import (
     charges,
     payments,
     refunds,
+    write_offs,
 )
 from kumomura.platform import audit, events
 from kumomura.platform.audit import AuditContext
@@ -96,31 +97,36 @@ class ChargeState:
     paid: int
     late_fee: int
     late_fee_paid: int
+    written_off: int = 0
+    late_fee_written_off: int = 0
 
     @property
     def balance(self) -> int:
-        return self.amount - self.paid
+        return self.amount - self.paid - self.written_off
 
     @property
     def late_fee_due(self) -> int:
-        return max(self.late_fee - self.late_fee_paid, 0)
+        return max(self.late_fee - self.late_fee_paid - self.late_fee_written_off, 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {"levy": self.levy, "fiscal_year": self.fiscal_year, "label": self.label,
                 "atena_no": self.atena_no, "due_date": self.due_date.isoformat(),
                 "payment_no": self.payment_no, "amount": self.amount, "paid": self.paid,
                 "balance": self.balance, "late_fee": self.late_fee,
-                "late_fee_paid": self.late_fee_paid, "late_fee_due": self.late_fee_due}
+                "late_fee_paid": self.late_fee_paid, "late_fee_due": self.late_fee_due,
+                "written_off": self.written_off + self.late_fee_written_off}
 
 
 def charge_states(conn: Connection, where: Any, on: date) -> list[ChargeState]:
     """Charges matching ``where`` with everything paid on them (whatever its date: a
-    payment is never counted twice nor forgotten) and the 延滞金 as of ``on``."""
-    c, a = charges.c, allocations.c
+    payment is never counted twice nor forgotten), the 延滞金 as of ``on`` (or as of its
+    extinction, for one written off) and what 不納欠損 took off."""
+    c, a, w = charges.c, allocations.c, write_offs.c
     rows = conn.execute(select(charges).where(where).order_by(c.due_date, c.levy, c.id)
                         ).mappings().all()
     paid: dict[int, list[tuple[date, int]]] = defaultdict(list)
     fee_paid: dict[int, int] = defaultdict(int)
+    gone: dict[int, Any] = {}
     ids = [r["id"] for r in rows]
     for part in range(0, len(ids), 500):
         for row in conn.execute(select(a.charge_id, a.part, a.amount, a.applied_on).where(
@@ -129,17 +135,24 @@ def charge_states(conn: Connection, where: Any, on: date) -> list[ChargeState]:
                 paid[row.charge_id].append((row.applied_on, row.amount))
             elif row.part == "late_fee":
                 fee_paid[row.charge_id] += row.amount
+        for extinct in conn.execute(select(w.charge_id, w.extinguished_on, w.tax,
+                                           w.late_fee).where(
+                w.charge_id.in_(ids[part:part + 500]))):
+            gone[extinct.charge_id] = extinct
     states = []
     for r in rows:
         tax_paid = sum(amount for _, amount in paid[r["id"]])
+        off = gone.get(r["id"])
+        until = min(on, off.extinguished_on) if off is not None else on
         fee = late_fee(r["amount"], r["due_date"], [(d, x) for d, x in paid[r["id"]] if x > 0],
-                       until=on if tax_paid < r["amount"] else None).amount \
+                       until=until if tax_paid < r["amount"] else None).amount \
             if on > r["due_date"] else 0
         states.append(ChargeState(
             id=r["id"], levy=r["levy"], fiscal_year=r["fiscal_year"], label=r["label"],
             atena_no=r["atena_no"], due_date=r["due_date"], payment_no=r["payment_no"],
             amount=r["amount"], paid=tax_paid, late_fee=fee,
-            late_fee_paid=fee_paid[r["id"]]))
+            late_fee_paid=fee_paid[r["id"]], written_off=off.tax if off is not None else 0,
+            late_fee_written_off=off.late_fee if off is not None else 0))
     return states
 
 

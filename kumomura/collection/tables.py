@@ -182,3 +182,66 @@ demands = Table(
 )
 """督促: the 督促状 of a charge (one ever), the 本税 it named, its 督促手数料, and the page
 of the run's file it is on."""
+
+installment_plans = Table(
+    "installment_plans",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payer_kind", String(8), nullable=False),
+    Column("payer_no", String(20), nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("made_by", Text, nullable=False),
+    Column("made_at", Timestamp(), nullable=False),
+    Column("cancelled_on", Date),
+    Index("ix_installment_plans_payer", "payer_kind", "payer_no"),
+)
+"""分納誓約: a payer's promise to pay ``total`` (what they owed on ``made_on``) in parts;
+kept to or broken is read from what they paid since, against the schedule."""
+
+plan_installments = Table(
+    "plan_installments",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", Integer, ForeignKey("installment_plans.id"), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    UniqueConstraint("plan_id", "due_on", name="uq_plan_installments_day"),
+)
+"""The 分納誓約's schedule: how much by which day."""
+
+enforcement_stays = Table(
+    "enforcement_stays",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payer_kind", String(8), nullable=False),
+    Column("payer_no", String(20), nullable=False),
+    Column("started_on", Date, nullable=False),
+    Column("ground", Integer, nullable=False),  # 地方税法第15条の7第1項 第1〜3号
+    Column("immediate", Integer, nullable=False),  # 第5項: extinguished at once
+    Column("reason", Text, nullable=False),
+    Column("lifted_on", Date),
+    Column("lift_reason", Text),
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", Timestamp(), nullable=False),
+    Index("ix_enforcement_stays_payer", "payer_kind", "payer_no"),
+)
+"""滞納処分の執行停止 (地方税法第15条の7): of a payer's arrears due before ``started_on``,
+with its ground; lifted (第15条の8) on ``lifted_on``."""
+
+write_offs = Table(
+    "write_offs",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("charge_id", Integer, ForeignKey("charges.id"), nullable=False, unique=True),
+    Column("extinguished_on", Date, nullable=False),
+    Column("ground", String(16), nullable=False),  # prescription | stay_3_years | stay_at_once
+    Column("stay_id", Integer, ForeignKey("enforcement_stays.id")),
+    Column("tax", BigInteger, nullable=False),
+    Column("late_fee", BigInteger, nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", Timestamp(), nullable=False),
+)
+"""不納欠損: a charge whose 納税義務 was extinguished (時効, or the 執行停止's), the 本税 and
+延滞金 written off, and on which ground."""

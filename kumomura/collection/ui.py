@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kumomura.collection import certificate, service, slips
+from kumomura.collection import certificate, plans, service, slips, write_offs
 from kumomura.collection.params import MODULE
 from kumomura.platform.http.deps import DbDep
 from kumomura.platform.http.pages import PagePrincipal, form_fields, page_audit, render
@@ -18,6 +18,7 @@ from kumomura.platform.tenancy.tenants import get_tenant
 from kumomura.residents import public as residents
 
 ui = APIRouter(prefix="/t/{lg_code}/collection", include_in_schema=False)
+PLAN_STATES = {"active": "履行中", "breached": "不履行", "completed": "完了", "cancelled": "取消"}
 
 
 
@@ -41,8 +42,12 @@ def account_page(request: Request, lg_code: str, atena_no: str, db: DbDep,
         person = residents.current(conn, atena_no[:15])
         found = service.account(conn, page_audit(request, principal, "納付状況の確認"),
                                 atena_no[:15], today)
+        payer = ("person", atena_no[:15])
+        promised = plans.plans_of(conn, payer, today)
+        stayed = write_offs.stays_of(conn, payer)
     return render(request, "collection/account.html", lg_code=lg_code, person=person,
-                  account=found, levies=service.LEVY_NAMES, today=today,
+                  account=found, levies=service.LEVY_NAMES, today=today, plans=promised,
+                  stays=stayed, plan_states=PLAN_STATES,
                   can_issue=principal.can(MODULE, Permission.ISSUE))
 
 

@@ -22,6 +22,7 @@ from kumomura.platform.clikit import (
     parse_date,
     print_rows,
     progress,
+    run_job_here,
 )
 from kumomura.platform.core.config import get_settings
 from kumomura.platform.jobs import queue as jobs
@@ -63,11 +64,7 @@ def assess(tenant: TenantOpt, year: YearOpt,
     """当初課税: assess every taxpayer of the fiscal year (a job, with progress)."""
     with open_db() as db:
         job_id = batch.start(db, tenant, year, actor=actor(), chunk_size=chunk_size)
-        job = jobs.get_job(db, job_id)
-        with progress() as bar:
-            task = bar.add_task(f"当初課税 {year}年度 (job {job_id})", total=job.total_chunks)
-            jobs.run_in_process(db, job_id,
-                                on_chunk=lambda done, _total: bar.update(task, completed=done))
+        run_job_here(db, job_id, f"当初課税 {year}年度")
         with db.tenant_tx(tenant) as conn:
             found = batch.problem_rows(conn, job_id)
             count = service.count_current(conn, year)

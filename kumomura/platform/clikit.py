@@ -128,6 +128,17 @@ def progress() -> Progress:
                     TimeElapsedColumn(), console=console)
 
 
+def run_job_here(db: Database, job_id: int, title: str) -> str:
+    """Run a job in this process with a progress bar; its final status."""
+    from kumomura.platform.jobs import queue as jobs
+
+    with progress() as bar:
+        task = bar.add_task(f"{title} (job {job_id})", total=jobs.get_job(db, job_id).total_chunks)
+        jobs.run_in_process(db, job_id,
+                            on_chunk=lambda done, _total: bar.update(task, completed=done))
+    return str(jobs.get_job(db, job_id).status)
+
+
 def audit_context(purpose: str | None = None) -> AuditContext:
     """Who acts from the shell: the operator's name, a request id, the purpose given."""
     return AuditContext(actor=actor(), request_id=f"cli-{uuid.uuid4().hex[:12]}",

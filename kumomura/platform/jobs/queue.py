@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -130,6 +131,15 @@ class JobKind:
 
 
 _KINDS: dict[str, JobKind] = {}
+
+
+def run_directory(p: dict[str, Any], area: str) -> Path:
+    """A run's directory, ``data_dir/<area>/<lg_code>/<run>``: the run's name comes from
+    the job's params and must be a bare name, never a path out of the area."""
+    run = str(p["directory"])
+    if Path(run).name != run or run.startswith("."):
+        raise InvalidInput("directory は実行名だけを指定します", field="directory")
+    return Path(str(p["data_dir"])) / area / str(p["lg_code"]) / run
 
 
 def register(kind: JobKind) -> JobKind:
