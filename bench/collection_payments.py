@@ -39,11 +39,16 @@ DUE = date(2026, 6, 30)
 
 def charge(db: Database, people: int) -> list[str]:
     """First installments of ``people`` persons, 500 lines an event, as published."""
+    return charge_people(db, [f"{n + 1:015d}" for n in range(people)])
+
+
+def charge_people(db: Database, atenas: list[str]) -> list[str]:
+    """A first installment for each of these persons, 500 lines an event."""
     numbers = []
-    for start in range(0, people, 500):
+    for start in range(0, len(atenas), 500):
         lines = []
-        for n in range(start, min(start + 500, people)):
-            atena = f"{n + 1:015d}"
+        for n in range(start, min(start + 500, len(atenas))):
+            atena = atenas[n]
             number = payment_number("inhabitant_tax", 2026, atena, 1)
             numbers.append(number)
             lines.append(ChargeLine(payer_kind="person", payer_no=atena, atena_no=atena,

@@ -1,6 +1,7 @@
-"""納付書: a person's payment slips of a levy's year, one band per installment (期別),
-each with its 納期限, amount and 納付番号, and the convenience-store barcode where the
-municipality has a 収納企業コード and the amount is one a store takes.
+"""納付書: a person's payment slips of a levy's year, one band per installment (期別) in
+its three parts (領収証書 for the payer, 納付書 for the bank, 領収済通知書 back to the
+municipality), each with its 納期限, amount and 納付番号, and the convenience-store
+barcode where the municipality has a 収納企業コード and the amount is one a store takes.
 
 The barcode is GS1-128 (Code 128, FNC1 first) of 44 digits, as the コンビニ収納 guideline
 (GS1 Japan / 流通システム開発センター) lays it out: AI 91, the 6-digit company code, 21
@@ -56,7 +57,8 @@ def slips(states: list[ChargeState], person: dict[str, Any], *, municipality: st
         page = Page(canvas)
         _head(page, person, municipality, issued)
         for i, state in enumerate(states[start:start + 4]):
-            _band(page, state, PAGE_HEIGHT - MARGIN - 70 - i * 62 * mm, company_code)
+            _band(page, state, PAGE_HEIGHT - MARGIN - 70 - i * 62 * mm,
+                  str(person.get("name") or "（宛名不明）"), municipality, company_code)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
@@ -72,27 +74,55 @@ def _head(page: Page, person: dict[str, Any], municipality: str, issued: date) -
     page.text(PAGE_WIDTH - MARGIN - 62 * mm, top - 16, f"発行日 {era_date(issued)}", size=9)
 
 
-def _band(page: Page, s: ChargeState, y: float, company_code: str) -> None:
+PARTS = (("領収証書", "納税者保管"), ("納付書", "金融機関保管"), ("領収済通知書", "市町村へ送付"))
+"""The three parts of one installment's slip: the payer's receipt, the bank's copy, and
+the notice of receipt that comes back to the municipality."""
+
+
+WIDTHS = (46 * mm, 46 * mm, PAGE_WIDTH - 2 * MARGIN - 92 * mm)
+"""The parts' widths: the last one holds the barcode whole (the store scans it before
+the parts are torn apart)."""
+
+
+def _band(page: Page, s: ChargeState, y: float, name: str, municipality: str,
+          company_code: str) -> None:
+    """One installment: its three parts side by side, the payer's with the place of the
+    bank's stamp (領収日付印), the last with the convenience-store barcode."""
     c = page.canvas
     c.setDash(3, 3)
     c.line(MARGIN, y + 6 * mm, PAGE_WIDTH - MARGIN, y + 6 * mm)  # cut here
+    edges = [MARGIN + sum(WIDTHS[:i]) for i in range(4)]
+    for x in edges[1:3]:
+        c.line(x, y + 6 * mm, x, y - 50 * mm)
     c.setDash()
-    page.text(MARGIN, y, f"{levy_name(s.levy)}　{era_year(date(s.fiscal_year, 4, 1))}度 "
-              f"{s.label}", size=11, font=GOTHIC)
-    page.text(MARGIN, y - 16, f"納期限 {era_date(s.due_date)}", size=10.5)
-    page.text(MARGIN, y - 32, f"納付額 {s.balance:,}円", size=13, font=GOTHIC)
-    page.text(MARGIN, y - 48, f"納付番号 {s.payment_no}", size=10)
+    for i, (title, keeper) in enumerate(PARTS):
+        x, width = edges[i] + 2 * mm, WIDTHS[i] - 4 * mm
+        page.text(x, y, title, size=10.5, font=GOTHIC)
+        page.text(x + width - 17 * mm, y, f"({keeper})", size=6.5)
+        line = f"{levy_name(s.levy)} {era_year(date(s.fiscal_year, 4, 1))}度 {s.label}"
+        page.text(x, y - 13, line, size=page.fit(line, width, 8.5))
+        page.text(x, y - 25, f"納期限 {era_date(s.due_date)}", size=8.5)
+        page.text(x, y - 37, f"納付番号 {s.payment_no}", size=page.fit(
+            f"納付番号 {s.payment_no}", width, 7))
+        page.text(x, y - 49, f"{name}　様", size=page.fit(f"{name}　様", width, 8.5))
+        page.text(x, y - 65, f"納付額 {s.balance:,}円", size=12, font=GOTHIC)
+        page.text(x, y - 77, f"{municipality}会計管理者", size=7)
+    c.setDash(1, 2)
+    c.circle(edges[1] - 14 * mm, y - 105, 10 * mm)
+    c.setDash()
+    page.text(edges[1] - 21 * mm, y - 107, "領収日付印", size=7)
+    x = edges[2] + 1.5 * mm
     if not company_code:
-        page.text(MARGIN + 95 * mm, y - 16, "金融機関・役所の窓口で納付してください", size=9)
+        page.text(x, y - 100, "金融機関・役所の窓口で納付してください", size=8.5)
         return
     if s.balance > STORE_LIMIT:
-        page.text(MARGIN + 95 * mm, y - 16, f"{STORE_LIMIT:,}円を超えるためコンビニでは"
-                  "納付できません", size=9)
+        page.text(x, y - 100, f"{STORE_LIMIT:,}円を超えるため、コンビニでは納付できません",
+                  size=8)
         return
     digits = cvs_digits(company_code, s.payment_no, s.due_date, s.balance)
-    code = Code128("\xf1" + digits, barHeight=12 * mm, barWidth=0.26 * mm, quiet=True)
-    code.drawOn(c, MARGIN + 88 * mm, y - 40)
-    page.text(MARGIN + 92 * mm, y - 50, digits, size=7.5)
+    code = Code128("\xf1" + digits, barHeight=10 * mm, barWidth=0.25 * mm, quiet=True)
+    code.drawOn(c, x, y - 125)
+    page.text(x + 2 * mm, y - 134, digits, size=page.fit(digits, WIDTHS[2] - 6 * mm, 7))
 
 
 def issue(conn: Connection, ctx: AuditContext, atena_no: str, fiscal_year: int | None, on: date, *,

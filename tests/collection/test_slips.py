@@ -57,7 +57,9 @@ def test_a_persons_slips_are_pdf_pages_with_their_barcodes(
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
                           capture_output=True, text=True).stdout
     assert "第1期" not in text  # paid: only what is still owed gets a slip
-    assert text.count("納付番号") == 3
+    assert text.count("納付番号") == 9  # three installments, each in its three parts
+    assert text.count("領収済通知書") == 3
+    assert text.count("領収日付印") == 3
     assert "91912345" in text  # the barcode's digits under it
     subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(tmp_path / "p")],
                    check=True)
