@@ -326,9 +326,11 @@ def _new_ids(conn: Connection, count: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         translate = conn.get_execution_options().get("schema_translate_map") or {}
         name = f'"{translate.get(payments.schema, payments.schema)}".payments'
+        sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"),
+                                {"t": name}).scalar_one()  # once, not per row
         return list(conn.execute(text(
-            "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": name, "n": count}).scalars())
+            "SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
+            {"s": sequence, "n": count}).scalars())
     top = conn.execute(select(func.coalesce(func.max(payments.c.id), 0))).scalar_one()
     return list(range(top + 1, top + 1 + count))
 
