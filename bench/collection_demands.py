@@ -62,10 +62,12 @@ def render_rates(db: Database, pages: int) -> tuple[float, float]:
         owed = service.charge_states(conn, charges.c.id <= pages, ISSUED)
         people = {r["atena_no"]: r for r in residents.mailing_list(
             conn, CTX, Office("", "山形県米沢市"), [s.atena_no for s in owed]).to_dicts()}
-    demands.letters(owed[:10], people, issued=ISSUED, fee=0, municipality="米沢市",
+    items = [demands.Letter(s, people.get(s.atena_no, {}), "宛名番号", s.atena_no, (s.id,))
+             for s in owed]
+    demands.letters(items[:10], issued=ISSUED, fee=0, municipality="米沢市",
                     mayor="米沢市長　合成 市長")  # fonts loaded before timing
     started = time.perf_counter()
-    demands.letters(owed, people, issued=ISSUED, fee=0, municipality="米沢市",
+    demands.letters(items, issued=ISSUED, fee=0, municipality="米沢市",
                     mayor="米沢市長　合成 市長")
     letters = len(owed) / (time.perf_counter() - started)
     records: list[dict[str, Any]] = [

@@ -280,3 +280,16 @@ def write_off_command(tenant: TenantOpt, on: OnOpt = None,
                       Column("due_date", "納期限"), Column("ground_name", "事由"),
                       Column("extinguished_on", "消滅日"), Column("tax", "本税"),
                       Column("late_fee", "延滞金")], fmt)
+
+
+@app.command("employer")
+def employer_command(tenant: TenantOpt,
+                     number: Annotated[str, typer.Option("--no", help="特別徴収義務者指定番号")],
+                     name: Annotated[str | None, typer.Option(help="名称")] = None,
+                     postal: Annotated[str | None, typer.Option(help="郵便番号")] = None,
+                     address: Annotated[str | None, typer.Option(help="所在地")] = None) -> None:
+    """特別徴収義務者 as the letters to it need: its name, postal code and address."""
+    with open_db() as db, db.tenant_tx(tenant) as conn:
+        service.set_employer(conn, audit_context("特別徴収義務者の登録"), number, name=name,
+                             postal_code=postal, address=address)
+    console.print(f"特別徴収義務者 {number} を記録しました")

@@ -11,6 +11,7 @@ from kumomura.collection.tables import (
     debit_accounts,
     debit_items,
     demands,
+    employers,
     enforcement_stays,
     installment_plans,
     payment_files,
@@ -113,4 +114,8 @@ LAYOUTS = (
         "decided_by": "決定者", "decided_at": "決定日時"},
         allowed={"ground": ("prescription", "stay_3_years", "stay_at_once")},
         references={"charge_id": "charges.id", "stay_id": "enforcement_stays.id"}),
+    declare(employers, module=MODULE, title="特別徴収義務者", labels={
+        "id": "番号", "payer_no": "特別徴収義務者指定番号", "name": "名称",
+        "postal_code": "郵便番号", "address": "所在地", "updated_by": "更新者",
+        "updated_at": "更新日時"}),
 )

@@ -30,7 +30,7 @@ MODULE = BusinessModule(
     tables=(tables.charges, tables.charge_changes, tables.payment_files, tables.payments,
             tables.allocations, tables.debit_accounts, tables.debit_items, tables.demands,
             tables.refunds, tables.installment_plans, tables.plan_installments,
-            tables.enforcement_stays, tables.write_offs),
+            tables.enforcement_stays, tables.write_offs, tables.employers),
     params=PARAMS,
     publishes=events.PUBLISHED,
     handlers={InhabitantTaxCharged: take_charges},

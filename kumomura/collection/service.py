@@ -15,14 +15,16 @@ from kumomura.collection.tables import (
     allocations,
     charge_changes,
     charges,
+    employers,
     payments,
     refunds,
     write_offs,
 )
 from kumomura.platform import audit, events
 from kumomura.platform.audit import AuditContext
+from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.core.timeutil import utcnow
-from kumomura.platform.levies import ChargesEvent
+from kumomura.platform.levies import ChargesEvent, Payer
 
 LEVY_NAMES = {"inhabitant_tax": "個人住民税"}
 """What staff and payers read for a levy's code."""
@@ -45,6 +47,8 @@ def take_charges(conn: Connection, event: ChargesEvent, envelope: events.Event) 
     増額 or 減額 調定 beside their history; a redelivered event finds its work done (the
     change is keyed by the event). Payments already made stay where they are."""
     levy = levy_of(event)
+    if event.payers:
+        keep_payers(conn, event.payers, f"event:{envelope.id}")
     c = charges.c
     lines = {(levy, event.fiscal_year, ln.payer_kind, ln.payer_no, ln.atena_no,
               ln.installment): ln for ln in event.lines}
@@ -80,6 +84,50 @@ def take_charges(conn: Connection, event: ChargesEvent, envelope: events.Event) 
             charge_id=charge_id, kind="increase" if line.amount > amount else "decrease",
             delta=line.amount - amount, amount_after=line.amount, reason=event.reason,
             event_id=envelope.id, changed_at=now))
+
+
+def keep_payers(conn: Connection, given: list[Payer], by: str) -> None:
+    """The employers a levy named: a new one registered, a known one's name updated,
+    an address kept unless the levy gives one."""
+    e = employers.c
+    known = {r.payer_no: r for r in conn.execute(select(employers).where(
+        e.payer_no.in_([p.payer_no for p in given])))}
+    now = utcnow()
+    for payer in given:
+        held = known.get(payer.payer_no)
+        values: dict[str, Any] = {"name": payer.name, "updated_by": by, "updated_at": now}
+        if payer.address:
+            values |= {"address": payer.address, "postal_code": payer.postal_code}
+        if held is None:
+            conn.execute(insert(employers).values(payer_no=payer.payer_no, **values))
+        elif held.name != payer.name or (payer.address and held.address != payer.address):
+            conn.execute(update(employers).where(e.id == held.id).values(**values))
+
+
+def set_employer(conn: Connection, ctx: AuditContext, payer_no: str, *, name: str | None,
+                 postal_code: str | None, address: str | None) -> None:
+    """The staff's record of an employer: its name, postal code and address."""
+    e = employers.c
+    held = conn.execute(select(employers).where(e.payer_no == payer_no)).first()
+    if held is None and not name:
+        raise InvalidInput(f"特別徴収義務者 {payer_no} は未登録です: 名称も入力してください",
+                           field="name")
+    values: dict[str, Any] = {k: v for k, v in (("name", name), ("postal_code", postal_code),
+                                                ("address", address)) if v is not None}
+    values |= {"updated_by": ctx.actor, "updated_at": utcnow()}
+    if held is None:
+        conn.execute(insert(employers).values(payer_no=payer_no, **values))
+    else:
+        conn.execute(update(employers).where(e.id == held.id).values(**values))
+    audit.record(conn, ctx, "collection.employer_recorded",
+                 detail={"payer_no": payer_no, "fields": sorted(values)})
+
+
+def employer_addressees(conn: Connection, numbers: list[str]) -> dict[str, dict[str, Any]]:
+    """Name, postal code and address of these employers, as a letter's addressee."""
+    e = employers.c
+    return {r.payer_no: {"name": r.name, "postal_code": r.postal_code, "address": r.address}
+            for r in conn.execute(select(employers).where(e.payer_no.in_(numbers)))}
 
 
 @dataclass(frozen=True)

@@ -245,3 +245,17 @@ write_offs = Table(
 )
 """不納欠損: a charge whose 納税義務 was extinguished (時効, or the 執行停止's), the 本税 and
 延滞金 written off, and on which ground."""
+
+employers = Table(
+    "employers",
+    tenant_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payer_no", String(20), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("postal_code", String(8)),
+    Column("address", Text),
+    Column("updated_by", Text, nullable=False),
+    Column("updated_at", Timestamp(), nullable=False),
+)
+"""特別徴収義務者: the employers who pay their employees' tax, by 指定番号, with the name
+the levy gave and the address the staff keep (or a levy gave), for letters to them."""

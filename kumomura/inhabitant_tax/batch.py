@@ -17,7 +17,7 @@ from pydantic import Field
 from sqlalchemy import Connection, exists, func, insert, select
 
 from kumomura.inhabitant_tax import service
-from kumomura.inhabitant_tax.charges import charge_lines, in_groups
+from kumomura.inhabitant_tax.charges import charge_lines, employer_payers, in_groups
 from kumomura.inhabitant_tax.events import Assessed, Charged
 from kumomura.inhabitant_tax.income_data import frames
 from kumomura.inhabitant_tax.law import law_for
@@ -98,7 +98,8 @@ def run_chunk(conn: Connection, params: dict[str, Any], chunk_no: int) -> dict[s
         lines = charge_lines(results.join(keys, on="tid"),
                              service.tenant_parameters(conn, year), year)
         for group in in_groups(lines):
-            events.emit(conn, Charged(fiscal_year=year, reason="initial", lines=group))
+            events.emit(conn, Charged(fiscal_year=year, reason="initial", lines=group,
+                                      payers=employer_payers(conn, year, group)))
     return summary
 
 

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from datetime import date
 
 import polars as pl
+from sqlalchemy import Connection, func, select
 
 from kumomura.inhabitant_tax.calculation import due_dates
 from kumomura.inhabitant_tax.params import InhabitantTaxParameters
+from kumomura.inhabitant_tax.tables import income_returns
 from kumomura.platform.core.business_days import next_open_day
-from kumomura.platform.levies import ChargeLine, payment_number
+from kumomura.platform.levies import ChargeLine, Payer, payment_number
 
 GROUP = 500
 
@@ -63,3 +65,22 @@ def charge_lines(rows: pl.DataFrame, tenant: InhabitantTaxParameters,
 def in_groups(lines: list[ChargeLine]) -> Iterator[list[ChargeLine]]:
     for start in range(0, len(lines), GROUP):
         yield lines[start:start + GROUP]
+
+
+def employer_names(conn: Connection, fiscal_year: int, numbers: list[str]) -> dict[str, str]:
+    """The names the 給与支払報告書 of the year's income gave these employers."""
+    r = income_returns.c
+    names: dict[str, str] = {}
+    for start in range(0, len(numbers), 500):
+        names |= {no: name for no, name in conn.execute(
+            select(r.employer_no, func.max(r.employer_name)).where(
+                r.income_year == fiscal_year - 1, r.employer_no.in_(numbers[start:start + 500]))
+            .group_by(r.employer_no)).all() if name}
+    return names
+
+
+def employer_payers(conn: Connection, fiscal_year: int, lines: list[ChargeLine]) -> list[Payer]:
+    """The employers these lines name, for collection's letters to them."""
+    numbers = sorted({ln.payer_no for ln in lines if ln.payer_kind == "employer"})
+    names = employer_names(conn, fiscal_year, numbers) if numbers else {}
+    return [Payer(payer_no=no, name=names[no][:200]) for no in numbers if no in names]

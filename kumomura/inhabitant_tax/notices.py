@@ -24,6 +24,7 @@ from sqlalchemy import Connection, distinct, func, select
 
 from kumomura.inhabitant_tax import service
 from kumomura.inhabitant_tax.calculation import due_dates
+from kumomura.inhabitant_tax.charges import employer_names
 from kumomura.inhabitant_tax.forms import (
     EMPLOYEES_PER_PAGE,
     NoticeHeader,
@@ -31,7 +32,7 @@ from kumomura.inhabitant_tax.forms import (
     ordinary_notices,
 )
 from kumomura.inhabitant_tax.params import MODULE
-from kumomura.inhabitant_tax.tables import assessments, income_returns
+from kumomura.inhabitant_tax.tables import assessments
 from kumomura.platform import audit
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput
@@ -165,9 +166,7 @@ def _employer_file(conn: Connection, p: dict[str, Any], directory: Path, k: int,
     rows = read_frame(conn, select(*(a[n] for n in FIGURES)).where(
         _base(year), a.special_collection, a.employer_no.in_(numbers)), SCHEMA)
     rows = _with_addresses(conn, p, rows).sort("employer_no", "atena_no")
-    r = income_returns.c
-    names = dict(conn.execute(select(r.employer_no, func.max(r.employer_name)).where(
-        r.income_year == year - 1, r.employer_no.in_(numbers)).group_by(r.employer_no)).all())
+    names = employer_names(conn, year, list(numbers))
     groups = [({"employer_no": number, "employer_name": names.get(number)},
                part.to_dicts()) for (number,), part in rows.group_by("employer_no",
                                                                     maintain_order=True)]

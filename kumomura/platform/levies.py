@@ -36,12 +36,26 @@ class ChargeLine(BaseModel):
     payment_no: str = Field(min_length=1, max_length=32)
 
 
+class Payer(BaseModel):
+    """A payer the levy knows more of than a number (an employer: its name, and its
+    address where the levy has it), for collection's letters to them."""
+
+    model_config = ConfigDict(frozen=True)
+    payer_kind: PayerKind = "employer"
+    payer_no: str = Field(min_length=1, max_length=20)
+    name: str = Field(min_length=1, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=8)
+    address: str | None = Field(default=None, max_length=200)
+
+
 class ChargesEvent(DomainEvent):
-    """The charges of a levy's year, or of one 更正."""
+    """The charges of a levy's year, or of one 更正, with the payers its lines name
+    where the levy knows them (the employers of its 特別徴収)."""
 
     fiscal_year: int = Field(ge=1989, le=2200)
     reason: Literal["initial", "correction"]
     lines: list[ChargeLine]
+    payers: list[Payer] = Field(default_factory=list)
 
 
 LEVY_CODES = {"inhabitant_tax": "01", "inhabitant_tax_special": "02", "nhi": "03",

@@ -110,15 +110,17 @@ class Page:
             x += w
         self.y -= height
 
-    def addressee(self, postal_code: str | None, address: str | None, name: str) -> None:
-        """The boxed addressee at the top left, where a window envelope shows it."""
+    def addressee(self, postal_code: str | None, address: str | None, name: str, *,
+                  honorific: str = "様") -> None:
+        """The boxed addressee at the top left, where a window envelope shows it (a
+        person is 様, a company or office 御中)."""
         top = PAGE_HEIGHT - MARGIN - 8
         if postal_code:
             self.text(MARGIN + 4, top, f"〒{postal_code}", size=10)
         shown = str(address or "")
         self.text(MARGIN + 4, top - 16, shown, size=self.fit(shown, 95 * mm, 10.5))
-        honorific = f"{name}　様"
-        self.text(MARGIN + 4, top - 40, honorific, size=self.fit(honorific, 95 * mm, 15))
+        named = f"{name}　{honorific}"
+        self.text(MARGIN + 4, top - 40, named, size=self.fit(named, 95 * mm, 15))
         self.canvas.setLineWidth(0.4)
         self.canvas.rect(MARGIN, top - 52, 100 * mm, 66)
 

@@ -36,7 +36,8 @@ def test_the_assessment_becomes_charges_on_each_payers_account(db: Database,
     with db.tenant_tx(CODE) as conn:
         income_data.record_return(conn, CTX, _return(husband, 6_000_000))
         income_data.record_return(conn, CTX, _return(wife, 4_000_000, born="1982-07-07",
-                                                     employer_no="0000012345"))
+                                                     employer_no="0000012345",
+                                                     employer_name="合成商事株式会社"))
     _run(db, 2026)
     events.dispatch(db, CODE)
     with db.tenant_tx(CODE) as conn:
@@ -58,6 +59,9 @@ def test_the_assessment_becomes_charges_on_each_payers_account(db: Database,
     assert employer[0]["label"] == "6月分"
     assert employer[0]["due_date"].isoformat() == "2026-07-10"
     assert _charges(db, wife) == []  # her employer pays it
+    with db.tenant_tx(CODE) as conn:  # the employer, by the name its report gave
+        assert service.employer_addressees(conn, ["0000012345"]) == {
+            "0000012345": {"name": "合成商事株式会社", "postal_code": None, "address": None}}
 
     with db.tenant_tx(CODE) as conn:
         counted = (conn.execute(select(func.count()).select_from(charges)).scalar_one(),

@@ -3,6 +3,7 @@ within the 20 days the law gives, never twice; the letters are real PDF pages.""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -10,13 +11,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kumomura.collection import demands
+from kumomura.collection import demands, service
 from kumomura.collection.payments import import_file
 from kumomura.collection.tables import demands as demand_rows
-from kumomura.platform import params
+from kumomura.inhabitant_tax.events import Charged
+from kumomura.platform import events, params
 from kumomura.platform.audit import AuditContext
 from kumomura.platform.core.errors import InvalidInput
 from kumomura.platform.jobs import queue as jobs
+from kumomura.platform.levies import ChargeLine, Payer, payment_number
 from kumomura.platform.storage.db import Database
 from kumomura.platform.tenancy.tenants import Tenant
 from kumomura.residents import changes as ch
@@ -84,3 +87,36 @@ def test_a_demand_is_issued_within_the_days_the_law_gives(
     for late in (date(2026, 6, 30), date(2026, 7, 21)):  # the 納期限 itself; 21 days after
         with pytest.raises(InvalidInput, match="地方税法第329条"):
             demands.start(db, CODE, DUES[0], late, actor="collector")
+
+
+def test_an_employer_gets_one_letter_for_its_month(
+        owing: tuple[Database, list[str], list[str]]) -> None:
+    db, people, _ = owing
+    employer, due = "0000012345", date(2026, 7, 10)
+    number = payment_number("inhabitant_tax_special", 2026, employer, 1)
+    with db.tenant_tx(CODE) as conn:
+        events.emit(conn, Charged(fiscal_year=2026, reason="initial", lines=[
+            ChargeLine(payer_kind="employer", payer_no=employer, atena_no=person,
+                       installment=1, label="6月分", due_date=due, amount=amount,
+                       payment_no=number)
+            for person, amount in zip(people, (8_000, 12_000), strict=True)],
+            payers=[Payer(payer_no=employer, name="合成商事株式会社")]))
+    events.dispatch(db, CODE)
+    with db.tenant_tx(CODE) as conn:
+        service.set_employer(conn, CTX, employer, name=None, postal_code="992-0012",
+                             address="山形県米沢市金池三丁目1番55号")
+    job_id = demands.start(db, CODE, due, date(2026, 7, 20), actor="collector")
+    jobs.run_in_process(db, job_id)
+    assert jobs.get_job(db, job_id).status == jobs.JobStatus.DONE
+    with db.tenant_tx(CODE) as conn:
+        made = conn.execute(select(demand_rows).order_by(demand_rows.c.charge_id)).all()
+    assert [(r.amount, r.page) for r in made] == [(8_000, 1), (12_000, 1)]  # one letter
+    run = next((db.data_dir / "demands" / CODE).iterdir())
+    text = subprocess.run(["pdftotext", "-layout", str(run / made[0].file), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    assert re.search(r"合成商事株式会社\s+御中", text), text
+    assert "金池三丁目1番55号" in text
+    assert "個人住民税 (特別徴収)" in text
+    assert "20,000円" in text
+    assert "6月分 (2人分)" in text
+    assert employer in text
