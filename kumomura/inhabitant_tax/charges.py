@@ -9,8 +9,9 @@ event) so that no event's payload grows with the size of the batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, func, select
@@ -60,6 +61,23 @@ def charge_lines(rows: pl.DataFrame, tenant: InhabitantTaxParameters,
                         payment_no=payment_number("inhabitant_tax", fiscal_year,
                                                   row["atena_no"], i)))
     return lines
+
+
+def correction_lines(rows: pl.DataFrame, before: Mapping[Any, Any] | None,
+                     tenant: InhabitantTaxParameters, fiscal_year: int) -> list[ChargeLine]:
+    """A 更正's lines: the new installments, zeros among them, and a zero for each
+    installment the assessment before it had and this one has not (moved from 特別徴収
+    to 普通徴収, or to another employer), so collection drops those charges."""
+    lines = charge_lines(rows, tenant, fiscal_year, with_zero=True)
+    if before is None:
+        return lines
+    had = charge_lines(pl.DataFrame([{k: before[k] for k in (
+        "atena_no", "employer_no", "special_collection",
+        *(f"ordinary_{i}" for i in range(1, 5)), *(f"special_{m}" for m in range(1, 13)))}]),
+        tenant, fiscal_year, with_zero=True)
+    now = {(ln.payer_kind, ln.payer_no, ln.installment) for ln in lines}
+    return lines + [ln.model_copy(update={"amount": 0}) for ln in had
+                    if (ln.payer_kind, ln.payer_no, ln.installment) not in now]
 
 
 def in_groups(lines: list[ChargeLine]) -> Iterator[list[ChargeLine]]:

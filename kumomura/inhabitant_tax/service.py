@@ -10,7 +10,7 @@ import polars as pl
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from kumomura.inhabitant_tax import calculation
-from kumomura.inhabitant_tax.charges import charge_lines, employer_payers
+from kumomura.inhabitant_tax.charges import correction_lines, employer_payers
 from kumomura.inhabitant_tax.events import Charged, Corrected
 from kumomura.inhabitant_tax.income_data import frames
 from kumomura.inhabitant_tax.law import law_for
@@ -125,8 +125,8 @@ def correct(conn: Connection, ctx: AuditContext, atena_no: str, fiscal_year: int
               "total_before": None if before is None else before["total"],
               "total_after": after["total"]}
     events.emit(conn, Corrected(**change), atena_no=atena_no, request_id=ctx.request_id)
-    lines = charge_lines(results.join(keys, on="tid"), tenant_parameters(conn, fiscal_year),
-                         fiscal_year, with_zero=True)
+    lines = correction_lines(results.join(keys, on="tid"), before,
+                             tenant_parameters(conn, fiscal_year), fiscal_year)
     events.emit(conn, Charged(fiscal_year=fiscal_year, reason="correction", lines=lines,
                               payers=employer_payers(conn, fiscal_year, lines)),
                 atena_no=atena_no, request_id=ctx.request_id)

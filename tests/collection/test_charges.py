@@ -110,3 +110,22 @@ def test_a_correction_is_an_increase_beside_its_history_and_payments_stay(
     assert first["amount"] + history[-1][1] == after[0]["amount"]
     assert paid == first["amount"]  # the payment stays on the charge it paid
     assert account["charges"][0]["balance"] == after[0]["amount"] - first["amount"]
+
+
+def test_a_correction_from_special_to_ordinary_moves_the_charges(
+        db: Database, people: list[str]) -> None:
+    wife = people[1]
+    with db.tenant_tx(CODE) as conn:
+        income_data.record_return(conn, CTX, _return(wife, 4_000_000, born="1982-07-07",
+                                                     employer_no="0000012345"))
+    _run(db, 2026)
+    events.dispatch(db, CODE)
+    assert sum(c["amount"] for c in _charges(db, "0000012345")) > 0
+    with db.tenant_tx(CODE) as conn:  # she left the employer: 普通徴収 from now on
+        income_data.record_return(conn, CTX, _return(wife, 4_000_000, born="1982-07-07"))
+        corrected = tax.correct(conn, CTX, wife, 2026, note="退職による普通徴収への切替")
+    events.dispatch(db, CODE)
+    assert [c["amount"] for c in _charges(db, "0000012345")] == [0] * 12  # dropped, kept
+    own = _charges(db, wife)
+    assert sum(c["amount"] for c in own) == corrected["total_after"]
+    assert [c["label"] for c in own] == ["第1期", "第2期", "第3期", "第4期"]
