@@ -13,6 +13,7 @@ from datetime import date
 from faker import Faker
 from rich.progress import Progress
 
+from kumomura.collection import public as collection
 from kumomura.costs import public as costs
 from kumomura.inhabitant_tax import public as tax
 from kumomura.platform import events, installation, params
@@ -143,6 +144,8 @@ def _inhabitant_tax(db: Database, code: str, name: str, progress: Progress) -> N
     # Collection takes the installments as charges (調定) from the assessment's events.
     while events.dispatch(db, code).delivered:
         pass
+    with db.tenant_tx(code) as conn:  # and the bank's file of what was paid so far
+        collection.load_synthetic_payments(conn, DEMO, date.today(), seed=int(code))
 
 
 DEMO_COSTS = """code,name,kind,amount,businesses,first_year,years,equal,population,usage,metric

@@ -13,6 +13,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import func, select
 
 from kumomura import catalog
-from kumomura.collection.tables import charges
+from kumomura.collection import public as collection
+from kumomura.collection.tables import charges, payments
 from kumomura.demo import DEMO_PASSWORD, build_demo
 from kumomura.platform.clikit import progress
 from kumomura.platform.core.config import Settings
@@ -481,17 +483,20 @@ def test_another_system_signs_a_clerk_in_through_kumomura(demo: tuple[str, Datab
 
 def test_the_collection_officer_sees_a_taxpayers_installments(demo: tuple[str, Database],
                                                               page: Page) -> None:
-    """The demo's 当初課税 became charges: from a taxpayer's record the collection officer
-    opens 納付状況 and sees the four installments, unpaid, with their 納付番号."""
+    """The demo's 当初課税 became charges, and its bank file paid some: from a taxpayer's
+    record the collection officer opens 納付状況 and sees the four installments with
+    their 納付番号 and what is still owed."""
     base, db = demo
     with db.tenant_tx("062022") as conn:
-        atena_no, total = conn.execute(
-            select(charges.c.atena_no, func.sum(charges.c.amount))
-            .where(charges.c.payer_kind == "person").group_by(charges.c.atena_no)
-            .order_by(charges.c.atena_no).limit(1)).one()
+        atena_no = conn.execute(
+            select(charges.c.atena_no).where(charges.c.payer_kind == "person")
+            .order_by(charges.c.atena_no).limit(1)).scalar_one()
+        total, _fee = collection.balance_of(conn, atena_no, date.today())
     _login(page, base, "collect_062022", f"/t/062022/residents/{atena_no}")
     page.get_by_role("link", name="納付状況").click()
     expect(page.get_by_role("heading", name=re.compile("納付状況"))).to_be_visible()
     expect(page.get_by_role("cell", name="第1期")).to_be_visible()
     expect(page.locator("#balance")).to_have_text(f"{total:,}円")
+    with db.tenant_tx("062022") as conn:
+        assert conn.execute(select(func.count()).select_from(payments)).scalar_one() > 0
     _shot(page, "18-collection")
